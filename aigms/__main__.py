@@ -1,0 +1,3 @@
+from aigms.cli import app
+
+app()

@@ -1,0 +1,130 @@
+"""The episode flow: script → shot list → one take per shot → scratch voices → edit → subtitles → delivery.
+The only place that knows the order of the stages; the work itself lives in `aigms.production`."""
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task, unmapped
+from prefect.cache_policies import NONE
+from prefect.task_runners import ThreadPoolTaskRunner
+from sqlalchemy import select
+
+from aigms.db import models
+from aigms.db.session import open_database, session_scope
+from aigms.flows import settings
+from aigms.production import assets, deliver, edit, subtitles, voice
+from aigms.production.bible import load_series
+from aigms.production.generate import RenderedTake, render_take
+from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, read_episode
+from aigms.schemas.series import Series, Voice
+from aigms.schemas.shotlist import Shot, ShotList
+
+
+@dataclass(frozen=True)
+class EpisodeResult:
+    folder: Path
+    video: Path
+    subtitles: Path
+    manifest: Path
+    shots: int
+    rendered: int
+    reused: int
+    warnings: list[str]
+
+
+@task(cache_policy=NONE)
+def plan_episode(database_url: str, series: Series, episode_id: str, strict: bool) -> tuple[ShotList, dict[str, int], list[str]]:
+    """Parse, plan and record the episode; returns the shot list and each shot's row id."""
+    source = read_episode(series, episode_id, strict=strict)
+    report = IngestReport()
+    engine = open_database(database_url)
+    with session_scope(engine) as session:
+        ingest_series(session, series, report)
+        episode = ingest_episode(session, series, source, report)
+        rows = {row.code: row.id for row in session.scalars(select(models.Shot).filter_by(episode_id=episode.id))}
+    return source.plan.shotlist, rows, report.warnings
+
+
+@task(cache_policy=NONE, retries=1, tags=["generate"])
+def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int) -> RenderedTake:
+    return render_take(open_database(database_url), store, series, shot, shot_row_id)
+
+
+@task(cache_policy=NONE)
+def record_line(database_url: str, store: Path, series: Series, language: str, shot: Shot) -> tuple[Path, float]:
+    """A scratch line per dialogue shot, kept in the asset store; an uncast extra speaks with the default voice."""
+    character = series.characters.get(shot.speaker or "")
+    scratch = assets.scratch_dir(store) / f"line-{shot.id}-{uuid.uuid4().hex}.wav"
+    seconds = voice.synthesize(shot.text, language, character.voice if character else Voice(), scratch,
+                               series.delivery.audio_rate)
+    with session_scope(open_database(database_url)) as session:
+        asset = assets.put_file(session, store, scratch, "audio", {"duration": seconds})
+        return assets.asset_file(store, asset), seconds
+
+
+@task(cache_policy=NONE)
+def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotList, takes: dict[str, RenderedTake],
+                audio: dict[str, tuple[Path, float]], folder: Path) -> tuple[Path, Path, Path, list[str]]:
+    """Edit, subtitle and deliver; the delivered files also go into the asset store."""
+    lines, warnings = edit.place_dialogue(shotlist.shots, audio)
+    video, srt = folder / "episode.mp4", folder / "episode.srt"
+    edit.assemble([takes[shot.id].clip for shot in shotlist.shots], lines, series.delivery, video)
+    subtitles.write_srt(subtitles.cues_from_lines(lines), srt)
+    outputs = {"video": deliver.describe(video), "subtitles": deliver.describe(srt)}
+    hashes = {shot_id: assets.sha256_file(path) for shot_id, (path, _) in audio.items()}
+    manifest = folder / "manifest.json"
+    deliver.write_manifest(folder, series, shotlist, takes, hashes, outputs)
+    with session_scope(open_database(database_url)) as session:
+        for path, kind in ((video, "episode"), (srt, "subtitle"), (manifest, "manifest")):
+            assets.put_file(session, store, path, kind, move=False)
+    return video, srt, manifest, warnings
+
+
+@flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
+def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | None = None,
+                   strict: bool = False) -> EpisodeResult:
+    """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`."""
+    logger = get_run_logger()
+    home_dir = settings.home(home)
+    store, database_url = settings.store(home_dir), settings.database(home_dir)
+    series = load_series(Path(series_dir))
+    shotlist, rows, warnings = plan_episode(database_url, series, episode_id, strict)
+    for warning in warnings:
+        logger.warning(warning)
+    engine = open_database(database_url)
+    with session_scope(engine) as session:
+        episode_row = session.scalar(select(models.Episode).filter_by(series_id=series.id, code=episode_id))
+        run = models.RenderRun(episode_id=episode_row.id, status=models.RUN_RUNNING, shots_total=len(shotlist.shots))
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    try:
+        futures = film_shot.map(
+            unmapped(database_url), unmapped(store), unmapped(series), shotlist.shots,
+            [rows[shot.id] for shot in shotlist.shots],
+        )
+        takes = {shot.id: future.result() for shot, future in zip(shotlist.shots, futures)}
+        folder = Path(out_dir) / series.id / episode_id
+        folder.mkdir(parents=True, exist_ok=True)
+        audio = {
+            shot.id: record_line(database_url, store, series, shotlist.language, shot)
+            for shot in shotlist.shots if shot.kind == "dialogue"
+        }
+        video, srt, manifest, edit_warnings = cut_episode(database_url, store, series, shotlist, takes, audio, folder)
+    except BaseException as error:
+        with session_scope(engine) as session:
+            run = session.get(models.RenderRun, run_id)
+            run.status, run.message, run.finished_at = models.RUN_FAILED, str(error)[:2000], models.utcnow()
+        raise
+    rendered = sum(not take.reused for take in takes.values())
+    with session_scope(engine) as session:
+        run = session.get(models.RenderRun, run_id)
+        run.status, run.finished_at = models.RUN_COMPLETED, models.utcnow()
+        run.shots_rendered, run.shots_reused = rendered, len(takes) - rendered
+    for warning in edit_warnings:
+        logger.warning(warning)
+    logger.info("episode %s: %d shots, %d rendered, %d reused → %s", episode_id, len(takes), rendered,
+                len(takes) - rendered, video)
+    return EpisodeResult(folder, video, srt, manifest, len(takes), rendered, len(takes) - rendered,
+                         warnings + edit_warnings)

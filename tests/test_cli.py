@@ -1,0 +1,104 @@
+"""The `aigms` command as a person meets it: real processes, real files, exit codes and one-line errors."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
+
+
+def aigms(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "aigms", *args], capture_output=True, text=True, cwd=cwd,
+        env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL, timeout=600,
+    )
+
+
+@pytest.fixture
+def series(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(EXAMPLE, tmp_path / "series"))
+
+
+def test_script_json_has_scenes_with_typed_elements() -> None:
+    done = aigms("script", str(EXAMPLE / "episodes" / "s01e02.fountain"), "--json")
+    assert done.returncode == 0, done.stderr
+    parsed = json.loads(done.stdout)
+    first = parsed["scenes"][0]
+    assert first["heading"] == "INT. RESTORATION LAB - NIGHT"
+    dialogue = [e for e in first["elements"] if e["type"] == "dialogue"]
+    assert (dialogue[2]["character"], dialogue[2]["text"]) == ("PROFESSOR ZHOU", "Then it is counting.")
+
+
+def test_chinese_script_parses_forced_headings_and_cues() -> None:
+    done = aigms("script", str(EXAMPLE / "episodes" / "s01e01.fountain"), "--json")
+    parsed = json.loads(done.stdout)
+    assert [scene["location"] for scene in parsed["scenes"]] == ["祭祀坑", "修复室"]
+    speakers = [e["character"] for s in parsed["scenes"] for e in s["elements"] if e["type"] == "dialogue"]
+    assert speakers == ["林月", "凯", "林月", "周教授", "凯"]
+
+
+@pytest.mark.parametrize("name", ["series", "script", "shotlist", "manifest"])
+def test_every_user_file_has_a_json_schema(name: str) -> None:
+    done = aigms("schema", name)
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["type"] == "object"
+
+
+def test_invalid_bible_names_file_and_line(series: Path) -> None:
+    bible = series / "series.yaml"
+    bible.write_text(bible.read_text().replace("fps: 30", "fps: fast"))
+    done = aigms("ingest", str(series), env={"AIGMS_HOME": str(series / ".aigms")})
+    assert done.returncode == 1
+    line = next(n for n, text in enumerate(bible.read_text().splitlines(), 1) if "fps: fast" in text)
+    assert f"series.yaml:{line}: delivery.fps" in done.stderr
+    assert not (series / ".aigms").exists()
+
+
+def test_missing_reference_image_is_refused_before_any_work(series: Path) -> None:
+    (series / "bible" / "characters" / "kai.png").unlink()
+    done = aigms("ingest", str(series), env={"AIGMS_HOME": str(series / ".aigms")})
+    assert done.returncode == 1
+    assert "series.yaml:" in done.stderr and "bible/characters/kai.png" in done.stderr
+    assert not (series / ".aigms").exists()
+
+
+def test_unknown_character_warns_and_strict_refuses(series: Path) -> None:
+    env = {"AIGMS_HOME": str(series / ".aigms")}
+    lenient = aigms("ingest", str(series), env=env)
+    assert lenient.returncode == 0, lenient.stderr
+    assert "s01e02.fountain:30" in lenient.stderr and "GUARD" in lenient.stderr
+    strict = aigms("ingest", str(series), "--strict", env={"AIGMS_HOME": str(series / ".strict")})
+    assert strict.returncode == 1
+    assert "s01e02.fountain:30" in strict.stderr
+
+
+def test_malformed_script_is_refused_with_its_line(series: Path) -> None:
+    script = series / "episodes" / "s01e02.fountain"
+    script.write_text(script.read_text() + "\n/* an unfinished boneyard\n")
+    done = aigms("ingest", str(series), env={"AIGMS_HOME": str(series / ".aigms")})
+    assert done.returncode == 1
+    line = len(script.read_text().splitlines())
+    assert f"s01e02.fountain:{line}" in done.stderr
+
+
+def test_ingest_twice_changes_nothing(series: Path) -> None:
+    env = {"AIGMS_HOME": str(series / ".aigms")}
+    first = aigms("ingest", str(series), env=env)
+    second = aigms("ingest", str(series), env=env)
+    assert first.returncode == second.returncode == 0
+    assert "0 rows written" not in first.stdout
+    assert "2 episodes, 0 rows written" in second.stdout
+
+
+def test_init_scaffolds_a_series_that_ingests(tmp_path: Path) -> None:
+    folder = tmp_path / "new-show"
+    assert aigms("init", str(folder), "--title", "New Show").returncode == 0
+    done = aigms("ingest", str(folder), env={"AIGMS_HOME": str(tmp_path / ".aigms")})
+    assert done.returncode == 0, done.stderr
+    assert "new-show: 1 episodes" in done.stdout
+    assert aigms("init", str(folder)).returncode == 1

@@ -1,0 +1,108 @@
+"""The walking skeleton end to end: a series folder in, playable subtitled episodes out, and nothing rendered twice."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pysubs2
+import pytest
+from sqlalchemy import func, select
+
+from aigms.db import models
+from aigms.db.session import open_database, session_scope
+from aigms.flows.episode import render_episode
+from aigms.production.media import probe
+from aigms.schemas.manifest import Manifest
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
+
+
+def small_copy(destination: Path) -> Path:
+    """The example series at a small delivery size, so pipeline behaviour is tested in seconds."""
+    shutil.copytree(EXAMPLE, destination)
+    bible = destination / "series.yaml"
+    bible.write_text(bible.read_text().replace("width: 1920", "width: 320").replace("height: 1080", "height: 180"))
+    return destination
+
+
+def take_count(home: Path) -> int:
+    with session_scope(open_database(f"sqlite:///{home}/aigms.db")) as session:
+        return session.scalar(select(func.count()).select_from(models.Take))
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> dict:
+    root = tmp_path_factory.mktemp("pipeline")
+    series = small_copy(root / "series")
+    home, out = root / "home", root / "out"
+    result = render_episode(str(series), "s01e02", str(out), str(home))
+    return {"series": series, "home": home, "out": out, "result": result}
+
+
+def test_episode_has_picture_and_sound_at_the_delivery_spec(rendered: dict) -> None:
+    manifest = Manifest.model_validate_json(rendered["result"].manifest.read_text())
+    info = probe(rendered["result"].video)
+    assert (info.video_codec, info.width, info.height, info.fps) == ("h264", 320, 180, 30)
+    assert info.audio_codec == "aac"
+    assert abs(info.duration - manifest.duration) <= 0.1
+    assert manifest.duration == pytest.approx(sum(shot.duration for shot in manifest.shots))
+
+
+def test_subtitles_carry_the_scripts_lines_inside_the_video(rendered: dict) -> None:
+    subs = pysubs2.load(str(rendered["result"].subtitles))
+    duration = probe(rendered["result"].video).duration
+    assert [line.plaintext for line in subs] == [
+        "How long has it been doing that?",
+        "Four hours and twelve minutes. The pattern repeats every seven seconds.",
+        "Then it is counting.",
+        "It is answering the mask.",
+        "Nobody is allowed in here after dark!",
+        "Too late for that.",
+    ]
+    assert all(0 <= line.start < line.end <= duration * 1000 for line in subs)
+    assert all(a.end <= b.start for a, b in zip(subs, subs[1:]))
+
+
+def test_manifest_lists_every_shot_with_the_hashes_of_its_files(rendered: dict) -> None:
+    result = rendered["result"]
+    manifest = json.loads(result.manifest.read_text())
+    assert [shot["id"] for shot in manifest["shots"]] == [f"{10 * n:03d}" for n in range(1, 10)]
+    import hashlib
+
+    for name in ("video", "subtitles"):
+        entry = manifest["outputs"][name]
+        data = (result.folder / entry["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+
+
+def test_uncast_extra_is_a_warning_with_its_line(rendered: dict) -> None:
+    assert any("s01e02.fountain:30" in warning and "GUARD" in warning for warning in rendered["result"].warnings)
+
+
+def test_second_render_regenerates_no_clip(rendered: dict) -> None:
+    before = take_count(rendered["home"])
+    again = render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]))
+    assert (again.rendered, again.reused) == (0, 9)
+    assert take_count(rendered["home"]) == before
+
+
+def test_changing_one_line_regenerates_only_its_shot(rendered: dict) -> None:
+    script = rendered["series"] / "episodes" / "s01e02.fountain"
+    text = script.read_text()
+    script.write_text(text.replace("Then it is counting.", "Then it is keeping time."))
+    before = take_count(rendered["home"])
+    try:
+        again = render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]))
+    finally:
+        script.write_text(text)
+    assert (again.rendered, again.reused) == (1, 8)
+    assert take_count(rendered["home"]) == before + 1
+    subs = pysubs2.load(str(again.subtitles))
+    assert "Then it is keeping time." in [line.plaintext for line in subs]
+
+
+def test_render_runs_are_recorded(rendered: dict) -> None:
+    with session_scope(open_database(f"sqlite:///{rendered['home']}/aigms.db")) as session:
+        runs = session.scalars(select(models.RenderRun).order_by(models.RenderRun.id)).all()
+        assert runs[0].status == models.RUN_COMPLETED
+        assert (runs[0].shots_total, runs[0].shots_rendered) == (9, 9)
