@@ -10,17 +10,17 @@ import jinja2
 
 from aigms.schemas.errors import InputError
 from aigms.schemas.script import Element, Scene, Script
-from aigms.schemas.series import Series
+from aigms.schemas.series import Series, Voice
 from aigms.schemas.shotlist import Shot, ShotList, Transition
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 WORD = re.compile(r"[A-Za-z0-9']+")
 
-SPOKEN_WORDS_PER_SECOND = 2.6
-SPOKEN_CJK_PER_SECOND = 4.5
+PAUSE = re.compile(r"[，。！？；：…,.!?;:]+")
+PAUSE_SECONDS = 0.25
 READ_WORDS_PER_SECOND = 3.0
 READ_CJK_PER_SECOND = 7.0
-DIALOGUE_PADDING = 0.8
+DIALOGUE_PADDING = 0.6
 ACTION_RANGE = (2.0, 8.0)
 DIALOGUE_MIN = 1.5
 
@@ -44,9 +44,12 @@ def text_units(text: str) -> tuple[int, int]:
     return len(CJK.findall(text)), len(WORD.findall(CJK.sub(" ", text)))
 
 
-def speaking_time(text: str) -> float:
+def speaking_time(text: str, words_per_minute: int) -> float:
+    """A Chinese character is a syllable, spoken at about the pace of an English word; punctuation is a breath."""
     cjk, words = text_units(text)
-    return max(DIALOGUE_MIN, cjk / SPOKEN_CJK_PER_SECOND + words / SPOKEN_WORDS_PER_SECOND + DIALOGUE_PADDING)
+    pauses = len(PAUSE.findall(text.strip().rstrip("，。！？；：…,.!?;:")))
+    spoken = (cjk + words) / (words_per_minute / 60) + pauses * PAUSE_SECONDS
+    return max(DIALOGUE_MIN, spoken + DIALOGUE_PADDING)
 
 
 def reading_time(text: str) -> float:
@@ -152,10 +155,12 @@ def _shot(
             raise InputError(script_path, element.line, message, "add them to series.yaml or drop --strict")
         plan.warnings.append(f"{script_path}:{element.line}: {message}; cast as an uncast extra")
         speaker = f"extra:{element.character}"
-    in_frame = [speaker] if not speaker.startswith("extra:") else []
+    cast = series.characters.get(speaker)
+    rate = cast.voice.rate if cast else Voice().rate
     return Shot(
-        id="000", scene=scene_index, kind="dialogue", location=location, characters=in_frame, speaker=speaker,
-        text=element.text.strip(), lines=[element.line], duration=snap(speaking_time(element.text), fps),
+        id="000", scene=scene_index, kind="dialogue", location=location, characters=[speaker] if cast else [],
+        speaker=speaker, text=element.text.strip(), lines=[element.line],
+        duration=snap(speaking_time(element.text, rate), fps),
     )
 
 

@@ -1,0 +1,221 @@
+"""The project database: series, episodes, scenes, shots and the takes, assets, QC results and reviews they
+collect. Real tables for real studio things, so a query reads like the question a producer asks."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+TAKE_RUNNING, TAKE_OK, TAKE_FAILED = "running", "ok", "failed"
+RUN_RUNNING, RUN_COMPLETED, RUN_FAILED = "running", "completed", "failed"
+STATUS_TODO = "todo"
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+def created() -> Mapped[datetime]:
+    return mapped_column(default=utcnow)
+
+
+class Series(Base):
+    __tablename__ = "series"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    language: Mapped[str] = mapped_column(String(35))
+    root: Mapped[str] = mapped_column(Text)
+    bible: Mapped[dict[str, Any]]
+    bible_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created()
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    episodes: Mapped[list["Episode"]] = relationship(back_populates="series", order_by="Episode.code")
+
+
+class Season(Base):
+    __tablename__ = "seasons"
+    __table_args__ = (UniqueConstraint("series_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[str] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+
+
+class Episode(Base):
+    __tablename__ = "episodes"
+    __table_args__ = (UniqueConstraint("series_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[str] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    season_id: Mapped[int] = mapped_column(ForeignKey("seasons.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(50))
+    number: Mapped[int | None]
+    title: Mapped[str] = mapped_column(String(300), default="")
+    language: Mapped[str] = mapped_column(String(35))
+    script_path: Mapped[str] = mapped_column(Text)
+    script_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(30), default=STATUS_TODO)
+
+    series: Mapped[Series] = relationship(back_populates="episodes")
+    scenes: Mapped[list["Scene"]] = relationship(
+        back_populates="episode", order_by="Scene.index", cascade="all, delete-orphan", passive_deletes=True
+    )
+    shots: Mapped[list["Shot"]] = relationship(
+        back_populates="episode", order_by="Shot.position", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Character(Base):
+    __tablename__ = "characters"
+    __table_args__ = (UniqueConstraint("series_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[str] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]]
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    __table_args__ = (UniqueConstraint("series_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[str] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]]
+
+
+class Scene(Base):
+    __tablename__ = "scenes"
+    __table_args__ = (UniqueConstraint("episode_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int]
+    heading: Mapped[str] = mapped_column(Text)
+    line: Mapped[int]
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id", ondelete="SET NULL"), index=True)
+
+    episode: Mapped[Episode] = relationship(back_populates="scenes")
+
+
+class Shot(Base):
+    __tablename__ = "shots"
+    __table_args__ = (UniqueConstraint("episode_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    scene_id: Mapped[int | None] = mapped_column(ForeignKey("scenes.id", ondelete="SET NULL"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(30))
+    spec: Mapped[dict[str, Any]]
+    spec_sha256: Mapped[str] = mapped_column(String(64))
+    duration: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(30), default=STATUS_TODO)
+    selected_take_id: Mapped[int | None] = mapped_column(
+        ForeignKey("takes.id", ondelete="SET NULL", use_alter=True), index=True
+    )
+
+    episode: Mapped[Episode] = relationship(back_populates="shots")
+    takes: Mapped[list["Take"]] = relationship(back_populates="shot", foreign_keys="Take.shot_id",
+                                               passive_deletes=True)
+    selected_take: Mapped["Take | None"] = relationship(foreign_keys=[selected_take_id], post_update=True)
+
+
+class Asset(Base):
+    __tablename__ = "assets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = created()
+
+
+class Take(Base):
+    __tablename__ = "takes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shot_id: Mapped[int | None] = mapped_column(ForeignKey("shots.id", ondelete="SET NULL"), index=True)
+    recipe_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    recipe: Mapped[dict[str, Any]]
+    generator: Mapped[str] = mapped_column(String(300))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20), default=TAKE_RUNNING)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"), index=True)
+    render_seconds: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = created()
+
+    shot: Mapped[Shot | None] = relationship(back_populates="takes", foreign_keys=[shot_id])
+    asset: Mapped[Asset | None] = relationship()
+    qc_results: Mapped[list["QCResult"]] = relationship(back_populates="take", cascade="all, delete-orphan",
+                                                        passive_deletes=True)
+
+
+class QCResult(Base):
+    __tablename__ = "qc_results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    take_id: Mapped[int] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"), index=True)
+    check: Mapped[str] = mapped_column(String(100))
+    score: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    extractor: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = created()
+
+    take: Mapped[Take] = relationship(back_populates="qc_results")
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+    __table_args__ = (Index(None, "target_type", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_type: Mapped[str] = mapped_column(String(30))
+    target_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = created()
+
+
+class RenderRun(Base):
+    __tablename__ = "render_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id", ondelete="SET NULL"), index=True)
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default=RUN_RUNNING)
+    started_at: Mapped[datetime] = created()
+    finished_at: Mapped[datetime | None]
+    shots_total: Mapped[int] = mapped_column(default=0)
+    shots_rendered: Mapped[int] = mapped_column(default=0)
+    shots_reused: Mapped[int] = mapped_column(default=0)
+    message: Mapped[str | None] = mapped_column(Text)

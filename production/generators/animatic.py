@@ -1,0 +1,153 @@
+"""The `animatic` backend: previs built from the series' own reference images — the location as a plate, the
+characters composited in, the action or line as a caption, a slow push-in — at the delivery size and frame rate.
+It needs no GPU and no weights, so a director can judge timing and coverage before any model time is spent.
+
+Steps: 1. check the references, 2. compose one still a little larger than the frame, 3. let ffmpeg push in on it
+and encode. Every clip is encoded with the same settings so the edit can join them without re-encoding."""
+
+import random
+import textwrap
+from pathlib import Path
+
+import ffmpeg
+from PIL import Image, ImageDraw, ImageFont
+
+from aigms.production import media
+from aigms.schemas.errors import InputError
+from aigms.schemas.series import Series
+from aigms.schemas.shotlist import Shot
+
+NAME = "animatic"
+VERSION = "1"
+CAPTION_BAND = 0.2
+ENCODE = {
+    "vcodec": "libx264", "preset": "veryfast", "crf": 20, "pix_fmt": "yuv420p", "profile:v": "high",
+    "g": 30, "bf": 0, "threads": 2, "an": None, "map_metadata": -1, "fflags": "+bitexact",
+    "flags:v": "+bitexact",
+}
+
+
+def render(shot: Shot, series: Series, out: Path, seed: int) -> None:
+    """Write `out`: H.264, the delivery size and fps, exactly round(duration × fps) frames, no audio."""
+    # 1. Check the references
+    plate, figures = _references(shot, series)
+    # 2. Compose the still
+    delivery = series.delivery
+    rng = random.Random(f"{seed}:{shot.id}")
+    zoom = rng.uniform(0.05, 0.08)
+    still = compose(shot, series, plate, figures, rng, zoom)
+    still_path = out.with_name(out.stem + ".still.png")
+    still.save(still_path, compress_level=1)
+    # 3. Push in and encode
+    frames = max(1, round(shot.duration * delivery.fps))
+    width, height = delivery.width, delivery.height
+    progress = f"(n/{max(frames - 1, 1)})"
+    scale = f"(1+{zoom:.4f}*{progress})/(1+{zoom:.4f})"
+    drift_x, drift_y = rng.uniform(-0.5, 0.5), rng.uniform(-0.5, 0.5)
+    try:
+        stream = (
+            ffmpeg.input(str(still_path), loop=1, framerate=delivery.fps)
+            .filter("scale", w=f"trunc(iw*{scale}/2)*2", h=f"trunc(ih*{scale}/2)*2", eval="frame",
+                    flags="bicubic")
+            .filter("crop", width, height, x=f"(iw-{width})*(0.5+{drift_x:.3f}*{progress})",
+                    y=f"(ih-{height})*(0.5+{drift_y:.3f}*{progress})")
+            .filter("setsar", 1)
+            .output(str(out), vframes=frames, r=delivery.fps, **ENCODE)
+        )
+        media.run(stream)
+    finally:
+        still_path.unlink(missing_ok=True)
+
+
+def _references(shot: Shot, series: Series) -> tuple[Path | None, list[tuple[str, Path]]]:
+    plate = None
+    if shot.location:
+        location = series.locations[shot.location]
+        plate = series.root / location.references[0] if location.references else None
+    figures = [
+        (key, series.root / series.characters[key].references[0])
+        for key in shot.characters if series.characters[key].references
+    ]
+    for path in [plate, *(path for _, path in figures)]:
+        if path is not None and not path.is_file():
+            raise InputError(path, None, "reference image not found", "restore the file or fix series.yaml")
+    return plate, figures
+
+
+def compose(shot: Shot, series: Series, plate: Path | None, figures: list[tuple[str, Path]], rng: random.Random,
+            zoom: float) -> Image.Image:
+    """The whole shot as one picture at (1 + zoom) × the delivery size, so the push-in never runs out of image."""
+    width = round(series.delivery.width * (1 + zoom) / 2) * 2
+    height = round(series.delivery.height * (1 + zoom) / 2) * 2
+    canvas = _plate(plate, width, height)
+    _place_figures(canvas, shot, figures, rng)
+    _caption(canvas, shot, series)
+    _slate(canvas, shot)
+    return canvas.convert("RGB")
+
+
+def _plate(path: Path | None, width: int, height: int) -> Image.Image:
+    if path is None:
+        gradient = Image.linear_gradient("L").resize((width, height)).convert("RGBA")
+        return Image.blend(gradient, Image.new("RGBA", (width, height), (40, 50, 70, 255)), 0.6)
+    image = Image.open(path).convert("RGBA")
+    ratio = max(width / image.width, height / image.height)
+    resized = image.resize((round(image.width * ratio), round(image.height * ratio)), Image.Resampling.LANCZOS)
+    left, top = (resized.width - width) // 2, (resized.height - height) // 2
+    return resized.crop((left, top, left + width, top + height))
+
+
+def _place_figures(canvas: Image.Image, shot: Shot, figures: list[tuple[str, Path]], rng: random.Random) -> None:
+    """Side by side in the lower two thirds; in a dialogue shot the speaker stands larger and in front."""
+    if not figures:
+        return
+    width, height = canvas.size
+    ordered = sorted(figures, key=lambda item: item[0] == shot.speaker)
+    slot = width / (len(ordered) + 1)
+    for index, (key, path) in enumerate(ordered, start=1):
+        figure = Image.open(path).convert("RGBA")
+        target = height * (0.72 if key == shot.speaker else 0.6)
+        ratio = target / figure.height
+        figure = figure.resize((max(1, round(figure.width * ratio)), max(1, round(target))),
+                               Image.Resampling.LANCZOS)
+        centre = slot * index + rng.uniform(-0.04, 0.04) * width
+        left = round(centre - figure.width / 2)
+        top = round(height * (1 - CAPTION_BAND * 0.5) - figure.height)
+        canvas.alpha_composite(figure, (max(-figure.width // 2, left), max(0, top)))
+
+
+def _font(size: int, cjk: bool) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    path = media.font_path(cjk)
+    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size)
+
+
+def _caption(canvas: Image.Image, shot: Shot, series: Series) -> None:
+    width, height = canvas.size
+    band = round(height * CAPTION_BAND)
+    overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    draw.rectangle([0, height - band, width, height], fill=(0, 0, 0, 170))
+    text = " ".join(shot.text.split())
+    if shot.speaker:
+        speaker = shot.speaker.removeprefix("extra:")
+        name = series.characters[speaker].name if speaker in series.characters else speaker
+        text = f"{name}: {text}"
+    cjk = media.has_cjk(text)
+    size = max(10, round(height / 24))
+    font = _font(size, cjk)
+    columns = max(8, int(width * 0.86 / (size * (1.0 if cjk else 0.5))))
+    lines = textwrap.wrap(text, columns)[:3]
+    top = height - band + (band - len(lines) * size * 1.3) / 2
+    for number, line in enumerate(lines):
+        line_width = draw.textlength(line, font=font)
+        draw.text(((width - line_width) / 2, top + number * size * 1.3), line, font=font, fill=(255, 255, 255, 255))
+    canvas.alpha_composite(overlay)
+
+
+def _slate(canvas: Image.Image, shot: Shot) -> None:
+    width, height = canvas.size
+    size = max(8, round(height / 40))
+    draw = ImageDraw.Draw(canvas)
+    label = f"SHOT {shot.id} · {shot.duration:.1f}s"
+    margin = round(width * 0.06)
+    draw.text((margin, margin * 0.6), label, font=_font(size, False), fill=(255, 255, 255, 200))
