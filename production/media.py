@@ -59,7 +59,7 @@ def probe(path: Path) -> MediaInfo:
     data = json.loads(done.stdout)
     video = next((s for s in data["streams"] if s["codec_type"] == "video"), None)
     audio = next((s for s in data["streams"] if s["codec_type"] == "audio"), None)
-    fps = float(Fraction(video["avg_frame_rate"])) if video and video.get("avg_frame_rate", "0/0") != "0/0" else None
+    fps = float(Fraction(video["r_frame_rate"])) if video and video.get("r_frame_rate", "0/0") != "0/0" else None
     return MediaInfo(
         duration=float(data["format"].get("duration", 0.0)),
         width=video["width"] if video else None,

@@ -17,7 +17,7 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 WORD = re.compile(r"[A-Za-z0-9']+")
 
 PAUSE = re.compile(r"[，。！？；：…,.!?;:]+")
-PAUSE_SECONDS = 0.25
+PAUSE_SECONDS = 0.35
 READ_WORDS_PER_SECOND = 3.0
 READ_CJK_PER_SECOND = 7.0
 DIALOGUE_PADDING = 0.6
@@ -47,7 +47,7 @@ def text_units(text: str) -> tuple[int, int]:
 def speaking_time(text: str, words_per_minute: int) -> float:
     """A Chinese character is a syllable, spoken at about the pace of an English word; punctuation is a breath."""
     cjk, words = text_units(text)
-    pauses = len(PAUSE.findall(text.strip().rstrip("，。！？；：…,.!?;:")))
+    pauses = len(PAUSE.findall(text))
     spoken = (cjk + words) / (words_per_minute / 60) + pauses * PAUSE_SECONDS
     return max(DIALOGUE_MIN, spoken + DIALOGUE_PADDING)
 

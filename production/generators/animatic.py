@@ -47,7 +47,7 @@ def render(shot: Shot, series: Series, out: Path, seed: int) -> None:
     try:
         stream = (
             ffmpeg.input(str(still_path), loop=1, framerate=delivery.fps)
-            .filter("scale", w=f"trunc(iw*{scale}/2)*2", h=f"trunc(ih*{scale}/2)*2", eval="frame",
+            .filter("scale", w=f"max({width},ceil(iw*{scale}/2)*2)", h=f"max({height},ceil(ih*{scale}/2)*2)", eval="frame",
                     flags="bicubic")
             .filter("crop", width, height, x=f"(iw-{width})*(0.5+{drift_x:.3f}*{progress})",
                     y=f"(ih-{height})*(0.5+{drift_y:.3f}*{progress})")
