@@ -1,8 +1,10 @@
-"""The pipeline's own overhead per shot: everything a render spends outside the generator (parsing, planning,
-database, hashing, voice, edit, subtitles, delivery), beside the generator's own time measured in the same run.
+"""The pipeline's own overhead per shot — everything a render spends outside the generator (parsing, planning,
+database, hashing, voice, edit, subtitles, delivery) — beside the generator's time measured in the same run, and
+what Prefect's orchestration adds on top.
 
-Run: `.venv/bin/python benchmarks/overhead.py` (renders the example series at its delivery size, twice: cold,
-then warm where every take is reused)."""
+Run: `.venv/bin/python benchmarks/overhead.py`. It renders the example series at its delivery size three times,
+each into a fresh project: the stages called directly (the task functions without Prefect), then the Prefect
+flow; and once more warm, where every take is reused."""
 
 import os
 import shutil
@@ -10,14 +12,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from prefect import flow
-from prefect.task_runners import ThreadPoolTaskRunner
-from sqlalchemy import func, select
+for key, value in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+                   "PREFECT_LOGGING_LEVEL": "WARNING"}.items():
+    os.environ.setdefault(key, value)
 
-from aigms.db import models
-from aigms.db.session import open_database, session_scope
-from aigms.flows.episode import render_episode
-from aigms.production.bible import load_series
+from prefect import flow  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from aigms.db import models  # noqa: E402
+from aigms.db.session import default_database_url, open_database, session_scope  # noqa: E402
+from aigms.flows import episode  # noqa: E402
+from aigms.production.bible import load_series  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
 
@@ -27,30 +33,62 @@ def warm_up() -> None:
     """Starting Prefect's temporary server is paid once per process; it is reported, not counted per shot."""
 
 
+def direct(series_dir: Path, episode_id: str, out: Path, home: Path) -> int:
+    """The flow's stages in the flow's order, as plain function calls: the pipeline without orchestration."""
+    series = load_series(series_dir)
+    url, store = default_database_url(home), home / "store"
+    shotlist, rows, _ = episode.plan_episode.fn(url, series, episode_id, False)
+    takes = {shot.id: episode.film_shot.fn(url, store, series, shot, rows[shot.id]) for shot in shotlist.shots}
+    audio = {shot.id: episode.record_line.fn(url, store, series, shotlist.language, shot)
+             for shot in shotlist.shots if shot.kind == "dialogue"}
+    folder = out / series.id / episode_id
+    folder.mkdir(parents=True, exist_ok=True)
+    episode.cut_episode.fn(url, store, series, shotlist, takes, audio, folder)
+    return len(shotlist.shots)
+
+
+def prefect(series_dir: Path, episode_id: str, out: Path, home: Path) -> int:
+    serial = episode.render_episode.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
+    return serial(str(series_dir), episode_id, str(out), str(home)).shots
+
+
+def generator_seconds(home: Path) -> float:
+    with session_scope(open_database(default_database_url(home))) as session:
+        return session.scalar(select(func.sum(models.Take.render_seconds))) or 0.0
+
+
+def timed(render, series_dir: Path, episodes: list[str], out: Path, home: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    shots = sum(render(series_dir, episode_id, out, home) for episode_id in episodes)
+    return time.perf_counter() - started, shots
+
+
 def main() -> None:
-    with tempfile.TemporaryDirectory() as scratch:
-        os.environ.setdefault("PREFECT_HOME", str(Path(scratch) / "prefect"))
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        os.environ.setdefault("PREFECT_HOME", str(scratch / "prefect"))
         started = time.perf_counter()
         warm_up()
         prefect_start = time.perf_counter() - started
-        series_dir = Path(shutil.copytree(EXAMPLE, Path(scratch) / "series"))
-        home, out = Path(scratch) / "home", Path(scratch) / "out"
-        episodes = [episode.id for episode in load_series(series_dir).episodes]
-        serial = render_episode.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
-        timings = {}
-        for label in ("cold", "warm"):
-            started = time.perf_counter()
-            shots = sum(serial(str(series_dir), episode, str(out), str(home)).shots for episode in episodes)
-            timings[label] = time.perf_counter() - started
-        with session_scope(open_database(f"sqlite:///{home}/aigms.db")) as session:
-            generator = session.scalar(select(func.sum(models.Take.render_seconds)))
-    overhead = timings["cold"] - generator
-    print(f"example series: {len(episodes)} episodes, {shots} shots, delivery 1920x1080 at 30 fps")
-    print(f"prefect temporary server start (once per process): {prefect_start:.1f} s")
-    print(f"cold render: {timings['cold']:.1f} s total, generator {generator:.1f} s, pipeline {overhead:.1f} s")
-    print(f"pipeline overhead per shot: {1000 * overhead / shots:.0f} ms ({overhead / timings['cold']:.1%} of the render)")
-    print(f"warm render (every take reused): {timings['warm']:.1f} s, {1000 * timings['warm'] / shots:.0f} ms per shot"
-          f" ({timings['warm'] / timings['cold']:.2f}x the cold render)")
+        series_dir = Path(shutil.copytree(EXAMPLE, scratch / "series"))
+        episodes = [ref.id for ref in load_series(series_dir).episodes]
+        direct_total, shots = timed(direct, series_dir, episodes, scratch / "out-direct", scratch / "direct")
+        direct_generator = generator_seconds(scratch / "direct")
+        flow_total, _ = timed(prefect, series_dir, episodes, scratch / "out-flow", scratch / "flow")
+        flow_generator = generator_seconds(scratch / "flow")
+        warm_total, _ = timed(prefect, series_dir, episodes, scratch / "out-flow", scratch / "flow")
+    own = direct_total - direct_generator
+    orchestration = (flow_total - flow_generator) - own
+    print(f"example series: {len(episodes)} episodes, {shots} shots, 1920x1080 at 30 fps, animatic generator")
+    print(f"prefect temporary server start, once per process: {prefect_start:.1f} s")
+    print(f"stages called directly: {direct_total:.1f} s, of which generator {direct_generator:.1f} s")
+    print(f"  pipeline overhead: {1000 * own / shots:.0f} ms per shot, {own / direct_total:.1%} of the render")
+    print(f"prefect flow: {flow_total:.1f} s, of which generator {flow_generator:.1f} s")
+    print(f"  pipeline + orchestration overhead: {1000 * (flow_total - flow_generator) / shots:.0f} ms per shot, "
+          f"{(flow_total - flow_generator) / flow_total:.1%} of the render "
+          f"(orchestration alone {1000 * orchestration / shots:.0f} ms per shot)")
+    print(f"warm re-render, every take reused: {warm_total:.1f} s, {1000 * warm_total / shots:.0f} ms per shot, "
+          f"{warm_total / flow_total:.2f}x the cold flow")
 
 
 if __name__ == "__main__":
