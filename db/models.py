@@ -82,28 +82,25 @@ class Episode(Base):
     )
 
 
-class Character(Base):
+class BibleEntry:
+    """A character or a location: a named entry of the series bible, its full record kept as written."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[str] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]]
+
+
+class Character(BibleEntry, Base):
     __tablename__ = "characters"
     __table_args__ = (UniqueConstraint("series_id", "key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    series_id: Mapped[str] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
-    key: Mapped[str] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict[str, Any]]
 
-
-class Location(Base):
+class Location(BibleEntry, Base):
     __tablename__ = "locations"
     __table_args__ = (UniqueConstraint("series_id", "key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    series_id: Mapped[str] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
-    key: Mapped[str] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict[str, Any]]
 
 
 class Scene(Base):
