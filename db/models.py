@@ -72,6 +72,10 @@ class Episode(Base):
     script_path: Mapped[str] = mapped_column(Text)
     script_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(30), default=STATUS_TODO)
+    shotlist_sha256: Mapped[str | None] = mapped_column(String(64))
+    shotlist_approved_sha256: Mapped[str | None] = mapped_column(String(64))
+    shotlist_approved_by: Mapped[str | None] = mapped_column(String(200))
+    shotlist_approved_at: Mapped[datetime | None]
 
     series: Mapped[Series] = relationship(back_populates="episodes")
     scenes: Mapped[list["Scene"]] = relationship(
@@ -131,6 +135,9 @@ class Shot(Base):
     spec_sha256: Mapped[str] = mapped_column(String(64))
     duration: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(30), default=STATUS_TODO)
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    overrides_source_sha256: Mapped[str | None] = mapped_column(String(64))
+    conflict: Mapped[str | None] = mapped_column(Text)
     selected_take_id: Mapped[int | None] = mapped_column(
         ForeignKey("takes.id", ondelete="SET NULL", use_alter=True), index=True
     )
