@@ -8,27 +8,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from aigms import shots
+from aigms.options import EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, errors, fail, locate_episode
 from aigms.schemas import SCHEMAS
 from aigms.schemas.errors import InputError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-console = Console()
-errors = Console(stderr=True)
-
-HomeOption = Annotated[
-    Path | None, typer.Option("--home", help="project data folder (database, asset store); default $AIGMS_HOME or ./.aigms")
-]
-StrictOption = Annotated[bool, typer.Option("--strict", help="an uncast character in the script is an error")]
-
-
-def fail(error: Exception) -> None:
-    errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
-
-
+app.add_typer(shots.app, name="shots")
 @app.command()
 def schema(name: Annotated[str | None, typer.Argument(help="one of: " + ", ".join(SCHEMAS))] = None) -> None:
     """Print the JSON Schema of a user-facing file (series, script, shotlist, manifest)."""
@@ -98,45 +86,32 @@ def ingest(series_dir: Path, home: HomeOption = None, strict: StrictOption = Fal
     console.print(f"{series.id}: {len(report.episodes)} episodes, {report.rows_written} rows written")
 
 
-def _locate_episode(episode: str, series_dir: Path | None) -> tuple[Path, str]:
-    """An episode is named by its script file, or by its id within --series (default: this folder)."""
-    from aigms.production.bible import find_series_file, load_series
-
-    candidate = Path(episode)
-    if candidate.suffix == ".fountain" or candidate.is_file():
-        bible = find_series_file(candidate)
-        series = load_series(bible)
-        for ref in series.episodes:
-            if (series.root / ref.script).resolve() == candidate.resolve():
-                return bible.parent, ref.id
-        raise InputError(bible, None, f"{candidate} is not listed under episodes", "add it to the episodes list")
-    bible = find_series_file(series_dir or Path.cwd())
-    load_series(bible).episode(episode)
-    return bible.parent, episode
-
-
-def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | None, strict: bool) -> None:
+def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | None, strict: bool,
+            force: bool) -> None:
     from aigms.flows.episode import render_episode
 
     table = Table("episode", "shots", "rendered", "reused", "video", title="aigms render")
     for episode_id in episode_ids:
-        result = render_episode(str(series_dir), episode_id, str(out), str(home) if home else None, strict)
+        result = render_episode(str(series_dir), episode_id, str(out), str(home) if home else None, strict,
+                                force)
         table.add_row(episode_id, str(result.shots), str(result.rendered), str(result.reused), str(result.video))
     console.print(table)
 
 
 @app.command()
 def render(
-    episode: Annotated[str, typer.Argument(help="the episode's .fountain file, or its id with --series")],
-    series_dir: Annotated[Path | None, typer.Option("--series", help="series folder (default: here)")] = None,
+    episode: EpisodeArgument,
+    series_dir: SeriesOption = None,
     out: Annotated[Path, typer.Option("--out", help="delivery folder")] = Path("renders"),
     home: HomeOption = None,
     strict: StrictOption = False,
+    force: Annotated[bool, typer.Option("--force", help="render even though the shot list is not approved")] = False,
 ) -> None:
-    """Render one episode to DIR/<series>/<episode>/ (episode.mp4, episode.srt, manifest.json)."""
+    """Render one episode to DIR/<series>/<episode>/ (episode.mp4, episode.srt, manifest.json). The shot list must
+    be approved first (`aigms shots approve`), or forced."""
     try:
-        folder, episode_id = _locate_episode(episode, series_dir)
-        _render(folder, [episode_id], out, home, strict)
+        folder, episode_id = locate_episode(episode, series_dir)
+        _render(folder, [episode_id], out, home, strict, force)
     except (InputError, KeyError) as error:
         fail(error)
 
@@ -151,14 +126,15 @@ def demo(
     series_dir: Annotated[Path | None, typer.Option("--series", help="another series to render instead")] = None,
     home: HomeOption = None,
 ) -> None:
-    """Render every episode of the example series (or another) and print where the files are."""
+    """Render every episode of the example series (or another) as previs and print where the files are. The demo
+    renders draft shot lists (no approval asked): it is the animatic a director approves from."""
     from aigms.production.bible import load_series
 
     series_dir = series_dir or example_series()
     home = home or (Path(os.environ["AIGMS_HOME"]) if "AIGMS_HOME" in os.environ else out / ".aigms")
     try:
         series = load_series(series_dir)
-        _render(series_dir, [episode.id for episode in series.episodes], out, home, False)
+        _render(series_dir, [episode.id for episode in series.episodes], out, home, False, True)
     except (InputError, KeyError) as error:
         fail(error)
 

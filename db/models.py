@@ -73,6 +73,7 @@ class Episode(Base):
     script_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(30), default=STATUS_TODO)
     shotlist_sha256: Mapped[str | None] = mapped_column(String(64))
+    shotlist_ending: Mapped[str] = mapped_column(String(20), default="cut")
     shotlist_approved_sha256: Mapped[str | None] = mapped_column(String(64))
     shotlist_approved_by: Mapped[str | None] = mapped_column(String(200))
     shotlist_approved_at: Mapped[datetime | None]

@@ -16,7 +16,8 @@ from aigms.flows import settings
 from aigms.production import assets, deliver, edit, subtitles, voice
 from aigms.production.bible import load_series
 from aigms.production.generate import RenderedTake, render_take
-from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, read_episode
+from aigms.production.approval import require_approved
+from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
 from aigms.schemas.series import Series, Voice
 from aigms.schemas.shotlist import Shot, ShotList
 
@@ -34,16 +35,22 @@ class EpisodeResult:
 
 
 @task(cache_policy=NONE)
-def plan_episode(database_url: str, series: Series, episode_id: str, strict: bool) -> tuple[ShotList, dict[str, int], list[str]]:
-    """Parse, plan and record the episode; returns the shot list and each shot's row id."""
+def plan_episode(database_url: str, series: Series, episode_id: str, strict: bool,
+                 force: bool) -> tuple[ShotList, dict[str, int], list[str]]:
+    """Parse, plan and record the episode; returns the shot list as approved (with people's edits) and each shot's
+    row id. An unapproved shot list stops here, before any GPU time, unless forced."""
     source = read_episode(series, episode_id, strict=strict)
     report = IngestReport()
     engine = open_database(database_url)
     with session_scope(engine) as session:
         ingest_series(session, series, report)
         episode = ingest_episode(session, series, source, report)
-        rows = {row.code: row.id for row in session.scalars(select(models.Shot).filter_by(episode_id=episode.id))}
-    return source.plan.shotlist, rows, report.warnings
+    with session_scope(engine) as session:
+        episode = session.get(models.Episode, episode.id)
+        if not force:
+            require_approved(episode)
+        rows = {row.code: row.id for row in episode.shots}
+        return load_shotlist(session, episode), rows, report.warnings
 
 
 @task(cache_policy=NONE, retries=1, tags=["generate"])
@@ -83,13 +90,14 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
 
 @flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
 def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | None = None,
-                   strict: bool = False) -> EpisodeResult:
-    """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`."""
+                   strict: bool = False, force: bool = False) -> EpisodeResult:
+    """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`; the shot list must be
+    approved unless `force` (previs of a draft, tests)."""
     logger = get_run_logger()
     home_dir = settings.home(home)
     store, database_url = settings.store(home_dir), settings.database(home_dir)
     series = load_series(Path(series_dir))
-    shotlist, rows, warnings = plan_episode(database_url, series, episode_id, strict)
+    shotlist, rows, warnings = plan_episode(database_url, series, episode_id, strict, force)
     for warning in warnings:
         logger.warning(warning)
     engine = open_database(database_url)

@@ -46,7 +46,7 @@ def load_series(path: Path) -> Series:
     except ValidationError as error:
         first = error.errors()[0]
         location = tuple(first["loc"])
-        line = _line_of(root_node, location)
+        line = yaml_line(root_node, location)
         dotted = ".".join(str(part) for part in location) or "(top level)"
         raise InputError(path, line, f"{dotted}: {first['msg']}", "see `aigms schema series` for what is allowed") from None
     series.at(path.parent.resolve())
@@ -60,21 +60,21 @@ def check_references(series: Series, path: Path, root_node: yaml.Node | None = N
         for key, entry in entries.items():
             for index, reference in enumerate(entry.references):
                 if not (series.root / reference).is_file():
-                    line = _line_of(root_node, (group, key, "references", index)) if root_node else None
+                    line = yaml_line(root_node, (group, key, "references", index)) if root_node else None
                     raise InputError(
                         path, line, f"reference image {reference} of {group[:-1]} {key!r} not found",
                         f"put the image at {series.root / reference} or correct the path",
                     )
     for index, episode in enumerate(series.episodes):
         if not (series.root / episode.script).is_file():
-            line = _line_of(root_node, ("episodes", index, "script")) if root_node else None
+            line = yaml_line(root_node, ("episodes", index, "script")) if root_node else None
             raise InputError(
                 path, line, f"script {episode.script} of episode {episode.id} not found",
                 f"write the script at {series.root / episode.script} or correct the path",
             )
 
 
-def _line_of(node: yaml.Node | None, location: tuple[Any, ...]) -> int | None:
+def yaml_line(node: yaml.Node | None, location: tuple[Any, ...]) -> int | None:
     """The 1-based line of the deepest YAML node on the path that exists; pydantic knows keys, YAML knows lines."""
     line = node.start_mark.line + 1 if node is not None else None
     for part in location:

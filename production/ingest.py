@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 
 from aigms.db import models
 from aigms.production.script import read_script
-from aigms.production.storyboard import Plan, plan_shots, resolve_location
+from aigms.production.shot_ids import number_shots
+from aigms.production.storyboard import Plan, apply_edits, plan_shots, resolve_location
 from aigms.schemas.script import Script
 from aigms.schemas.series import EpisodeRef, Series
+from aigms.schemas.shotlist import Shot, ShotList
 
 
 @dataclass
@@ -87,7 +89,9 @@ def ingest_series(session: Session, series: Series, report: IngestReport) -> mod
 
 
 def ingest_episode(session: Session, series: Series, source: EpisodeSource, report: IngestReport) -> models.Episode:
-    """The episode, its scenes and its shots; shots that left the script are removed (their takes stay)."""
+    """The episode, its scenes and its shots: ids kept from the previous plan, a person's edits re-applied (or
+    reported as conflicts where the script under them changed); shots that left the script are removed (their takes
+    stay). The shot list's hash is what an approval signs."""
     season = _upsert(session, report, models.Season, {"series_id": series.id, "number": source.ref.season}, {})
     episode = _upsert(
         session, report, models.Episode, {"series_id": series.id, "code": source.ref.id},
@@ -111,20 +115,41 @@ def ingest_episode(session: Session, series: Series, source: EpisodeSource, repo
     ):
         session.delete(stale)
         report.rows_written += 1
-    codes = set()
-    for position, shot in enumerate(source.plan.shotlist.shots):
+    shots = session.scalars(select(models.Shot).filter_by(episode_id=episode.id).order_by(models.Shot.position))
+    previous = {row.code: row for row in shots}
+    number_shots(source.plan.shotlist.shots, [Shot.model_validate(row.spec) for row in previous.values()])
+    specs = []
+    for position, planned in enumerate(source.plan.shotlist.shots):
+        row = previous.get(planned.id)
+        shot, conflict = apply_edits(planned, row.overrides, row.overrides_source_sha256, series) if row else (planned, None)
+        if conflict:
+            report.warnings.append(f"{source.path}: shot {shot.id}: {conflict}")
         spec = shot.model_dump(mode="json")
-        codes.add(shot.id)
+        specs.append(spec)
         _upsert(
             session, report, models.Shot, {"episode_id": episode.id, "code": shot.id},
             {"scene_id": scene_ids[shot.scene], "position": position, "kind": shot.kind, "spec": spec,
-             "spec_sha256": canonical_sha256(spec), "duration": shot.duration},
+             "spec_sha256": canonical_sha256(spec), "duration": shot.duration, "conflict": conflict},
         )
-    for stale in session.scalars(select(models.Shot).filter_by(episode_id=episode.id)):
-        if stale.code not in codes:
+    codes = {shot.id for shot in source.plan.shotlist.shots}
+    for code, stale in previous.items():
+        if code not in codes:
             session.delete(stale)
             report.rows_written += 1
+    _assign(episode, {"shotlist_ending": source.plan.shotlist.ending,
+                      "shotlist_sha256": canonical_sha256([source.plan.shotlist.ending, specs])})
     session.flush()
     report.episodes.append(source.ref.id)
     report.warnings.extend(source.plan.warnings)
     return episode
+
+
+def load_shotlist(session: Session, episode: models.Episode) -> ShotList:
+    """The shot list as it will be filmed: the plan with every person's edits, in story order."""
+    rows = session.scalars(select(models.Shot).filter_by(episode_id=episode.id).order_by(models.Shot.position))
+    series = session.get(models.Series, episode.series_id)
+    return ShotList(
+        series=episode.series_id, episode=episode.code, language=episode.language,
+        fps=series.bible["delivery"]["fps"], shots=[Shot.model_validate(row.spec) for row in rows],
+        ending=episode.shotlist_ending,
+    )

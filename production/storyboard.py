@@ -1,66 +1,34 @@
-"""A first shot list from a parsed script: one shot per action paragraph and per dialogue line, timed from the
-length of its text. Deliberately naive; it gives every later stage real shots to work on."""
+"""The shot list of an episode (分镜): the script's action and dialogue become draft shots, the series' coverage
+rules frame them, the writer's shot markup overrides both, and each shot is timed, split into model-sized
+segments and given one prompt per segment. Pure: reads the script and the bible, writes nothing."""
 
+import math
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
+from aigms.production import templating, timing
+from aigms.production.coverage import SceneContext, load_rules, source_hash
+from aigms.production.markup import is_markup, parse_markup
 from aigms.schemas.errors import InputError
 from aigms.schemas.script import Element, Scene, Script
 from aigms.schemas.series import Series, Voice
-from aigms.schemas.shotlist import Shot, ShotList, Transition
+from aigms.schemas.shotlist import Segment, Shot, ShotList, Transition
 
-CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-WORD = re.compile(r"[A-Za-z0-9']+")
-
-PAUSE = re.compile(r"[，。！？；：…,.!?;:]+")
-PAUSE_SECONDS = 0.35
-READ_WORDS_PER_SECOND = 3.0
-READ_CJK_PER_SECOND = 7.0
-DIALOGUE_PADDING = 0.6
-ACTION_RANGE = (2.0, 8.0)
-DIALOGUE_MIN = 1.5
+SENTENCE = re.compile(r"(?<=[。！？!?…])|(?<=\.)\s+")
+SIZE_WORDS = {
+    "ECU": "extreme close-up", "CU": "close-up", "MCU": "medium close-up", "MS": "medium shot",
+    "MLS": "medium long shot", "WS": "wide shot", "EWS": "extreme wide shot",
+}
 
 
 @dataclass
 class Plan:
     shotlist: ShotList
     warnings: list[str] = field(default_factory=list)
-
-
-def _environment() -> jinja2.Environment:
-    folder = resources.files("aigms.templates")
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(folder)), autoescape=False, undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False,
-    )
-
-
-def text_units(text: str) -> tuple[int, int]:
-    """Chinese is timed by characters, other scripts by words; a mixed line counts both."""
-    return len(CJK.findall(text)), len(WORD.findall(CJK.sub(" ", text)))
-
-
-def speaking_time(text: str, words_per_minute: int) -> float:
-    """A Chinese character is a syllable, spoken at about the pace of an English word; punctuation is a breath."""
-    cjk, words = text_units(text)
-    pauses = len(PAUSE.findall(text))
-    spoken = (cjk + words) / (words_per_minute / 60) + pauses * PAUSE_SECONDS
-    return max(DIALOGUE_MIN, spoken + DIALOGUE_PADDING)
-
-
-def reading_time(text: str) -> float:
-    cjk, words = text_units(text)
-    low, high = ACTION_RANGE
-    return min(high, max(low, cjk / READ_CJK_PER_SECOND + words / READ_WORDS_PER_SECOND))
-
-
-def snap(seconds: float, fps: int) -> float:
-    """Durations are whole frames, so the edit adds up to exactly what the shot list says."""
-    return max(1, round(seconds * fps)) / fps
 
 
 def _names(name: str, aliases: list[str]) -> list[str]:
@@ -105,65 +73,6 @@ def transition_for(text: str) -> Transition:
     return "cut"
 
 
-def plan_shots(script: Script, series: Series, episode_id: str, script_path: Path, *, strict: bool = False) -> Plan:
-    """One shot per action paragraph and per dialogue line, in story order, with ids 010, 020, …"""
-    episode = series.episode(episode_id)
-    language = series.episode_language(episode)
-    fps = series.delivery.fps
-    template = _environment().get_template("prompts/shot.j2")
-    plan = Plan(ShotList(series=series.id, episode=episode_id, language=language, fps=fps))
-    pending: Transition = "cut"
-    for scene_index, scene in enumerate(script.scenes, start=1):
-        location = resolve_location(scene.location, series)
-        if location is None and series.locations:
-            plan.warnings.append(
-                f"{script_path}:{scene.line}: no location in the bible matches {scene.location!r}; "
-                "add it (or an alias) to series.yaml"
-            )
-        for element in scene.elements:
-            if element.type == "transition":
-                pending = transition_for(element.text)
-                continue
-            if element.type not in ("action", "dialogue"):
-                continue
-            shot = _shot(element, scene, scene_index, location, series, script_path, strict, plan, fps)
-            shot.transition = pending
-            pending = "cut"
-            shot.prompt = _prompt(template, shot, scene, series)
-            plan.shotlist.shots.append(shot)
-    for number, shot in enumerate(plan.shotlist.shots, start=1):
-        shot.id = f"{number * 10:03d}"
-    if not plan.shotlist.shots:
-        raise InputError(script_path, None, "the script has no action or dialogue to film", "write some scenes")
-    return plan
-
-
-def _shot(
-    element: Element, scene: Scene, scene_index: int, location: str | None, series: Series, script_path: Path,
-    strict: bool, plan: Plan, fps: int,
-) -> Shot:
-    if element.type == "action":
-        return Shot(
-            id="000", scene=scene_index, kind="action", location=location,
-            characters=mentioned_characters(element.text, series), text=element.text.strip(),
-            lines=[element.line], duration=snap(reading_time(element.text), fps),
-        )
-    speaker = resolve_character(element.character or "", series)
-    if speaker is None:
-        message = f"character {element.character!r} is not in the bible"
-        if strict:
-            raise InputError(script_path, element.line, message, "add them to series.yaml or drop --strict")
-        plan.warnings.append(f"{script_path}:{element.line}: {message}; cast as an uncast extra")
-        speaker = f"extra:{element.character}"
-    cast = series.characters.get(speaker)
-    rate = cast.voice.rate if cast else Voice().rate
-    return Shot(
-        id="000", scene=scene_index, kind="dialogue", location=location, characters=[speaker] if cast else [],
-        speaker=speaker, text=element.text.strip(), lines=[element.line],
-        duration=snap(speaking_time(element.text, rate), fps),
-    )
-
-
 def speaker_name(shot: Shot, series: Series) -> str:
     if shot.speaker is None:
         return ""
@@ -172,12 +81,191 @@ def speaker_name(shot: Shot, series: Series) -> str:
     return series.characters[shot.speaker].name
 
 
-def _prompt(template: jinja2.Template, shot: Shot, scene: Scene, series: Series) -> str:
-    return template.render(
-        style=series.style,
+def apply_fields(shot: Shot, fields: dict[str, Any], fps: int) -> None:
+    """A person's choice (markup or an imported edit): set, and remembered as theirs so no rule undoes it."""
+    for name, value in fields.items():
+        setattr(shot, name, timing.snap(value, fps) if name == "duration" else value)
+        if name not in shot.edited:
+            shot.edited.append(name)
+
+
+def apply_edits(planned: Shot, overrides: dict[str, Any], source_sha256: str | None,
+                series: Series) -> tuple[Shot, str | None]:
+    """The planned shot with a person's edits on top, and a conflict message when the script under it changed."""
+    if not overrides:
+        return planned, None
+    shot = planned.model_copy(deep=True)
+    apply_fields(shot, overrides, series.delivery.fps)
+    finish_shot(shot, series)
+    if source_sha256 == planned.source_sha256:
+        return shot, None
+    lines = ", ".join(str(line) for line in planned.lines)
+    return shot, (
+        f"the script under this shot (line {lines}) changed after it was edited; the edit "
+        f"({', '.join(sorted(overrides))}) is kept: check it and import the shot list again"
+    )
+
+
+def plan_shots(script: Script, series: Series, episode_id: str, script_path: Path, *, strict: bool = False) -> Plan:
+    """Draft, cover, mark up, time and prompt every shot of the episode; ids are 010, 020, … in story order
+    (`aigms.production.shot_ids` keeps them stable against an earlier plan)."""
+    episode = series.episode(episode_id)
+    language = series.episode_language(episode)
+    fps = series.delivery.fps
+    rules = load_rules(series.storyboard.rules, series.root / "series.yaml")
+    plan = Plan(ShotList(series=series.id, episode=episode_id, language=language, fps=fps))
+    pending: Transition = "cut"
+    for index, scene in enumerate(script.scenes, start=1):
+        context = SceneContext(scene, index, resolve_location(scene.location, series), series, language, pending)
+        if context.location is None and series.locations:
+            plan.warnings.append(
+                f"{script_path}:{scene.line}: no location in the bible matches {scene.location!r}; "
+                "add it (or an alias) to series.yaml"
+            )
+        shots, opening, pending = _draft(scene, context, script_path, strict, plan)
+        for rule in rules:
+            shots = rule(shots, context)
+        if opening and shots:
+            apply_fields(shots[0], opening, fps)
+        plan.shotlist.shots.extend(shots)
+    if not plan.shotlist.shots:
+        raise InputError(script_path, None, "the script has no action or dialogue to film", "write some scenes")
+    plan.shotlist.ending = "fade_out" if pending == "fade_out" else "cut"
+    for number, shot in enumerate(plan.shotlist.shots, start=1):
+        finish_shot(shot, series)
+        shot.id = f"{number * 10:03d}"
+        shot.dialogue = dialogue_ids(shot)
+    return plan
+
+
+def _draft(scene: Scene, context: SceneContext, script_path: Path, strict: bool,
+           plan: Plan) -> tuple[list[Shot], dict[str, Any], Transition]:
+    """One shot per action paragraph and per line (a dual-dialogue line joins the shot before it); markup notes
+    go to the shot they follow, or to the scene's first shot when they follow the heading."""
+    shots: list[Shot] = []
+    opening: dict[str, Any] = {}
+    pending: Transition = "cut"
+    fps = context.series.delivery.fps
+    for element in scene.elements:
+        if element.type == "transition":
+            pending = transition_for(element.text)
+        elif element.type == "note" and is_markup(element.text):
+            fields = parse_markup(element.text, script_path, element.line)
+            if shots:
+                apply_fields(shots[-1], fields, fps)
+            else:
+                opening.update(fields)
+        elif element.type == "dialogue" and element.dual and shots and shots[-1].kind == "dialogue":
+            _join_dual(shots[-1], _dialogue(element, context, script_path, strict, plan))
+        elif element.type in ("action", "dialogue"):
+            shot = (_action(element, context) if element.type == "action"
+                    else _dialogue(element, context, script_path, strict, plan))
+            shot.transition, pending = pending, "cut"
+            shots.append(shot)
+    return shots, opening, pending
+
+
+def _action(element: Element, context: SceneContext) -> Shot:
+    text = element.text.strip()
+    return Shot(
+        id="000", scene=context.index, kind="action", location=context.location,
+        time_of_day=context.scene.time_of_day, characters=mentioned_characters(text, context.series), text=text,
+        lines=[element.line], duration=timing.reading_time(text), source_sha256=source_hash("action", text),
+    )
+
+
+def _dialogue(element: Element, context: SceneContext, script_path: Path, strict: bool, plan: Plan) -> Shot:
+    series = context.series
+    speaker = resolve_character(element.character or "", series)
+    if speaker is None:
+        message = f"character {element.character!r} is not in the bible"
+        if strict:
+            raise InputError(script_path, element.line, message, "add them to series.yaml or drop --strict")
+        plan.warnings.append(f"{script_path}:{element.line}: {message}; cast as an uncast extra")
+        speaker = f"extra:{element.character}"
+    cast = series.characters.get(speaker)
+    text = element.text.strip()
+    rate = cast.voice.rate if cast else Voice().rate
+    return Shot(
+        id="000", scene=context.index, kind="dialogue", location=context.location,
+        time_of_day=context.scene.time_of_day, characters=[speaker] if cast else [], speaker=speaker, text=text,
+        emotion=element.parentheticals[0] if element.parentheticals else None, lines=[element.line],
+        duration=timing.speaking_time(text, rate, element.parentheticals),
+        source_sha256=source_hash("dialogue", element.character or "", *element.parentheticals, text),
+    )
+
+
+def _join_dual(shot: Shot, other: Shot) -> None:
+    """Two characters speaking at once share one two-shot, held for the longer line."""
+    shot.characters = list(dict.fromkeys([*shot.characters, *other.characters]))
+    shot.text = f"{shot.text}\n{other.text}"
+    shot.lines += other.lines
+    shot.duration = max(shot.duration, other.duration)
+    shot.framing = "two-shot"
+    shot.source_sha256 = source_hash(shot.source_sha256, other.source_sha256)
+
+
+def dialogue_ids(shot: Shot) -> list[str]:
+    """`<shot>-<n>`: a line keeps its id while its shot keeps its id, so recorded voices stay attached."""
+    if shot.kind != "dialogue":
+        return []
+    return [f"{shot.id}-{n}" for n in range(1, len(shot.lines) + 1)]
+
+
+def finish_shot(shot: Shot, series: Series) -> None:
+    """Frame-exact duration, its slack, the segments and their prompts: everything that follows from the rest of
+    the shot, recomputed whenever a rule or a person changes it."""
+    fps = series.delivery.fps
+    shot.duration = timing.snap(shot.duration, fps)
+    shot.min_duration, shot.max_duration = timing.bounds(shot, fps)
+    shot.segments = _segments(shot, series)
+    shot.prompt = shot.segments[0].prompt
+
+
+def _keyframed(shot: Shot, series: Series) -> bool:
+    policy = series.storyboard.keyframes
+    if policy != "auto":
+        return policy == "always"
+    cast = any(series.characters[key].references for key in shot.characters if key in series.characters)
+    place = shot.location is not None and bool(series.locations[shot.location].references)
+    return cast or place
+
+
+def _beats(text: str, count: int) -> list[str]:
+    """The shot's text shared out over its segments in order, so a continuation prompt says what happens next."""
+    sentences = [part.strip() for part in SENTENCE.split(text.replace("\n", " ")) if part.strip()] or [text]
+    beats = []
+    for index in range(count):
+        start = min(index * len(sentences) // count, len(sentences) - 1)
+        end = max(start + 1, (index + 1) * len(sentences) // count)
+        beats.append(" ".join(sentences[start:end]))
+    return beats
+
+
+def _segments(shot: Shot, series: Series) -> list[Segment]:
+    """Kling-style continuation: whole segments of `segment_seconds`, the remainder last (14 s → 5 + 5 + 4)."""
+    fps = series.delivery.fps
+    frames = round(shot.duration * fps)
+    per_segment = max(1, round(series.storyboard.segment_seconds * fps))
+    count = max(1, math.ceil(frames / per_segment))
+    template = templating.prompts().get_template("prompts/segment.j2")
+    first_mode = "i2v" if _keyframed(shot, series) else "t2v"
+    segments = []
+    for index, beat in enumerate(_beats(shot.text, count)):
+        start = index * per_segment
+        length = min(per_segment, frames - start)
+        segments.append(Segment(
+            index=index, start=start / fps, duration=length / fps, mode=first_mode if index == 0 else "extend",
+            prompt=_prompt(template, shot, series, beat, index, count),
+        ))
+    return segments
+
+
+def _prompt(template: jinja2.Template, shot: Shot, series: Series, beat: str, index: int, count: int) -> str:
+    text = template.render(
+        style=series.style, shot=shot, size=SIZE_WORDS[shot.size],
         location=series.locations.get(shot.location) if shot.location else None,
-        time_of_day=scene.time_of_day,
-        characters=[series.characters[key] for key in shot.characters],
-        shot=shot,
-        speaker_name=speaker_name(shot, series),
-    ).strip()
+        characters=[series.characters[key] for key in shot.characters if key in series.characters],
+        speaker_name=speaker_name(shot, series), beat=beat, index=index, count=count,
+    )
+    return " ".join(text.split())

@@ -5,12 +5,13 @@ from aigms.schemas.errors import InputError
 from aigms.schemas.manifest import Manifest
 from aigms.schemas.script import Element, Scene, Script
 from aigms.schemas.series import Character, Delivery, EpisodeRef, GeneratorSettings, Location, Series, Voice
-from aigms.schemas.shotlist import Shot, ShotList
+from aigms.schemas.shotlist import Shot, ShotEdit, ShotList
 
 SCHEMAS = {
     "series": Series,
     "script": Script,
     "shotlist": ShotList,
+    "shot-edit": ShotEdit,
     "manifest": Manifest,
 }
 
@@ -28,6 +29,7 @@ __all__ = [
     "Script",
     "Series",
     "Shot",
+    "ShotEdit",
     "ShotList",
     "Voice",
 ]

@@ -2,7 +2,7 @@
 who is in it, where it happens, how it is delivered and which generator films it."""
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -63,6 +63,22 @@ class GeneratorSettings(Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+DEFAULT_RULES = ["establishing", "dialogue_coverage", "action_coverage", "scene_transition"]
+
+
+class Storyboard(Strict):
+    """How the planner covers a scene. `rules` run in order; each is a name from `aigms.production.coverage.RULES`
+    or a `module:function` of the studio's own, so a house style is a list, not a fork."""
+
+    rules: list[str] = Field(default_factory=lambda: list(DEFAULT_RULES))
+    segment_seconds: float = Field(5.0, gt=0.5, le=60, description="longest single model call; longer shots chain")
+    target_seconds: float | None = Field(None, gt=0, description="episode runtime to plan towards, e.g. 240")
+    establishing_seconds: float = Field(3.0, gt=0)
+    keyframes: Literal["auto", "always", "never"] = Field(
+        "auto", description="auto: a keyframe (i2v) when the shot has reference images to hold, else text-to-video"
+    )
+
+
 class EpisodeRef(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_-]+$", examples=["s01e01"])
     title: str = ""
@@ -81,6 +97,7 @@ class Series(Strict):
     characters: dict[str, Character] = Field(default_factory=dict, description="keyed by character id")
     locations: dict[str, Location] = Field(default_factory=dict, description="keyed by location id")
     generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
+    storyboard: Storyboard = Field(default_factory=Storyboard)
     episodes: list[EpisodeRef] = Field(default_factory=list)
 
     _root: Path = PrivateAttr(default_factory=Path.cwd)

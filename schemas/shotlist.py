@@ -3,7 +3,7 @@ the storyboard artist's 分镜 as data, editable by a person and approved before
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Transition = Literal["cut", "dissolve", "fade_in", "fade_out"]
 ShotSize = Literal["ECU", "CU", "MCU", "MS", "MLS", "WS", "EWS"]
@@ -11,11 +11,12 @@ Framing = Literal["single", "over-the-shoulder", "two-shot", "group", "insert", 
 Angle = Literal["eye-level", "high", "low", "overhead", "dutch"]
 Move = Literal["static", "push-in", "pull-out", "pan-left", "pan-right", "tilt-up", "tilt-down", "tracking",
                "handheld"]
+Pace = Literal["slow", "normal", "fast"]
 Mode = Literal["t2v", "i2v", "extend"]
 
 SHOT_SIZES: tuple[str, ...] = ShotSize.__args__
-EDITABLE = ("size", "framing", "angle", "move", "duration", "characters", "subject", "emotion", "transition",
-            "prompt")
+EDITABLE = ("size", "framing", "angle", "move", "pace", "duration", "characters", "subject", "emotion", "transition",
+            "note")
 
 
 class Segment(BaseModel):
@@ -36,6 +37,7 @@ class Shot(BaseModel):
     framing: Framing = "single"
     angle: Angle = "eye-level"
     move: Move = "static"
+    pace: Pace = Field("normal", description="how fast the camera moves")
     location: str | None = Field(None, description="location id from the bible")
     time_of_day: str | None = None
     characters: list[str] = Field(default_factory=list, description="ids of the characters in frame")
@@ -43,11 +45,12 @@ class Shot(BaseModel):
     subject: str = Field("", description="what the frame is about, e.g. 'progress bar' in an insert")
     text: str = Field(description="the action described, or the line spoken")
     emotion: str | None = Field(None, description="from a parenthetical or markup, e.g. 'whispering'")
-    dialogue: list[str] = Field(default_factory=list, description="ids of the dialogue lines spoken in the shot")
+    dialogue: list[str] = Field(default_factory=list, description="ids of the lines spoken in the shot: <shot>-<n>")
     lines: list[int] = Field(default_factory=list, description="source lines of the script this shot covers")
     duration: float = Field(gt=0, description="seconds, a whole number of frames at the delivery fps")
     min_duration: float | None = Field(None, description="shortest this shot can be cut")
     max_duration: float | None = Field(None, description="longest this shot can hold")
+    note: str = Field("", description="a director's note, added to every prompt of the shot")
     prompt: str = ""
     segments: list[Segment] = Field(default_factory=list)
     transition: Transition = Field("cut", description="how the edit enters this shot")
@@ -58,6 +61,26 @@ class Shot(BaseModel):
     def mode(self) -> str:
         """t2v or i2v for a single segment, 'chain' for a continuation of several."""
         return "chain" if len(self.segments) > 1 else (self.segments[0].mode if self.segments else "t2v")
+
+
+class ShotEdit(BaseModel):
+    """One row of an exported shot list as a person may change it; the read-only columns (text, lines, speaker…)
+    are there to read and are ignored on import."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(pattern=r"^[0-9]{3,}[A-Z]?$")
+    size: ShotSize
+    framing: Framing
+    angle: Angle
+    move: Move
+    pace: Pace = "normal"
+    duration: float = Field(gt=0)
+    characters: list[str] = Field(default_factory=list)
+    subject: str = ""
+    emotion: str | None = None
+    transition: Transition = "cut"
+    note: str = ""
 
 
 class DurationReport(BaseModel):
@@ -73,6 +96,7 @@ class ShotList(BaseModel):
     language: str
     fps: int
     shots: list[Shot] = Field(default_factory=list)
+    ending: Literal["cut", "fade_out"] = Field("cut", description="how the episode leaves its last shot")
 
     @property
     def duration(self) -> float:

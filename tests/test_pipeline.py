@@ -12,6 +12,7 @@ from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows.episode import render_episode
 from aigms.production.media import probe
+from aigms.schemas.errors import InputError
 from aigms.schemas.manifest import Manifest
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
@@ -35,7 +36,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> dict:
     root = tmp_path_factory.mktemp("pipeline")
     series = small_copy(root / "series")
     home, out = root / "home", root / "out"
-    result = render_episode(str(series), "s01e02", str(out), str(home))
+    result = render_episode(str(series), "s01e02", str(out), str(home), force=True)
     return {"series": series, "home": home, "out": out, "result": result}
 
 
@@ -66,7 +67,7 @@ def test_subtitles_carry_the_scripts_lines_inside_the_video(rendered: dict) -> N
 def test_manifest_lists_every_shot_with_the_hashes_of_its_files(rendered: dict) -> None:
     result = rendered["result"]
     manifest = json.loads(result.manifest.read_text())
-    assert [shot["id"] for shot in manifest["shots"]] == [f"{10 * n:03d}" for n in range(1, 10)]
+    assert [shot["id"] for shot in manifest["shots"]] == [f"{10 * n:03d}" for n in range(1, 12)]
     import hashlib
 
     for name in ("video", "subtitles"):
@@ -81,8 +82,9 @@ def test_uncast_extra_is_a_warning_with_its_line(rendered: dict) -> None:
 
 def test_second_render_regenerates_no_clip(rendered: dict) -> None:
     before = take_count(rendered["home"])
-    again = render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]))
-    assert (again.rendered, again.reused) == (0, 9)
+    again = render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]),
+                           force=True)
+    assert (again.rendered, again.reused) == (0, 11)
     assert take_count(rendered["home"]) == before
 
 
@@ -92,10 +94,11 @@ def test_changing_one_line_regenerates_only_its_shot(rendered: dict) -> None:
     script.write_text(text.replace("Then it is counting.", "Then it is keeping time."))
     before = take_count(rendered["home"])
     try:
-        again = render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]))
+        again = render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]),
+                           force=True)
     finally:
         script.write_text(text)
-    assert (again.rendered, again.reused) == (1, 8)
+    assert (again.rendered, again.reused) == (1, 10)
     assert take_count(rendered["home"]) == before + 1
     subs = pysubs2.load(str(again.subtitles))
     assert "Then it is keeping time." in [line.plaintext for line in subs]
@@ -105,4 +108,11 @@ def test_render_runs_are_recorded(rendered: dict) -> None:
     with session_scope(open_database(f"sqlite:///{rendered['home']}/aigms.db")) as session:
         runs = session.scalars(select(models.RenderRun).order_by(models.RenderRun.id)).all()
         assert runs[0].status == models.RUN_COMPLETED
-        assert (runs[0].shots_total, runs[0].shots_rendered) == (9, 9)
+        assert (runs[0].shots_total, runs[0].shots_rendered) == (11, 11)
+
+
+def test_an_unapproved_shot_list_is_not_rendered(rendered: dict) -> None:
+    before = take_count(rendered["home"])
+    with pytest.raises(InputError, match="shot list of s01e02 is not approved"):
+        render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]))
+    assert take_count(rendered["home"]) == before

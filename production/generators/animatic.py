@@ -18,8 +18,12 @@ from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot
 
 NAME = "animatic"
-VERSION = "1"
+VERSION = "2"
 CAPTION_BAND = 0.2
+# How much of the frame a standing figure fills, and how far the plate is pushed in, per shot size: a storyboard in
+# which a close-up looks like a wide shot tells a director nothing.
+FIGURE_HEIGHT = {"EWS": 0.35, "WS": 0.5, "MLS": 0.62, "MS": 0.75, "MCU": 1.0, "CU": 1.35, "ECU": 1.8}
+PLATE_ZOOM = {"EWS": 1.0, "WS": 1.0, "MLS": 1.05, "MS": 1.15, "MCU": 1.3, "CU": 1.5, "ECU": 1.8}
 ENCODE = {
     "vcodec": "libx264", "preset": "veryfast", "crf": 20, "pix_fmt": "yuv420p", "profile:v": "high",
     "g": 30, "bf": 0, "threads": 2, "an": None, "map_metadata": -1, "fflags": "+bitexact",
@@ -29,13 +33,9 @@ ENCODE = {
 
 def render(shot: Shot, series: Series, out: Path, seed: int) -> None:
     """Write `out`: H.264, the delivery size and fps, exactly round(duration × fps) frames, no audio."""
-    # 1. Check the references
-    plate, figures = _references(shot, series)
-    # 2. Compose the still
+    # 1. Check the references, 2. compose the still
     delivery = series.delivery
-    rng = random.Random(f"{seed}:{shot.id}")
-    zoom = rng.uniform(0.05, 0.08)
-    still = compose(shot, series, plate, figures, rng, zoom)
+    still, rng, zoom = _composed(shot, series, seed)
     still_path = out.with_name(out.stem + ".still.png")
     still.save(still_path, compress_level=1)
     # 3. Push in and encode
@@ -59,6 +59,20 @@ def render(shot: Shot, series: Series, out: Path, seed: int) -> None:
         still_path.unlink(missing_ok=True)
 
 
+def _composed(shot: Shot, series: Series, seed: int) -> tuple[Image.Image, random.Random, float]:
+    """The still and the random state the push-in goes on with: the same seed and shot, the same clip."""
+    plate, figures = _references(shot, series)
+    rng = random.Random(f"{seed}:{shot.id}")
+    zoom = rng.uniform(0.05, 0.08)
+    return compose(shot, series, plate, figures, rng, zoom), rng, zoom
+
+
+def first_frame(shot: Shot, series: Series, seed: int) -> Image.Image:
+    """The picture the clip opens on, without encoding a clip: a storyboard panel."""
+    still, _, _ = _composed(shot, series, seed)
+    return still.resize((series.delivery.width, series.delivery.height), Image.Resampling.LANCZOS)
+
+
 def _references(shot: Shot, series: Series) -> tuple[Path | None, list[tuple[str, Path]]]:
     plate = None
     if shot.location:
@@ -79,26 +93,27 @@ def compose(shot: Shot, series: Series, plate: Path | None, figures: list[tuple[
     """The whole shot as one picture at (1 + zoom) × the delivery size, so the push-in never runs out of image."""
     width = round(series.delivery.width * (1 + zoom) / 2) * 2
     height = round(series.delivery.height * (1 + zoom) / 2) * 2
-    canvas = _plate(plate, width, height)
+    canvas = _plate(plate, width, height, PLATE_ZOOM[shot.size])
     _place_figures(canvas, shot, figures, rng)
     _caption(canvas, shot, series)
     _slate(canvas, shot)
     return canvas.convert("RGB")
 
 
-def _plate(path: Path | None, width: int, height: int) -> Image.Image:
+def _plate(path: Path | None, width: int, height: int, zoom: float) -> Image.Image:
     if path is None:
         gradient = Image.linear_gradient("L").resize((width, height)).convert("RGBA")
         return Image.blend(gradient, Image.new("RGBA", (width, height), (40, 50, 70, 255)), 0.6)
     image = Image.open(path).convert("RGBA")
-    ratio = max(width / image.width, height / image.height)
+    ratio = max(width / image.width, height / image.height) * zoom
     resized = image.resize((round(image.width * ratio), round(image.height * ratio)), Image.Resampling.LANCZOS)
     left, top = (resized.width - width) // 2, (resized.height - height) // 2
     return resized.crop((left, top, left + width, top + height))
 
 
 def _place_figures(canvas: Image.Image, shot: Shot, figures: list[tuple[str, Path]], rng: random.Random) -> None:
-    """Side by side in the lower two thirds; in a dialogue shot the speaker stands larger and in front."""
+    """Side by side, sized by the shot size; in a dialogue shot the speaker stands larger and in front. A figure
+    taller than the frame (a close-up) is hung from the top, so the face is what is seen."""
     if not figures:
         return
     width, height = canvas.size
@@ -106,13 +121,15 @@ def _place_figures(canvas: Image.Image, shot: Shot, figures: list[tuple[str, Pat
     slot = width / (len(ordered) + 1)
     for index, (key, path) in enumerate(ordered, start=1):
         figure = Image.open(path).convert("RGBA")
-        target = height * (0.72 if key == shot.speaker else 0.6)
+        target = height * FIGURE_HEIGHT[shot.size] * (1.0 if key == shot.speaker or not shot.speaker else 0.83)
         ratio = target / figure.height
         figure = figure.resize((max(1, round(figure.width * ratio)), max(1, round(target))),
                                Image.Resampling.LANCZOS)
         centre = slot * index + rng.uniform(-0.04, 0.04) * width
         left = round(centre - figure.width / 2)
         top = round(height * (1 - CAPTION_BAND * 0.5) - figure.height)
+        if figure.height > height * (1 - CAPTION_BAND):
+            top = round(height * 0.06)
         canvas.alpha_composite(figure, (max(-figure.width // 2, left), max(0, top)))
 
 

@@ -20,6 +20,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('episodes', schema=None) as batch_op:
         batch_op.add_column(sa.Column('shotlist_sha256', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('shotlist_ending', sa.String(length=20), nullable=False, server_default='cut'))
         batch_op.add_column(sa.Column('shotlist_approved_sha256', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('shotlist_approved_by', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('shotlist_approved_at', sa.DateTime(timezone=True), nullable=True))
@@ -41,5 +42,6 @@ def downgrade() -> None:
         batch_op.drop_column('shotlist_approved_at')
         batch_op.drop_column('shotlist_approved_by')
         batch_op.drop_column('shotlist_approved_sha256')
+        batch_op.drop_column('shotlist_ending')
         batch_op.drop_column('shotlist_sha256')
 

@@ -1,0 +1,74 @@
+"""The storyboard sheet: numbered panels a person can print and draw on — a frame of each shot (its current take
+when one was filmed from this very shot, else the animatic frame), its size, move, duration and what is said."""
+
+import base64
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+from PIL import Image
+from sqlalchemy.orm import Session
+
+from aigms.db import models
+from aigms.production import assets, media, templating
+from aigms.production.files import atomic_write_text
+from aigms.production.generators.animatic import first_frame
+from aigms.production.storyboard import SIZE_WORDS, speaker_name
+from aigms.production.timing import duration_report
+from aigms.schemas.series import Series
+from aigms.schemas.shotlist import Shot, ShotList
+
+PANEL_WIDTH = 480
+
+
+@dataclass(frozen=True)
+class Panel:
+    number: int
+    shot: Shot
+    image: str
+    source: str
+    speaker: str
+    size: str
+
+
+def filmed_clips(session: Session, store: Path, episode: models.Episode) -> dict[str, Path]:
+    """Clips of the selected takes that were filmed from the shot exactly as it now stands."""
+    clips = {}
+    for row in episode.shots:
+        take = row.selected_take
+        if take and take.asset and take.recipe.get("shot") == row.spec and assets.has_file(store, take.asset):
+            clips[row.code] = assets.asset_file(store, take.asset)
+    return clips
+
+
+def _jpeg(image: Image.Image) -> str:
+    height = round(image.height * PANEL_WIDTH / image.width)
+    buffer = io.BytesIO()
+    image.convert("RGB").resize((PANEL_WIDTH, height), Image.Resampling.LANCZOS).save(buffer, "JPEG", quality=82)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _clip_frame(clip: Path) -> Image.Image:
+    data, _ = (
+        ffmpeg.input(str(clip)).output("pipe:", vframes=1, format="image2", vcodec="png")
+        .run(cmd=media.ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
+    )
+    return Image.open(io.BytesIO(data))
+
+
+def write_board(series: Series, shotlist: ShotList, out: Path, clips: dict[str, Path],
+                approval: str | None) -> Path:
+    """One self-contained HTML file (pictures inlined), laid out to print three panels to a row."""
+    panels = []
+    for number, shot in enumerate(shotlist.shots, start=1):
+        clip = clips.get(shot.id)
+        picture = _clip_frame(clip) if clip else first_frame(shot, series, series.generator.seed)
+        panels.append(Panel(number, shot, _jpeg(picture), "take" if clip else "animatic", speaker_name(shot, series),
+                            SIZE_WORDS[shot.size]))
+    report = duration_report(shotlist.shots, series.storyboard.target_seconds)
+    html = templating.pages().get_template("board/sheet.html.j2").render(
+        series=series, shotlist=shotlist, panels=panels, report=report, approval=approval,
+    )
+    atomic_write_text(out, html)
+    return out
