@@ -37,7 +37,9 @@ def filmed_clips(session: Session, store: Path, episode: models.Episode) -> dict
     clips = {}
     for row in episode.shots:
         take = row.selected_take
-        if take and take.asset and take.recipe.get("shot") == row.spec and assets.has_file(store, take.asset):
+        if take is None or take.asset is None or not assets.has_file(store, take.asset):
+            continue
+        if take.recipe.get("shot") == Shot.model_validate(row.spec).filmed():
             clips[row.code] = assets.asset_file(store, take.asset)
     return clips
 

@@ -46,7 +46,7 @@ def take_recipe(shot: Shot, series: Series, seed: int) -> dict[str, Any]:
         "seed": seed,
         "style": series.style,
         "delivery": series.delivery.model_dump(mode="json"),
-        "shot": shot.model_dump(mode="json"),
+        "shot": shot.filmed(),
         "cast": {key: series.characters[key].model_dump(mode="json") for key in shot.characters},
         "location": series.locations[shot.location].model_dump(mode="json") if shot.location else None,
         "references": references,

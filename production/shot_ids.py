@@ -47,7 +47,8 @@ def _between(low: str | None, high: str | None, count: int, taken: set[str]) -> 
 def number_shots(shots: list[Shot], previous: list[Shot]) -> None:
     """Give `shots` ids: a shot found in `previous` (same kind, same script under it) keeps its id; a shot whose
     line was edited in place keeps the id of the one it replaces; new shots get ids between their neighbours.
-    Ids of shots that left the script are not reused, so their takes never attach to something else."""
+    An id still in use by the previous plan is never handed to a new shot, so an edit and its selected take never
+    move to a shot they were not made for."""
     ids: list[str | None] = [None] * len(shots)
     if previous:
         matcher = SequenceMatcher(None, [_key(s) for s in previous], [_key(s) for s in shots], autojunk=False)

@@ -1,7 +1,7 @@
 """The shot list of one episode: what the camera department is asked to film, shot by shot, in story order —
 the storyboard artist's 分镜 as data, editable by a person and approved before any GPU time is spent."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,7 @@ Pace = Literal["slow", "normal", "fast"]
 Mode = Literal["t2v", "i2v", "extend"]
 
 SHOT_SIZES: tuple[str, ...] = ShotSize.__args__
+BOOKKEEPING = {"scene", "lines", "dialogue", "source_sha256", "edited", "min_duration", "max_duration"}
 EDITABLE = ("size", "framing", "angle", "move", "pace", "duration", "characters", "subject", "emotion", "transition",
             "note")
 
@@ -56,6 +57,11 @@ class Shot(BaseModel):
     transition: Transition = Field("cut", description="how the edit enters this shot")
     source_sha256: str = Field("", description="hash of the script text under the shot; an edit is kept while it holds")
     edited: list[str] = Field(default_factory=list, description="fields a person set (markup or an imported edit)")
+
+    def filmed(self) -> dict[str, Any]:
+        """What the camera is asked for. Bookkeeping (where the shot sits in the script, who edited what) is left
+        out, so a line added above a shot does not make its take stale."""
+        return self.model_dump(mode="json", exclude=BOOKKEEPING)
 
     @property
     def mode(self) -> str:

@@ -42,7 +42,7 @@ def test_chinese_script_parses_forced_headings_and_cues() -> None:
     assert speakers == ["林月", "凯", "林月", "周教授", "凯"]
 
 
-@pytest.mark.parametrize("name", ["series", "script", "shotlist", "manifest"])
+@pytest.mark.parametrize("name", ["series", "script", "shotlist", "shot-edit", "manifest"])
 def test_every_user_file_has_a_json_schema(name: str) -> None:
     done = aigms("schema", name)
     assert done.returncode == 0
@@ -102,3 +102,48 @@ def test_init_scaffolds_a_series_that_ingests(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "new-show: 1 episodes" in done.stdout
     assert aigms("init", str(folder)).returncode == 1
+
+
+def test_shot_list_round_trips_through_a_spreadsheet_and_gates_the_render(series: Path, tmp_path: Path) -> None:
+    env = {"AIGMS_HOME": str(tmp_path / "home")}
+    exported = tmp_path / "s01e02.csv"
+    assert aigms("shots", "export", "s01e02", "--series", str(series), "--out", str(exported), env=env).returncode == 0
+    text = exported.read_text()
+    assert text.splitlines()[0].startswith("id,scene,kind,size,framing,angle,move")
+    exported.write_text(text.replace("020,1,action,MS,", "020,1,action,CU,", 1))
+    done = aigms("shots", "import", str(exported), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "1 shots edited (020)" in done.stdout
+    shown = aigms("shots", "show", "s01e02", "--series", str(series), env={**env, "COLUMNS": "200"})
+    row = next(line for line in shown.stdout.splitlines() if "│ 020 " in line)
+    assert "CU" in row and "size" in row and "not approved" in shown.stdout
+    refused = aigms("render", "s01e02", "--series", str(series), "--out", str(tmp_path / "out"), env=env)
+    assert refused.returncode == 1
+    assert "not approved" in refused.stderr and "aigms shots approve s01e02" in refused.stderr
+    assert not (tmp_path / "out").exists()
+    approved = aigms("shots", "approve", "s01e02", "--series", str(series), "--by", "director", env=env)
+    assert approved.returncode == 0 and "approved" in approved.stdout
+
+
+def test_bad_row_in_an_imported_shot_list_names_the_line(series: Path, tmp_path: Path) -> None:
+    env = {"AIGMS_HOME": str(tmp_path / "home")}
+    exported = tmp_path / "s01e01.csv"
+    aigms("shots", "export", "s01e01", "--series", str(series), "--out", str(exported), env=env)
+    lines = exported.read_text().splitlines()
+    lines[3] = lines[3].replace(",CU,", ",GIANT,", 1)
+    exported.write_text("\n".join(lines) + "\n")
+    done = aigms("shots", "import", str(exported), env=env)
+    assert done.returncode == 1
+    assert f"{exported}:4: shot 030: size" in done.stderr
+
+
+def test_storyboard_sheet_has_a_numbered_panel_per_shot(series: Path, tmp_path: Path) -> None:
+    env = {"AIGMS_HOME": str(tmp_path / "home")}
+    sheet = tmp_path / "board.html"
+    done = aigms("shots", "board", "s01e01", "--series", str(series), "--out", str(sheet), env=env)
+    assert done.returncode == 0, done.stderr
+    html = sheet.read_text()
+    assert html.count('<article class="panel"') == 11
+    assert html.count('src="data:image/jpeg;base64,') == 11
+    assert "1 · SHOT 010" in html and "11 · SHOT 110" in html
+    assert "CU (close-up)" in html and "凯，你看这个纹路。" in html and "draft — not approved" in html

@@ -10,7 +10,11 @@ from sqlalchemy import func, select
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
+from aigms.flows import settings
 from aigms.flows.episode import render_episode
+from aigms.production.bible import load_series
+from aigms.production.board import filmed_clips, write_board
+from aigms.production.ingest import load_shotlist
 from aigms.production.media import probe
 from aigms.schemas.errors import InputError
 from aigms.schemas.manifest import Manifest
@@ -116,3 +120,29 @@ def test_an_unapproved_shot_list_is_not_rendered(rendered: dict) -> None:
     with pytest.raises(InputError, match="shot list of s01e02 is not approved"):
         render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]))
     assert take_count(rendered["home"]) == before
+
+
+def test_inserting_a_line_films_only_the_new_shot_and_numbers_it_between(rendered: dict) -> None:
+    script = rendered["series"] / "episodes" / "s01e02.fountain"
+    text = script.read_text()
+    script.write_text(text.replace("Then it is counting.\n", "Then it is counting.\n\nThe hum deepens.\n"))
+    try:
+        again = render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]),
+                               force=True)
+    finally:
+        script.write_text(text)
+    assert (again.rendered, again.reused) == (1, 11)
+    manifest = json.loads(again.manifest.read_text())
+    assert [shot["id"] for shot in manifest["shots"]][4:7] == ["050", "055", "060"]
+
+
+def test_storyboard_panels_show_the_filmed_takes(rendered: dict, tmp_path: Path) -> None:
+    home = rendered["home"]
+    series = load_series(rendered["series"])
+    with session_scope(open_database(settings.database(home))) as session:
+        episode = session.scalar(select(models.Episode).filter_by(code="s01e02"))
+        shotlist = load_shotlist(session, episode)
+        clips = filmed_clips(session, settings.store(home), episode)
+    html = write_board(series, shotlist, tmp_path / "board.html", clips, None).read_text()
+    assert len(clips) == len(shotlist.shots) >= 11
+    assert html.count("(take)") == len(shotlist.shots) and "(animatic)" not in html
