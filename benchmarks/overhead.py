@@ -37,7 +37,7 @@ def direct(series_dir: Path, episode_id: str, out: Path, home: Path) -> int:
     """The flow's stages in the flow's order, as plain function calls: the pipeline without orchestration."""
     series = load_series(series_dir)
     url, store = default_database_url(home), home / "store"
-    shotlist, rows, _ = episode.plan_episode.fn(url, series, episode_id, False)
+    shotlist, rows, _ = episode.plan_episode.fn(url, series, episode_id, False, True)
     takes = {shot.id: episode.film_shot.fn(url, store, series, shot, rows[shot.id]) for shot in shotlist.shots}
     audio = {shot.id: episode.record_line.fn(url, store, series, shotlist.language, shot)
              for shot in shotlist.shots if shot.kind == "dialogue"}
@@ -49,7 +49,7 @@ def direct(series_dir: Path, episode_id: str, out: Path, home: Path) -> int:
 
 def prefect(series_dir: Path, episode_id: str, out: Path, home: Path) -> int:
     serial = episode.render_episode.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
-    return serial(str(series_dir), episode_id, str(out), str(home)).shots
+    return serial(str(series_dir), episode_id, str(out), str(home), force=True).shots
 
 
 def generator_seconds(home: Path) -> float:
