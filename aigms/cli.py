@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from aigms.dashboard.cli import register as register_dashboard
 from aigms.schemas import SCHEMAS
 from aigms.schemas.errors import InputError
 
@@ -161,6 +162,9 @@ def demo(
         _render(series_dir, [episode.id for episode in series.episodes], out, home, False)
     except (InputError, KeyError) as error:
         fail(error)
+
+
+register_dashboard(app)
 
 
 if __name__ == "__main__":
