@@ -26,12 +26,18 @@ def store_references(session: Session, store: Path, series_root: str, references
 
 
 def script_lines(series_root: str, script_path: str, numbers: list[int]) -> list[tuple[int, str]]:
-    """The numbered source lines, as they stand in the script file now; none if the file has gone."""
+    """The paragraphs of the script that hold the numbered lines (a cue line brings its dialogue), as the file
+    stands now; none if the file has gone."""
     path = _inside(Path(series_root), script_path)
     if path is None or not numbers:
         return []
     lines = path.read_text(encoding="utf-8").splitlines()
-    return [(number, lines[number - 1]) for number in sorted(set(numbers)) if 0 < number <= len(lines)]
+    wanted: set[int] = set()
+    for number in numbers:
+        while 0 < number <= len(lines) and lines[number - 1].strip():
+            wanted.add(number)
+            number += 1
+    return [(number, lines[number - 1]) for number in sorted(wanted)]
 
 
 def subtitles_as_webvtt(path: Path) -> str:
