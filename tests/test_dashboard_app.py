@@ -81,7 +81,8 @@ def test_episode_page_plays_the_delivered_cut_with_its_subtitles(client: TestCli
     sign_in(client, "kai")
     detail = client.get(f"/api/episodes/{episode_id(studio, 's01e02')}").json()
     assert [shot["code"] for shot in detail["shots"]] == [f"{10 * n:03d}" for n in range(1, 10)]
-    assert all(shot["status"] == models.STATUS_WAITING and shot["takes"] == 1 for shot in detail["shots"])
+    assert all(shot["takes"] == 1 and shot["clip_asset_id"] for shot in detail["shots"])
+    assert detail["shots"][0]["status"] == models.STATUS_WAITING
     video = client.get(f"/assets/{detail['cut']['video_asset_id']}")
     assert hashlib.sha256(video.content).hexdigest() == hashlib.sha256(studio.result.video.read_bytes()).hexdigest()
     vtt = client.get(f"/assets/{detail['cut']['subtitles_asset_id']}/subtitles.vtt")
@@ -209,3 +210,36 @@ def test_the_next_render_answers_a_rejection_with_a_new_take(fresh_studio: Studi
     steady = render_episode(str(fresh_studio.series), "s01e02", str(fresh_studio.home.parent / "out"),
                             str(fresh_studio.home))
     assert (steady.rendered, steady.reused) == (0, 9)
+
+
+def test_the_login_form_itself_needs_its_token(studio: Studio) -> None:
+    client = TestClient(create_app(studio.settings()))
+    refused = client.post("/login", data={"name": "mei", "password": "director-pass"}, follow_redirects=False)
+    assert refused.status_code == 403
+    assert "aigms_session" not in client.cookies
+
+
+def test_a_director_approves_the_shot_list_as_it_stands(client: TestClient, studio: Studio) -> None:
+    episode = episode_id(studio, "s01e01")
+    with session_scope(open_database(studio.database_url)) as session:
+        session.get(models.Episode, episode).shotlist_sha256 = "5" * 64
+    token = sign_in(client, "mei")
+    page = client.post(f"/episodes/{episode}/shotlist/review",
+                       data={"csrftoken": token, "decision": "approve", "note": "coverage is right"})
+    assert page.status_code == 200
+    assert "approved by mei" in page.text
+    with session_scope(open_database(studio.database_url)) as session:
+        approved = session.get(models.Episode, episode)
+        assert (approved.shotlist_approved_sha256, approved.shotlist_approved_by) == ("5" * 64, "mei")
+
+
+def test_rejecting_the_cut_sends_the_episode_back(client: TestClient, studio: Studio) -> None:
+    token = sign_in(client, "mei")
+    detail = client.get(f"/api/episodes/{episode_id(studio, 's01e02')}").json()
+    done = client.post(f"/cuts/{detail['cut']['id']}/review",
+                       data={"csrftoken": token, "decision": "reject", "note": "the ending needs a beat"})
+    assert done.status_code == 200
+    after = client.get(f"/api/episodes/{detail['id']}").json()
+    assert (after["status"], after["cut"]["status"]) == (models.STATUS_RETAKE, models.STATUS_RETAKE)
+    assert [(r["target_type"], r["note"], r["author"]) for r in after["reviews"]] == [
+        ("cut", "the ending needs a beat", "mei")]

@@ -5,6 +5,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
 
 from aigms.dashboard.auth import Person
 from aigms.db import queries
@@ -26,7 +27,7 @@ class Me(BaseModel):
     may_approve: bool
 
 
-def _engine(request: Request):
+def _engine(request: Request) -> Engine:
     return request.app.state.engine
 
 

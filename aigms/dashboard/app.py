@@ -8,7 +8,6 @@ from pathlib import Path
 from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Scope, Send
 
@@ -50,7 +49,7 @@ def _error(request: Request, status: int, message: str) -> Response:
 def build(settings: Settings) -> FastAPI:
     """The FastAPI app itself (OpenAPI at /api/docs); `create_app` adds CSRF protection around it."""
     app = FastAPI(title="aigms dashboard", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
-    app.state.engine: Engine = open_database(settings.database_url)
+    app.state.engine = open_database(settings.database_url)
     app.state.store = settings.store
     app.state.prefect_ui_url = settings.prefect_ui_url.rstrip("/") if settings.prefect_ui_url else None
     app.add_middleware(SessionMiddleware, secret_key=settings.secret, session_cookie=SESSION_COOKIE,

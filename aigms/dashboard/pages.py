@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlalchemy.engine import Engine
 
 from aigms.dashboard.auth import Person
 from aigms.dashboard.render import page
@@ -19,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form()]
 
 
-def _engine(request: Request):
+def _engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
@@ -145,10 +146,8 @@ def asset(request: Request, asset_id: int, _user: Reviewer = Person) -> Response
 
 @router.get("/assets/{asset_id}/poster.jpg")
 def poster(request: Request, asset_id: int, _user: Reviewer = Person) -> Response:
+    clip, _path = _file(request, asset_id)
     with session_scope(_engine(request)) as session:
-        clip = queries.asset(session, asset_id)
-        if clip is None or not assets.has_file(request.app.state.store, clip):
-            raise LookupError(f"no asset {asset_id} in the store")
         still = previews.poster(session, request.app.state.store, clip)
         path = assets.asset_file(request.app.state.store, still)
     return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=31536000"})
