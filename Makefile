@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_PACKAGES := ffmpeg espeak-ng fonts-wqy-microhei
+SYSTEM_PACKAGES := ffmpeg espeak-ng fonts-wqy-microhei chromium
 PIP := $(BIN)/pip install --quiet --constraint constraints.txt
 DEMO_OUT ?= demo-out
 

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from aigms import shots
+from aigms.dashboard.cli import register as register_dashboard
 from aigms.options import EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, errors, fail, locate_episode
 from aigms.schemas import SCHEMAS
 from aigms.schemas.errors import InputError
@@ -137,6 +138,9 @@ def demo(
         _render(series_dir, [episode.id for episode in series.episodes], out, home, False, True)
     except (InputError, KeyError) as error:
         fail(error)
+
+
+register_dashboard(app)
 
 
 if __name__ == "__main__":

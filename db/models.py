@@ -5,12 +5,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 TAKE_RUNNING, TAKE_OK, TAKE_FAILED = "running", "ok", "failed"
 RUN_RUNNING, RUN_COMPLETED, RUN_FAILED = "running", "completed", "failed"
 STATUS_TODO = "todo"
+STATUS_WIP, STATUS_WAITING, STATUS_RETAKE, STATUS_DONE = "wip", "waiting", "retake", "done"
+STATUSES = (STATUS_TODO, STATUS_WIP, STATUS_WAITING, STATUS_RETAKE, STATUS_DONE)
+ROLES = ("viewer", "artist", "director", "admin")
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -224,3 +227,59 @@ class RenderRun(Base):
     shots_rendered: Mapped[int] = mapped_column(default=0)
     shots_reused: Mapped[int] = mapped_column(default=0)
     message: Mapped[str | None] = mapped_column(Text)
+
+
+class User(Base):
+    """A person who signs in to the dashboard; the role decides what they may do (only directors approve)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = created()
+
+
+class Retake(Base):
+    """A rejected take waiting for the render flow. Its note joins the shot's prompt context for good, so the next
+    render makes a new take (a new recipe) and later renders keep finding that take, not the rejected one."""
+
+    __tablename__ = "retakes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shot_id: Mapped[int] = mapped_column(ForeignKey("shots.id", ondelete="CASCADE"), index=True)
+    rejected_take_id: Mapped[int | None] = mapped_column(ForeignKey("takes.id", ondelete="SET NULL"))
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = created()
+    filled_take_id: Mapped[int | None] = mapped_column(ForeignKey("takes.id", ondelete="SET NULL"))
+    filled_at: Mapped[datetime | None]
+
+
+class EpisodeCut(Base):
+    """One edit of an episode as a render delivered it: the picture, its subtitles and manifest, for review."""
+
+    __tablename__ = "episode_cuts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    render_run_id: Mapped[int | None] = mapped_column(ForeignKey("render_runs.id", ondelete="SET NULL"))
+    video_asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    subtitles_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
+    manifest_asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(30), default=STATUS_WAITING)
+    created_at: Mapped[datetime] = created()
+
+
+class AssetPreview(Base):
+    """A still made from another asset (a clip's poster frame), kept in the store like everything else."""
+
+    __tablename__ = "asset_previews"
+
+    source_asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NONE
+from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy import select
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
-from aigms.production import assets, deliver, edit, subtitles, voice
+from aigms.production import assets, deliver, edit, media, review, subtitles, voice
 from aigms.production.bible import load_series
 from aigms.production.generate import RenderedTake, render_take
 from aigms.production.approval import require_approved
@@ -102,8 +103,10 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         logger.warning(warning)
     engine = open_database(database_url)
     with session_scope(engine) as session:
+        shotlist = review.with_retake_notes(session, shotlist, rows)
         episode_row = session.scalar(select(models.Episode).filter_by(series_id=series.id, code=episode_id))
-        run = models.RenderRun(episode_id=episode_row.id, status=models.RUN_RUNNING, shots_total=len(shotlist.shots))
+        run = models.RenderRun(episode_id=episode_row.id, status=models.RUN_RUNNING, shots_total=len(shotlist.shots),
+                               flow_run_id=flow_run.id)
         session.add(run)
         session.flush()
         run_id = run.id
@@ -130,6 +133,8 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         run = session.get(models.RenderRun, run_id)
         run.status, run.finished_at = models.RUN_COMPLETED, models.utcnow()
         run.shots_rendered, run.shots_reused = rendered, len(takes) - rendered
+        review.submit_for_approval(session, run.episode_id)
+        review.record_cut(session, store, run, video, srt, manifest, media.probe(video).duration)
     for warning in edit_warnings:
         logger.warning(warning)
     logger.info("episode %s: %d shots, %d rendered, %d reused → %s", episode_id, len(takes), rendered,

@@ -9,11 +9,13 @@ from aigms.db import models
 from aigms.schemas.errors import InputError
 
 SHOTLIST = "shotlist"
-APPROVED = "approved"
 
 
-def approve_shotlist(session: Session, episode: models.Episode, author: str, note: str = "") -> None:
+def approve_shotlist(session: Session, episode: models.Episode, author: str, note: str = "") -> models.Review:
     """Sign the current shot list; refused while a person's edit is in conflict with the script under it."""
+    if episode.shotlist_sha256 is None:
+        raise InputError(Path(episode.script_path), None, f"episode {episode.code} has no shot list yet",
+                         f"plan it first: `aigms shots show {episode.code}`")
     conflicts = [shot.code for shot in episode.shots if shot.conflict]
     if conflicts:
         raise InputError(
@@ -23,7 +25,11 @@ def approve_shotlist(session: Session, episode: models.Episode, author: str, not
         )
     episode.shotlist_approved_sha256 = episode.shotlist_sha256
     episode.shotlist_approved_by, episode.shotlist_approved_at = author, models.utcnow()
-    session.add(models.Review(target_type=SHOTLIST, target_id=episode.id, status=APPROVED, note=note, author=author))
+    review = models.Review(target_type=SHOTLIST, target_id=episode.id, status=models.STATUS_DONE, note=note,
+                           author=author)
+    session.add(review)
+    session.flush()
+    return review
 
 
 def is_approved(episode: models.Episode) -> bool:

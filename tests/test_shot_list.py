@@ -218,7 +218,7 @@ def test_approval_holds_until_the_shot_list_changes(project: dict) -> None:
         episode = session.scalar(select(models.Episode))
         assert is_approved(episode) and episode.shotlist_approved_by == "director"
         review = session.scalar(select(models.Review))
-        assert (review.target_type, review.status, review.note) == ("shotlist", "approved", "good coverage")
+        assert (review.target_type, review.status, review.note) == ("shotlist", "done", "good coverage")
     plan(project)
     with session_scope(project["engine"]) as session:
         assert is_approved(session.scalar(select(models.Episode)))

@@ -1,0 +1,1 @@
+"""The studio dashboard: a FastAPI app over the project database and asset store."""

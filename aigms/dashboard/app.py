@@ -1,0 +1,95 @@
+"""The dashboard as one ASGI app: pages and JSON API over the project database, files from the asset store by id,
+people signed in with a signed session cookie, and every form checked for its CSRF token before a route sees it."""
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from asgi_csrf import asgi_csrf
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Scope, Send
+
+from aigms.dashboard import api, pages
+from aigms.dashboard.auth import LoginRequired
+from aigms.dashboard.render import render_error
+from aigms.db.session import open_database
+from aigms.production.review import ReviewError
+from aigms.schemas.errors import InputError
+
+SESSION_COOKIE = "aigms_session"
+SESSION_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    store: Path
+    secret: str
+    prefect_ui_url: str | None = None
+
+
+async def _csrf_refused(scope: Scope, send: Send, _reason: object) -> None:
+    body = b"This form was refused: its CSRF token is missing or stale. Reload the page and send it again.\n"
+    await send({"type": "http.response.start", "status": 403,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api")
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": message}, status_code=status)
+    return render_error(request, status, message)
+
+
+def build(settings: Settings) -> FastAPI:
+    """The FastAPI app itself (OpenAPI at /api/docs); `create_app` adds CSRF protection around it."""
+    app = FastAPI(title="aigms dashboard", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app.state.engine = open_database(settings.database_url)
+    app.state.store = settings.store
+    app.state.prefect_ui_url = settings.prefect_ui_url.rstrip("/") if settings.prefect_ui_url else None
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret, session_cookie=SESSION_COOKIE,
+                       max_age=SESSION_DAYS * 86400, same_site="lax")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _error: LoginRequired) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"detail": "sign in first"}, status_code=401)
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(PermissionError)
+    async def forbidden(request: Request, error: PermissionError) -> Response:
+        return _error(request, 403, str(error))
+
+    @app.exception_handler(ReviewError)
+    @app.exception_handler(InputError)
+    async def refused(request: Request, error: ReviewError | InputError) -> Response:
+        return _error(request, 400, str(error))
+
+    @app.exception_handler(LookupError)
+    async def missing(request: Request, error: LookupError) -> Response:
+        return _error(request, 404, str(error).strip("'\""))
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    return app
+
+
+def create_app(settings: Settings) -> ASGIApp:
+    """Every POST, PUT, PATCH or DELETE must carry the signed token of the `csrftoken` cookie, as a form field or an
+    `x-csrftoken` header; the login form is checked even before its sender has a session."""
+    return asgi_csrf(build(settings), signing_secret=settings.secret, always_protect={"/login"},
+                     send_csrf_failed=_csrf_refused)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(48)

@@ -1,0 +1,97 @@
+"""`aigms dashboard` and `aigms users`: serving the studio dashboard and managing who may sign in to it."""
+
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from aigms.options import HomeOption, console, fail
+
+users = typer.Typer(no_args_is_help=True, help="People who sign in to the dashboard, and their roles.")
+
+SECRET_FILE = "dashboard-secret"
+
+
+def dashboard_secret(home_dir: Path) -> str:
+    """`AIGMS_SECRET_KEY`, or a random key made once and kept beside the database (readable by its owner only),
+    so sessions survive a restart and two projects never share one."""
+    if os.environ.get("AIGMS_SECRET_KEY"):
+        return os.environ["AIGMS_SECRET_KEY"]
+    path = home_dir / SECRET_FILE
+    if not path.exists():
+        from aigms.production.files import atomic_write_text
+
+        home_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def dashboard(
+    home: HomeOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Serve the studio dashboard: series, episodes, shots and takes, review, render runs; JSON API under /api."""
+    import uvicorn
+
+    from aigms.dashboard.app import Settings, create_app
+    from aigms.flows import settings
+
+    home_dir = settings.home(home)
+    app = create_app(Settings(
+        database_url=settings.database(home_dir), store=settings.store(home_dir),
+        secret=dashboard_secret(home_dir), prefect_ui_url=os.environ.get("PREFECT_UI_URL"),
+    ))
+    console.print(f"aigms dashboard on [bold]http://{host}:{port}/[/] (API docs at /api/docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+@users.command("add")
+def add(
+    name: str,
+    role: Annotated[str, typer.Option(help="viewer, artist, director or admin")] = "viewer",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from standard input")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Add a person who may sign in; the password is asked for twice (or read from stdin) and stored hashed."""
+    from aigms.db.session import open_database, session_scope
+    from aigms.flows import settings
+    from aigms.production.people import add_user
+
+    password = _password(password_stdin)
+    try:
+        with session_scope(open_database(settings.database(settings.home(home)))) as session:
+            user = add_user(session, name, role, password)
+            console.print(f"added [bold]{user.name}[/] as {user.role}")
+    except ValueError as error:
+        fail(error)
+
+
+@users.command("list")
+def list_(home: HomeOption = None) -> None:
+    """Everyone who may sign in, with their role."""
+    from aigms.db.session import open_database, session_scope
+    from aigms.flows import settings
+    from aigms.production.people import list_users
+
+    table = Table("name", "role", "active", "since", title="aigms users")
+    with session_scope(open_database(settings.database(settings.home(home)))) as session:
+        for user in list_users(session):
+            table.add_row(user.name, user.role, "yes" if user.active else "no", f"{user.created_at:%Y-%m-%d}")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(dashboard)
+    app.add_typer(users, name="users")

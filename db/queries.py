@@ -1,0 +1,458 @@
+"""The questions the dashboard asks of the project database, one function per page or API answer. Each runs a
+fixed handful of queries whatever the size of the season (no query per row), and returns plain dataclasses that
+both the HTML pages and the JSON API serialise."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from aigms.db import models
+
+REVIEWED_TARGETS = ("take", "shotlist", "cut")
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    id: int
+    target_type: str
+    target_id: int
+    status: str
+    note: str
+    author: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class EpisodeSummary:
+    id: int
+    series_id: str
+    code: str
+    title: str
+    status: str
+    shots: int
+    by_status: dict[str, int]
+    planned_seconds: float
+    cut_seconds: float | None
+    target_seconds: float | None
+    shotlist_approved: bool | None
+    open_retakes: int
+
+
+@dataclass(frozen=True)
+class SeriesSummary:
+    id: str
+    title: str
+    language: str
+    episodes: list[EpisodeSummary]
+
+
+@dataclass(frozen=True)
+class ShotCard:
+    id: int
+    code: str
+    position: int
+    scene: int | None
+    kind: str
+    text: str
+    speaker: str | None
+    duration: float
+    status: str
+    takes: int
+    take_id: int | None
+    clip_asset_id: int | None
+    qc_checks: int
+    qc_failed: int
+    conflict: str | None
+
+
+@dataclass(frozen=True)
+class CutView:
+    id: int
+    video_asset_id: int
+    subtitles_asset_id: int | None
+    manifest_asset_id: int | None
+    duration: float
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SceneView:
+    index: int
+    heading: str
+    line: int
+
+
+@dataclass(frozen=True)
+class EpisodeDetail:
+    id: int
+    series_id: str
+    series_title: str
+    code: str
+    title: str
+    language: str
+    status: str
+    script_path: str
+    target_seconds: float | None
+    planned_seconds: float
+    shotlist_sha256: str | None
+    shotlist_approved_sha256: str | None
+    shotlist_approved_by: str | None
+    shotlist_approved_at: datetime | None
+    scenes: list[SceneView]
+    shots: list[ShotCard]
+    cut: CutView | None
+    reviews: list[ReviewView]
+
+
+@dataclass(frozen=True)
+class QCView:
+    check: str
+    score: float
+    threshold: float
+    passed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class TakeView:
+    id: int
+    status: str
+    generator: str
+    seed: int
+    recipe_sha256: str
+    recipe: dict[str, Any]
+    clip_asset_id: int | None
+    media: dict[str, Any]
+    render_seconds: float | None
+    failure_reason: str | None
+    created_at: datetime
+    selected: bool
+    review_status: str | None
+    qc: list[QCView]
+
+
+@dataclass(frozen=True)
+class RetakeView:
+    id: int
+    rejected_take_id: int | None
+    note: str
+    requested_by: str
+    requested_at: datetime
+    filled_take_id: int | None
+
+
+@dataclass(frozen=True)
+class ShotDetail:
+    id: int
+    episode_id: int
+    episode_code: str
+    series_id: str
+    series_root: str
+    script_path: str
+    code: str
+    kind: str
+    status: str
+    duration: float
+    spec: dict[str, Any]
+    conflict: str | None
+    previous_id: int | None
+    next_id: int | None
+    takes: list[TakeView]
+    reviews: list[ReviewView]
+    retakes: list[RetakeView]
+
+
+@dataclass(frozen=True)
+class ShotRef:
+    id: int
+    episode_code: str
+    code: str
+
+
+@dataclass(frozen=True)
+class LibraryEntry:
+    kind: str
+    key: str
+    name: str
+    description: str
+    references: list[str]
+    shots: list[ShotRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Library:
+    series_id: str
+    series_title: str
+    series_root: str
+    characters: list[LibraryEntry]
+    locations: list[LibraryEntry]
+
+
+@dataclass(frozen=True)
+class RunView:
+    id: int
+    series_id: str | None
+    episode_id: int | None
+    episode_code: str | None
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    shots_total: int
+    shots_rendered: int
+    shots_reused: int
+    message: str | None
+    flow_run_id: str | None
+
+
+def _target_seconds(bible: dict[str, Any]) -> float | None:
+    """The runtime an episode is planned towards, when the bible sets one (`storyboard.target_seconds`)."""
+    storyboard = bible.get("storyboard") or {}
+    return storyboard.get("target_seconds")
+
+
+def review_view(row: models.Review) -> ReviewView:
+    return ReviewView(row.id, row.target_type, row.target_id, row.status, row.note, row.author, row.created_at)
+
+
+def series_overview(session: Session) -> list[SeriesSummary]:
+    """Every series with its episodes: shots by status, planned runtime and the latest cut's against the target."""
+    series_rows = session.scalars(select(models.Series).order_by(models.Series.title)).all()
+    episodes = session.scalars(select(models.Episode).order_by(models.Episode.series_id, models.Episode.code)).all()
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    planned: dict[int, float] = defaultdict(float)
+    for episode_id, status, count, seconds in session.execute(
+        select(models.Shot.episode_id, models.Shot.status, func.count(), func.sum(models.Shot.duration))
+        .group_by(models.Shot.episode_id, models.Shot.status)
+    ):
+        counts[episode_id][status] = count
+        planned[episode_id] += seconds or 0.0
+    latest_cut = (select(models.EpisodeCut.episode_id, func.max(models.EpisodeCut.id).label("cut_id"))
+                  .group_by(models.EpisodeCut.episode_id).subquery())
+    cut_seconds = dict(session.execute(
+        select(latest_cut.c.episode_id, models.EpisodeCut.duration)
+        .join(models.EpisodeCut, models.EpisodeCut.id == latest_cut.c.cut_id)
+    ).all())
+    retakes = dict(session.execute(
+        select(models.Shot.episode_id, func.count())
+        .join(models.Retake, models.Retake.shot_id == models.Shot.id)
+        .where(models.Retake.filled_take_id.is_(None))
+        .group_by(models.Shot.episode_id)
+    ).all())
+    by_series: dict[str, list[EpisodeSummary]] = defaultdict(list)
+    targets = {row.id: _target_seconds(row.bible) for row in series_rows}
+    for episode in episodes:
+        approved = None
+        if episode.shotlist_sha256 is not None:
+            approved = episode.shotlist_approved_sha256 == episode.shotlist_sha256
+        by_series[episode.series_id].append(EpisodeSummary(
+            id=episode.id, series_id=episode.series_id, code=episode.code, title=episode.title, status=episode.status,
+            shots=sum(counts[episode.id].values()), by_status=dict(counts[episode.id]),
+            planned_seconds=round(planned[episode.id], 3), cut_seconds=cut_seconds.get(episode.id),
+            target_seconds=targets.get(episode.series_id), shotlist_approved=approved,
+            open_retakes=retakes.get(episode.id, 0),
+        ))
+    return [SeriesSummary(row.id, row.title, row.language, by_series[row.id]) for row in series_rows]
+
+
+def episode_detail(session: Session, episode_id: int) -> EpisodeDetail | None:
+    """The shot grid in story order, each shot with its selected take, take count and QC of the selected take."""
+    episode = session.get(models.Episode, episode_id)
+    if episode is None:
+        return None
+    series = session.get(models.Series, episode.series_id)
+    scenes = session.execute(
+        select(models.Scene.id, models.Scene.index, models.Scene.heading, models.Scene.line)
+        .where(models.Scene.episode_id == episode_id).order_by(models.Scene.index)
+    ).all()
+    scene_index = {row.id: row.index for row in scenes}
+    shots = session.execute(
+        select(models.Shot.id, models.Shot.code, models.Shot.position, models.Shot.scene_id, models.Shot.kind,
+               models.Shot.spec, models.Shot.duration, models.Shot.status, models.Shot.selected_take_id,
+               models.Shot.conflict, models.Take.asset_id)
+        .outerjoin(models.Take, models.Take.id == models.Shot.selected_take_id)
+        .where(models.Shot.episode_id == episode_id).order_by(models.Shot.position)
+    ).all()
+    shot_ids = [row.id for row in shots]
+    take_counts = dict(session.execute(
+        select(models.Take.shot_id, func.count()).where(models.Take.shot_id.in_(shot_ids))
+        .group_by(models.Take.shot_id)
+    ).all())
+    selected = [row.selected_take_id for row in shots if row.selected_take_id is not None]
+    qc: dict[int, tuple[int, int]] = {}
+    for take_id, checks, failed in session.execute(
+        select(models.QCResult.take_id, func.count(),
+               func.sum(case((models.QCResult.passed.is_(False), 1), else_=0)))
+        .where(models.QCResult.take_id.in_(selected)).group_by(models.QCResult.take_id)
+    ):
+        qc[take_id] = (checks, int(failed or 0))
+    cut = session.scalars(
+        select(models.EpisodeCut).where(models.EpisodeCut.episode_id == episode_id)
+        .order_by(models.EpisodeCut.id.desc()).limit(1)
+    ).first()
+    reviews = session.scalars(
+        select(models.Review).where(
+            ((models.Review.target_type == "shotlist") & (models.Review.target_id == episode_id))
+            | ((models.Review.target_type == "cut") & models.Review.target_id.in_(
+                select(models.EpisodeCut.id).where(models.EpisodeCut.episode_id == episode_id)))
+        ).order_by(models.Review.id.desc())
+    ).all()
+    cards = [
+        ShotCard(
+            id=row.id, code=row.code, position=row.position, scene=scene_index.get(row.scene_id), kind=row.kind,
+            text=row.spec.get("text", ""), speaker=row.spec.get("speaker"), duration=row.duration,
+            status=row.status, takes=take_counts.get(row.id, 0), take_id=row.selected_take_id,
+            clip_asset_id=row.asset_id, qc_checks=qc.get(row.selected_take_id, (0, 0))[0],
+            qc_failed=qc.get(row.selected_take_id, (0, 0))[1], conflict=row.conflict,
+        )
+        for row in shots
+    ]
+    return EpisodeDetail(
+        id=episode.id, series_id=episode.series_id, series_title=series.title, code=episode.code,
+        title=episode.title, language=episode.language, status=episode.status, script_path=episode.script_path,
+        target_seconds=_target_seconds(series.bible), planned_seconds=round(sum(c.duration for c in cards), 3),
+        shotlist_sha256=episode.shotlist_sha256, shotlist_approved_sha256=episode.shotlist_approved_sha256,
+        shotlist_approved_by=episode.shotlist_approved_by, shotlist_approved_at=episode.shotlist_approved_at,
+        scenes=[SceneView(row.index, row.heading, row.line) for row in scenes], shots=cards,
+        cut=None if cut is None else CutView(cut.id, cut.video_asset_id, cut.subtitles_asset_id,
+                                             cut.manifest_asset_id, cut.duration, cut.status, cut.created_at),
+        reviews=[review_view(row) for row in reviews],
+    )
+
+
+def shot_detail(session: Session, shot_id: int) -> ShotDetail | None:
+    """Every take of the shot with its QC, its latest review and whether it is the selected one."""
+    shot = session.get(models.Shot, shot_id)
+    if shot is None:
+        return None
+    episode = session.get(models.Episode, shot.episode_id)
+    series = session.get(models.Series, episode.series_id)
+    neighbours = session.execute(
+        select(models.Shot.id, models.Shot.position).where(
+            models.Shot.episode_id == shot.episode_id,
+            models.Shot.position.in_([shot.position - 1, shot.position + 1]))
+    ).all()
+    by_position = {row.position: row.id for row in neighbours}
+    takes = session.execute(
+        select(models.Take, models.Asset.media).outerjoin(models.Asset, models.Asset.id == models.Take.asset_id)
+        .where(models.Take.shot_id == shot_id).order_by(models.Take.id)
+    ).all()
+    take_ids = [take.id for take, _ in takes]
+    qc: dict[int, list[QCView]] = defaultdict(list)
+    for row in session.scalars(
+        select(models.QCResult).where(models.QCResult.take_id.in_(take_ids)).order_by(models.QCResult.check)
+    ):
+        qc[row.take_id].append(QCView(row.check, row.score, row.threshold, row.passed, row.reason))
+    reviews = session.scalars(
+        select(models.Review).where(models.Review.target_type == "take", models.Review.target_id.in_(take_ids))
+        .order_by(models.Review.id.desc())
+    ).all()
+    latest: dict[int, str] = {}
+    for review in reviews:
+        latest.setdefault(review.target_id, review.status)
+    retakes = session.scalars(
+        select(models.Retake).where(models.Retake.shot_id == shot_id).order_by(models.Retake.id.desc())
+    ).all()
+    return ShotDetail(
+        id=shot.id, episode_id=episode.id, episode_code=episode.code, series_id=series.id, series_root=series.root,
+        script_path=episode.script_path, code=shot.code, kind=shot.kind, status=shot.status,
+        duration=shot.duration, spec=shot.spec, conflict=shot.conflict,
+        previous_id=by_position.get(shot.position - 1), next_id=by_position.get(shot.position + 1),
+        takes=[
+            TakeView(
+                id=take.id, status=take.status, generator=take.generator, seed=take.seed,
+                recipe_sha256=take.recipe_sha256, recipe=take.recipe, clip_asset_id=take.asset_id,
+                media=media or {}, render_seconds=take.render_seconds, failure_reason=take.failure_reason,
+                created_at=take.created_at, selected=take.id == shot.selected_take_id,
+                review_status=latest.get(take.id), qc=qc.get(take.id, []),
+            )
+            for take, media in takes
+        ],
+        reviews=[review_view(row) for row in reviews],
+        retakes=[RetakeView(row.id, row.rejected_take_id, row.note, row.requested_by, row.requested_at,
+                            row.filled_take_id) for row in retakes],
+    )
+
+
+def library(session: Session, series_id: str) -> Library | None:
+    """Characters and locations with their reference files and the shots each appears in. A location's shots come
+    from the scenes set there; a character's from the shots that put them in frame."""
+    series = session.get(models.Series, series_id)
+    if series is None:
+        return None
+    shots = session.execute(
+        select(models.Shot.id, models.Shot.code, models.Shot.spec, models.Episode.code.label("episode"),
+               models.Scene.location_id)
+        .join(models.Episode, models.Episode.id == models.Shot.episode_id)
+        .outerjoin(models.Scene, models.Scene.id == models.Shot.scene_id)
+        .where(models.Episode.series_id == series_id).order_by(models.Episode.code, models.Shot.position)
+    ).all()
+    by_character: dict[str, list[ShotRef]] = defaultdict(list)
+    by_location: dict[int, list[ShotRef]] = defaultdict(list)
+    for row in shots:
+        ref = ShotRef(row.id, row.episode, row.code)
+        for key in row.spec.get("characters", []):
+            by_character[key].append(ref)
+        if row.location_id is not None:
+            by_location[row.location_id].append(ref)
+
+    def entries(model: type[models.Character] | type[models.Location], kind: str) -> list[LibraryEntry]:
+        rows = session.scalars(select(model).where(model.series_id == series_id).order_by(model.key)).all()
+        return [
+            LibraryEntry(kind, row.key, row.name, row.description, [str(p) for p in row.data.get("references", [])],
+                         by_character[row.key] if kind == "character" else by_location[row.id])
+            for row in rows
+        ]
+
+    return Library(series.id, series.title, series.root, entries(models.Character, "character"),
+                   entries(models.Location, "location"))
+
+
+def render_runs(session: Session, limit: int = 200) -> list[RunView]:
+    rows = session.execute(
+        select(models.RenderRun, models.Episode.code, models.Episode.series_id)
+        .outerjoin(models.Episode, models.Episode.id == models.RenderRun.episode_id)
+        .order_by(models.RenderRun.id.desc()).limit(limit)
+    ).all()
+    return [
+        RunView(run.id, series_id, run.episode_id, code, run.status, run.started_at, run.finished_at,
+                run.shots_total, run.shots_rendered, run.shots_reused, run.message, run.flow_run_id)
+        for run, code, series_id in rows
+    ]
+
+
+def retake_queue(session: Session, episode_id: int | None = None) -> list[RetakeView]:
+    query = (select(models.Retake).where(models.Retake.filled_take_id.is_(None)).order_by(models.Retake.id))
+    if episode_id is not None:
+        query = query.join(models.Shot, models.Shot.id == models.Retake.shot_id).where(
+            models.Shot.episode_id == episode_id)
+    return [RetakeView(row.id, row.rejected_take_id, row.note, row.requested_by, row.requested_at,
+                       row.filled_take_id) for row in session.scalars(query)]
+
+
+def asset(session: Session, asset_id: int) -> models.Asset | None:
+    return session.get(models.Asset, asset_id)
+
+
+def preview(session: Session, source_asset_id: int, kind: str) -> models.Asset | None:
+    return session.scalar(
+        select(models.Asset).join(models.AssetPreview, models.AssetPreview.asset_id == models.Asset.id)
+        .where(models.AssetPreview.source_asset_id == source_asset_id, models.AssetPreview.kind == kind)
+    )
+
+
+def user(session: Session, user_id: int) -> models.User | None:
+    found = session.get(models.User, user_id)
+    return found if found is not None and found.active else None
+
+
+def episode_of_cut(session: Session, cut_id: int) -> int | None:
+    return session.scalar(select(models.EpisodeCut.episode_id).where(models.EpisodeCut.id == cut_id))
+
+
+def shot_of_take(session: Session, take_id: int) -> int | None:
+    return session.scalar(select(models.Take.shot_id).where(models.Take.id == take_id))

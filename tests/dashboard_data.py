@@ -1,0 +1,96 @@
+"""Real data for dashboard tests: the example series at 320×180, one episode rendered through the real Prefect flow,
+the other only ingested, three people with three roles, and the app served by uvicorn on a free port."""
+
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from starlette.testclient import TestClient
+
+from aigms.dashboard.app import Settings, create_app, new_secret
+from aigms.db.session import open_database, session_scope
+from aigms.flows.episode import EpisodeResult, render_episode
+from aigms.production import people
+from aigms.production.bible import load_series
+from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, read_episode
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
+PASSWORDS = {"mei": "director-pass", "kai": "viewer-pass", "ada": "admin-pass"}
+ROLES = {"mei": "director", "kai": "viewer", "ada": "admin"}
+
+
+@dataclass(frozen=True)
+class Studio:
+    series: Path
+    home: Path
+    store: Path
+    database_url: str
+    result: EpisodeResult
+
+    def settings(self, prefect_ui_url: str | None = None) -> Settings:
+        return Settings(self.database_url, self.store, new_secret(), prefect_ui_url)
+
+
+def small_series(destination: Path) -> Path:
+    shutil.copytree(EXAMPLE, destination)
+    bible = destination / "series.yaml"
+    bible.write_text(bible.read_text().replace("width: 1920", "width: 320").replace("height: 1080", "height: 180"))
+    return destination
+
+
+def render_studio(root: Path) -> Studio:
+    """s01e02 rendered by the flow; s01e01 ingested but not filmed; a director, a viewer and an admin."""
+    series_dir, home = small_series(root / "series"), root / "home"
+    database_url = f"sqlite:///{home / 'aigms.db'}"
+    result = render_episode(str(series_dir), "s01e02", str(root / "out"), str(home), force=True)
+    series = load_series(series_dir)
+    engine = open_database(database_url)
+    with session_scope(engine) as session:
+        report = IngestReport()
+        ingest_series(session, series, report)
+        ingest_episode(session, series, read_episode(series, "s01e01"), report)
+        for name, password in PASSWORDS.items():
+            people.add_user(session, name, ROLES[name], password)
+    return Studio(series_dir, home, home / "store", database_url, result)
+
+
+def sign_in(client: TestClient, name: str) -> str:
+    """Signs in through the login form as a browser would; returns the page's CSRF token."""
+    form = client.get("/login")
+    token = re.search(r'name="csrftoken" value="([^"]+)"', form.text).group(1)
+    done = client.post("/login", data={"csrftoken": token, "name": name, "password": PASSWORDS[name], "next": "/"},
+                       follow_redirects=False)
+    assert done.status_code == 303, done.text
+    return token
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[str]:
+    """The dashboard under uvicorn in a thread, as `aigms dashboard` serves it; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the dashboard did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,80 @@
+"""People who sign in: passwords kept only as argon2id hashes, names taken once, and `aigms users` as a person
+(or CI, with no terminal) runs it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from aigms.db import models
+from aigms.db.session import open_database, session_scope
+from aigms.production import people
+
+
+@pytest.fixture
+def engine(tmp_path: Path):
+    return open_database(f"sqlite:///{tmp_path / 'aigms.db'}")
+
+
+def test_a_password_is_stored_only_as_an_argon2id_hash(engine) -> None:
+    with session_scope(engine) as session:
+        people.add_user(session, "mei", "director", "bronze-mask-7")
+    with session_scope(engine) as session:
+        stored = session.scalars(select(models.User.password_hash)).one()
+    assert stored.startswith("$argon2id$")
+    assert "bronze-mask-7" not in stored
+
+
+def test_signing_in_needs_the_right_password_and_an_active_account(engine) -> None:
+    with session_scope(engine) as session:
+        people.add_user(session, "mei", "director", "bronze-mask-7")
+    with session_scope(engine) as session:
+        assert people.authenticate(session, "mei", "bronze-mask-7").role == "director"
+        assert people.authenticate(session, "mei", "bronze-mask-8") is None
+        assert people.authenticate(session, "nobody", "bronze-mask-7") is None
+        session.scalars(select(models.User)).one().active = False
+    with session_scope(engine) as session:
+        assert people.authenticate(session, "mei", "bronze-mask-7") is None
+
+
+@pytest.mark.parametrize(("name", "role", "password", "problem"), [
+    ("mei", "producer", "bronze-mask-7", "unknown role 'producer'"),
+    ("mei", "viewer", "short", "shorter than 8"),
+    ("  ", "viewer", "bronze-mask-7", "needs a name"),
+])
+def test_bad_accounts_are_refused_with_the_fix(engine, name: str, role: str, password: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        with session_scope(engine) as session:
+            people.add_user(session, name, role, password)
+
+
+def test_a_name_is_taken_once(engine) -> None:
+    with session_scope(engine) as session:
+        people.add_user(session, "mei", "director", "bronze-mask-7")
+    with pytest.raises(ValueError, match="exists"):
+        with session_scope(engine) as session:
+            people.add_user(session, "mei", "viewer", "another-pass")
+
+
+def aigms(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "aigms", *args, "--home", str(home)], capture_output=True, text=True,
+                          input=stdin, stdin=subprocess.DEVNULL if stdin is None else None,
+                          env={**os.environ, "AIGMS_DATABASE_URL": ""}, timeout=120)
+
+
+def test_users_add_reads_the_password_from_stdin_and_the_account_signs_in(tmp_path: Path) -> None:
+    done = aigms(tmp_path, "users", "add", "mei", "--role", "director", "--password-stdin", stdin="bronze-mask-7\n")
+    assert done.returncode == 0, done.stderr
+    with session_scope(open_database(f"sqlite:///{tmp_path / 'aigms.db'}")) as session:
+        assert people.authenticate(session, "mei", "bronze-mask-7").role == "director"
+    listed = aigms(tmp_path, "users", "list")
+    assert "mei" in listed.stdout and "director" in listed.stdout
+
+
+def test_users_add_refuses_an_unknown_role_in_one_line(tmp_path: Path) -> None:
+    done = aigms(tmp_path, "users", "add", "mei", "--role", "wizard", "--password-stdin")
+    assert done.returncode == 1
+    assert "unknown role 'wizard'" in done.stderr
