@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from aigms.schemas.series import GeneratorSettings
+
 Transition = Literal["cut", "dissolve", "fade_in", "fade_out"]
 ShotSize = Literal["ECU", "CU", "MCU", "MS", "MLS", "WS", "EWS"]
 Framing = Literal["single", "over-the-shoulder", "two-shot", "group", "insert", "establishing"]
@@ -50,6 +52,7 @@ class Shot(BaseModel):
     max_duration: float | None = Field(None, description="longest this shot can hold")
     prompt: str = ""
     segments: list[Segment] = Field(default_factory=list)
+    generator: GeneratorSettings | None = Field(None, description="this shot's own generator, instead of the series'")
     transition: Transition = Field("cut", description="how the edit enters this shot")
     source_sha256: str = Field("", description="hash of the script text under the shot; an edit is kept while it holds")
     edited: list[str] = Field(default_factory=list, description="fields a person set (markup or an imported edit)")
