@@ -115,12 +115,13 @@ def _locate_episode(episode: str, series_dir: Path | None) -> tuple[Path, str]:
     return bible.parent, episode
 
 
-def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | None, strict: bool) -> None:
+def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | None, strict: bool,
+            takes: int = 1) -> None:
     from aigms.flows.episode import render_episode
 
     table = Table("episode", "shots", "rendered", "reused", "video", title="aigms render")
     for episode_id in episode_ids:
-        result = render_episode(str(series_dir), episode_id, str(out), str(home) if home else None, strict)
+        result = render_episode(str(series_dir), episode_id, str(out), str(home) if home else None, strict, takes)
         table.add_row(episode_id, str(result.shots), str(result.rendered), str(result.reused), str(result.video))
     console.print(table)
 
@@ -132,11 +133,12 @@ def render(
     out: Annotated[Path, typer.Option("--out", help="delivery folder")] = Path("renders"),
     home: HomeOption = None,
     strict: StrictOption = False,
+    takes: Annotated[int, typer.Option("--takes", min=1, help="takes per shot; the first good one is cut in")] = 1,
 ) -> None:
     """Render one episode to DIR/<series>/<episode>/ (episode.mp4, episode.srt, manifest.json)."""
     try:
         folder, episode_id = _locate_episode(episode, series_dir)
-        _render(folder, [episode_id], out, home, strict)
+        _render(folder, [episode_id], out, home, strict, takes)
     except (InputError, KeyError) as error:
         fail(error)
 

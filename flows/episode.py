@@ -15,7 +15,7 @@ from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
 from aigms.production import assets, deliver, edit, subtitles, voice
 from aigms.production.bible import load_series
-from aigms.production.generate import RenderedTake, render_take
+from aigms.production.generate import RenderedTake, ShotResult, render_shot
 from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, read_episode
 from aigms.schemas.series import Series, Voice
 from aigms.schemas.shotlist import Shot, ShotList
@@ -47,8 +47,8 @@ def plan_episode(database_url: str, series: Series, episode_id: str, strict: boo
 
 
 @task(cache_policy=NONE, retries=1, tags=["generate"])
-def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int) -> RenderedTake:
-    return render_take(open_database(database_url), store, series, shot, shot_row_id)
+def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int, takes: int) -> ShotResult:
+    return render_shot(open_database(database_url), store, series, shot, shot_row_id, takes)
 
 
 @task(cache_policy=NONE)
@@ -83,8 +83,8 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
 
 @flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
 def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | None = None,
-                   strict: bool = False) -> EpisodeResult:
-    """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`."""
+                   strict: bool = False, takes: int = 1) -> EpisodeResult:
+    """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`, `takes` takes a shot."""
     logger = get_run_logger()
     home_dir = settings.home(home)
     store, database_url = settings.store(home_dir), settings.database(home_dir)
@@ -102,9 +102,13 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
     try:
         futures = film_shot.map(
             unmapped(database_url), unmapped(store), unmapped(series), shotlist.shots,
-            [rows[shot.id] for shot in shotlist.shots],
+            [rows[shot.id] for shot in shotlist.shots], unmapped(takes),
         )
-        takes = {shot.id: future.result() for shot, future in zip(shotlist.shots, futures)}
+        filmed = {shot.id: future.result() for shot, future in zip(shotlist.shots, futures)}
+        failures = [failure for result in filmed.values() for failure in result.failures]
+        for failure in failures:
+            logger.warning(failure)
+        takes = {shot_id: result.selected for shot_id, result in filmed.items()}
         folder = Path(out_dir) / series.id / episode_id
         folder.mkdir(parents=True, exist_ok=True)
         audio = {
@@ -127,4 +131,4 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
     logger.info("episode %s: %d shots, %d rendered, %d reused → %s", episode_id, len(takes), rendered,
                 len(takes) - rendered, video)
     return EpisodeResult(folder, video, srt, manifest, len(takes), rendered, len(takes) - rendered,
-                         warnings + edit_warnings)
+                         warnings + failures + edit_warnings)

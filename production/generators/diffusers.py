@@ -27,6 +27,7 @@ Options (`generator.options` in `series.yaml`, all optional):
 import hashlib
 import inspect
 import json
+import math
 import os
 import threading
 from collections import Counter
@@ -44,6 +45,7 @@ from aigms.production.generators import Capabilities, GenerationFailed, Keyframe
 NAME = "diffusers"
 VERSION = "1"
 BLACK = 0.02  # the brightest pixel of an all-black take, on a 0–1 scale
+SAMPLE = 1 << 20
 
 # The variants of a family share their weights; `from_pipe` turns the loaded pipeline into the one a mode needs.
 FAMILIES: dict[str, dict[str, str]] = {
@@ -53,6 +55,8 @@ FAMILIES: dict[str, dict[str, str]] = {
     "HunyuanVideo": {"t2v": "HunyuanVideoPipeline", "i2v": "HunyuanVideoImageToVideoPipeline"},
     "StableVideoDiffusion": {"i2v": "StableVideoDiffusionPipeline"},
 }
+# What each family's `check_inputs` insists sides are multiples of, whatever its VAE and patch would allow.
+SIDE_MULTIPLE = {"Wan": 16, "LTX": 32, "CogVideoX": 8, "HunyuanVideo": 16, "StableVideoDiffusion": 8}
 # Families whose every variant runs on the same weights; elsewhere a checkpoint serves only the mode it was
 # trained for (CogVideoX's image-to-video transformer takes other inputs than its text-to-video one).
 SHARED_WEIGHTS = {"LTX"}
@@ -121,15 +125,21 @@ def _model_index(model: str, revision: str | None) -> dict[str, Any] | None:
 
 
 def _revision(model: str, revision: str | None) -> str:
-    """A hub model is named by its revision; a folder by its configs and the names and sizes of its weights
-    (hashing gigabytes of weights on every lookup would cost more than it protects)."""
+    """A hub model is named by its revision; a folder by its files: configs whole, weights by their size and their
+    first and last MiB (a fine-tune changes every tensor; reading gigabytes on every lookup would not pay)."""
     folder = Path(model)
     if not folder.is_dir():
         return revision or "main"
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode())
-        digest.update(path.read_bytes() if path.suffix == ".json" else str(path.stat().st_size).encode())
+        digest.update(f"{path.relative_to(folder)}:{path.stat().st_size}".encode())
+        with open(path, "rb") as handle:
+            if path.suffix == ".json" or path.stat().st_size <= 2 * SAMPLE:
+                digest.update(handle.read())
+            else:
+                digest.update(handle.read(SAMPLE))
+                handle.seek(-SAMPLE, os.SEEK_END)
+                digest.update(handle.read(SAMPLE))
     return "folder:" + digest.hexdigest()[:16]
 
 
@@ -210,7 +220,8 @@ def _modes(warm: Warm) -> set[str]:
 
 def capabilities(model: str, options: dict[str, Any]) -> Capabilities:
     """Read from the loaded pipeline: frame counts step with the VAE's temporal compression, sides with its
-    spatial compression times the transformer's patch (Wan 2.1: 4k+1 frames, multiples of 16; LTX: 8k+1, 32)."""
+    spatial compression times the transformer's patch, and with what the family checks (Wan 2.1: 4k+1 frames,
+    multiples of 16; LTX: 8k+1, 32)."""
     warm = load(model, options)
     pipeline = warm.pipeline
     defaults = _call_defaults(pipeline)
@@ -225,7 +236,7 @@ def capabilities(model: str, options: dict[str, Any]) -> Capabilities:
     condition = int(options.get("condition_frames") or temporal + 1) if "extend" in modes else 0
     return Capabilities(
         modes=frozenset(modes), max_segment_seconds=(max_frames - 1) / fps, fps=fps, size=(width, height),
-        size_step=spatial * _patch(pipeline), frame_step=temporal, first_frame="i2v" in modes,
+        size_step=math.lcm(spatial * _patch(pipeline), SIDE_MULTIPLE[warm.family]), frame_step=temporal, first_frame="i2v" in modes,
         last_frame="i2v" in modes and warm.family in ("Wan", "LTX"), video_condition=condition,
         keyframes=bool(options.get("keyframe")),
     )
