@@ -103,7 +103,7 @@ def stable_diffusion(folder: Path) -> Path:
         num_attention_heads=4, num_hidden_layers=2, vocab_size=64, projection_dim=TEXT_DIM,
     )).eval()
     pipeline = StableDiffusionPipeline(
-        unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer(), scheduler=EulerDiscreteScheduler(),
+        unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer(), scheduler=EulerDiscreteScheduler(steps_offset=1),
         safety_checker=None, feature_extractor=None, requires_safety_checker=False,
     )
     pipeline.save_pretrained(folder)
