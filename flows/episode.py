@@ -47,7 +47,8 @@ def plan_episode(database_url: str, series: Series, episode_id: str, strict: boo
 
 
 @task(cache_policy=NONE, retries=1, tags=["generate"])
-def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int, takes: int) -> ShotResult:
+def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int,
+              takes: int = 1) -> ShotResult:
     return render_shot(open_database(database_url), store, series, shot, shot_row_id, takes)
 
 

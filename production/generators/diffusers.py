@@ -190,15 +190,16 @@ def release() -> None:
 
 def variant(warm: Warm, mode: str) -> Any:
     """The pipeline for a mode, made from the loaded one without reading weights again."""
-    if mode not in warm.variants:
-        import diffusers
+    with warm.lock:
+        if mode not in warm.variants:
+            import diffusers
 
-        if mode not in _modes(warm):
-            raise GenerationFailed(f"{type(warm.pipeline).__name__} cannot do {mode}", retry=False)
-        cls = getattr(diffusers, FAMILIES[warm.family][mode])
-        warm.variants[mode] = cls.from_pipe(warm.pipeline, dtype=warm.pipeline.dtype)
-        warm.variants[mode].set_progress_bar_config(disable=True)
-    return warm.variants[mode]
+            if mode not in _modes(warm):
+                raise GenerationFailed(f"{type(warm.pipeline).__name__} cannot do {mode}", retry=False)
+            cls = getattr(diffusers, FAMILIES[warm.family][mode])
+            warm.variants[mode] = cls.from_pipe(warm.pipeline, dtype=warm.pipeline.dtype)
+            warm.variants[mode].set_progress_bar_config(disable=True)
+        return warm.variants[mode]
 
 
 def _mode_of(family: str, class_name: str) -> str:
@@ -327,12 +328,13 @@ def _load_image(model: str, options: dict[str, Any]) -> Warm:
 
 
 def _image_variant(warm: Warm, mode: str) -> Any:
-    if mode not in warm.variants:
-        from diffusers import AutoPipelineForImage2Image
+    with warm.lock:
+        if mode not in warm.variants:
+            from diffusers import AutoPipelineForImage2Image
 
-        warm.variants[mode] = AutoPipelineForImage2Image.from_pipe(warm.pipeline, dtype=warm.pipeline.dtype)
-        warm.variants[mode].set_progress_bar_config(disable=True)
-    return warm.variants[mode]
+            warm.variants[mode] = AutoPipelineForImage2Image.from_pipe(warm.pipeline, dtype=warm.pipeline.dtype)
+            warm.variants[mode].set_progress_bar_config(disable=True)
+        return warm.variants[mode]
 
 
 # 5. A segment
