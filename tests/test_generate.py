@@ -14,6 +14,7 @@ import torch
 import yaml
 from PIL import Image
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
@@ -69,11 +70,10 @@ def takes_of(home: Path) -> dict[str, list[models.Take]]:
     """Every take by shot code, in the order they were made, with their assets loaded."""
     engine = open_database(f"sqlite:///{home}/aigms.db")
     with session_scope(engine) as session:
-        rows = session.scalars(select(models.Take).order_by(models.Take.id)).all()
+        rows = session.scalars(select(models.Take).options(selectinload(models.Take.asset)).order_by(models.Take.id))
         by_shot: dict[str, list[models.Take]] = {}
         for take in rows:
             code = take.recipe["shot"] if take.kind == models.TAKE_KEYFRAME else take.recipe["shot"]["id"]
-            take.asset  # loaded while the session is open
             by_shot.setdefault(code, []).append(take)
         session.expunge_all()
         return by_shot
@@ -321,3 +321,25 @@ def test_conform_pads_or_crops_to_the_delivery_shape(tmp_path: Path) -> None:
     padded, cropped = (footage.read_frames(tmp_path / f"{fit}.mp4")[0] for fit in ("pad", "crop"))
     assert padded[:, :40].max() < 30 and padded[:, 160].min() > 220
     assert cropped.min() > 220
+
+
+def test_conform_interpolates_motion_up_to_the_delivery_fps(tmp_path: Path) -> None:
+    ramp = np.stack([np.full((64, 96, 3), 20 * n, dtype=np.uint8) for n in range(8)])
+    footage.write_frames(ramp, 8, tmp_path / "ramp.mkv")
+    delivery = Delivery(width=192, height=128, fps=24)
+    for motion in ("duplicate", "interpolate"):
+        conform(tmp_path / "ramp.mkv", delivery, 24, tmp_path / f"{motion}.mp4", motion=motion)
+        assert_playable(tmp_path / f"{motion}.mp4", 24, 192, 128, 24)
+    levels = {motion: [round(float(frame.mean())) for frame in footage.read_frames(tmp_path / f"{motion}.mp4")]
+              for motion in ("duplicate", "interpolate")}
+    assert len(set(levels["duplicate"][:12])) == 4  # each source frame held three times
+    assert len(set(levels["interpolate"][:12])) > 4  # frames made in between
+
+
+def test_a_shot_can_name_its_own_generator(tmp_path: Path) -> None:
+    series = tiny_series(tmp_path / "series")
+    series.generator = GeneratorSettings(backend="diffusers:nobody/no-such-video-model")
+    shot = Shot(id="060", scene=1, kind="action", text="Lin waits.", duration=1.0,
+                generator=GeneratorSettings(backend="animatic", seed=2))
+    result = render_shot(open_database(f"sqlite:///{tmp_path}/aigms.db"), tmp_path / "store", series, shot, None)
+    assert (result.selected.generator, result.failures) == ("animatic", [])
