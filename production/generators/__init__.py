@@ -11,7 +11,7 @@ A backend module provides:
 - `render_segment(request, out) -> dict`: one call of the model, written to `out` at its native size and fps with
   exactly `request.frames` frames; returns the call's parameters as the take records them.
 - `render_keyframe(request, out) -> dict` (only with `Capabilities.keyframes`): a shot's first frame as a still.
-- `release()`: forget warm models (benchmarks use it to measure a cold start).
+- `release(model=None)`: forget warm models (benchmarks use it to measure a cold start).
 
 A backend raises `GenerationFailed` for a take that failed (out of memory, NaN or black output, a model it cannot
 find); the stage records the reason and retries per policy.

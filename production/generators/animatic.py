@@ -33,7 +33,7 @@ def identity(model: str, options: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def release() -> None:
+def release(model: str | None = None) -> None:
     """Nothing is kept warm."""
 
 

@@ -182,10 +182,11 @@ def load(model: str, options: dict[str, Any]) -> Warm:
         return warm
 
 
-def release() -> None:
-    """Forget every warm pipeline (the next shot reads its weights again)."""
+def release(model: str | None = None) -> None:
+    """Forget the warm pipelines of `model`, or of every model: the next shot reads its weights again."""
     with _LOADING:
-        _WARM.clear()
+        for key in [key for key in _WARM if model is None or model in key]:
+            del _WARM[key]
 
 
 def variant(warm: Warm, mode: str) -> Any:
