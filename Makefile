@@ -35,6 +35,7 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/generate.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .aigms renders .pytest_cache

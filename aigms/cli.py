@@ -88,13 +88,13 @@ def ingest(series_dir: Path, home: HomeOption = None, strict: StrictOption = Fal
 
 
 def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | None, strict: bool,
-            force: bool) -> None:
+            force: bool, takes: int = 1) -> None:
     from aigms.flows.episode import render_episode
 
     table = Table("episode", "shots", "rendered", "reused", "video", title="aigms render")
     for episode_id in episode_ids:
         result = render_episode(str(series_dir), episode_id, str(out), str(home) if home else None, strict,
-                                force)
+                                force, takes)
         table.add_row(episode_id, str(result.shots), str(result.rendered), str(result.reused), str(result.video))
     console.print(table)
 
@@ -107,12 +107,13 @@ def render(
     home: HomeOption = None,
     strict: StrictOption = False,
     force: Annotated[bool, typer.Option("--force", help="render even though the shot list is not approved")] = False,
+    takes: Annotated[int, typer.Option("--takes", min=1, help="takes per shot; the first good one is cut in")] = 1,
 ) -> None:
     """Render one episode to DIR/<series>/<episode>/ (episode.mp4, episode.srt, manifest.json). The shot list must
     be approved first (`aigms shots approve`), or forced."""
     try:
         folder, episode_id = locate_episode(episode, series_dir)
-        _render(folder, [episode_id], out, home, strict, force)
+        _render(folder, [episode_id], out, home, strict, force, takes)
     except (InputError, KeyError) as error:
         fail(error)
 

@@ -38,7 +38,8 @@ def direct(series_dir: Path, episode_id: str, out: Path, home: Path) -> int:
     series = load_series(series_dir)
     url, store = default_database_url(home), home / "store"
     shotlist, rows, _ = episode.plan_episode.fn(url, series, episode_id, False, True)
-    takes = {shot.id: episode.film_shot.fn(url, store, series, shot, rows[shot.id]) for shot in shotlist.shots}
+    takes = {shot.id: episode.film_shot.fn(url, store, series, shot, rows[shot.id], 1).selected
+             for shot in shotlist.shots}
     audio = {shot.id: episode.record_line.fn(url, store, series, shotlist.language, shot)
              for shot in shotlist.shots if shot.kind == "dialogue"}
     folder = out / series.id / episode_id

@@ -9,6 +9,7 @@ from sqlalchemy import UniqueConstraint, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 TAKE_RUNNING, TAKE_OK, TAKE_FAILED = "running", "ok", "failed"
+TAKE_CLIP, TAKE_KEYFRAME = "clip", "keyframe"  # a take is a clip of a shot, or the still its clip starts from
 RUN_RUNNING, RUN_COMPLETED, RUN_FAILED = "running", "completed", "failed"
 STATUS_TODO = "todo"
 STATUS_WIP, STATUS_WAITING, STATUS_RETAKE, STATUS_DONE = "wip", "waiting", "retake", "done"
@@ -170,6 +171,7 @@ class Take(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     shot_id: Mapped[int | None] = mapped_column(ForeignKey("shots.id", ondelete="SET NULL"), index=True)
     recipe_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default=TAKE_CLIP, server_default=TAKE_CLIP)
     recipe: Mapped[dict[str, Any]]
     generator: Mapped[str] = mapped_column(String(300))
     seed: Mapped[int] = mapped_column(BigInteger)

@@ -16,8 +16,8 @@ from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
 from aigms.production import assets, deliver, edit, media, review, subtitles, voice
 from aigms.production.bible import load_series
-from aigms.production.generate import RenderedTake, render_take
 from aigms.production.approval import require_approved
+from aigms.production.generate import RenderedTake, ShotResult, render_shot
 from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
 from aigms.schemas.series import Series, Voice
 from aigms.schemas.shotlist import Shot, ShotList
@@ -55,8 +55,9 @@ def plan_episode(database_url: str, series: Series, episode_id: str, strict: boo
 
 
 @task(cache_policy=NONE, retries=1, tags=["generate"])
-def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int) -> RenderedTake:
-    return render_take(open_database(database_url), store, series, shot, shot_row_id)
+def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int,
+              takes: int = 1) -> ShotResult:
+    return render_shot(open_database(database_url), store, series, shot, shot_row_id, takes)
 
 
 @task(cache_policy=NONE)
@@ -91,9 +92,9 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
 
 @flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
 def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | None = None,
-                   strict: bool = False, force: bool = False) -> EpisodeResult:
-    """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`; the shot list must be
-    approved unless `force` (previs of a draft, tests)."""
+                   strict: bool = False, force: bool = False, takes: int = 1) -> EpisodeResult:
+    """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`, `takes` takes a shot;
+    the shot list must be approved unless `force` (previs of a draft, tests)."""
     logger = get_run_logger()
     home_dir = settings.home(home)
     store, database_url = settings.store(home_dir), settings.database(home_dir)
@@ -113,31 +114,35 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
     try:
         futures = film_shot.map(
             unmapped(database_url), unmapped(store), unmapped(series), shotlist.shots,
-            [rows[shot.id] for shot in shotlist.shots],
+            [rows[shot.id] for shot in shotlist.shots], unmapped(takes),
         )
-        takes = {shot.id: future.result() for shot, future in zip(shotlist.shots, futures)}
+        filmed = {shot.id: future.result() for shot, future in zip(shotlist.shots, futures)}
+        failures = [failure for result in filmed.values() for failure in result.failures]
+        for failure in failures:
+            logger.warning(failure)
+        selected = {shot_id: result.selected for shot_id, result in filmed.items()}
         folder = Path(out_dir) / series.id / episode_id
         folder.mkdir(parents=True, exist_ok=True)
         audio = {
             shot.id: record_line(database_url, store, series, shotlist.language, shot)
             for shot in shotlist.shots if shot.kind == "dialogue"
         }
-        video, srt, manifest, edit_warnings = cut_episode(database_url, store, series, shotlist, takes, audio, folder)
+        video, srt, manifest, edit_warnings = cut_episode(database_url, store, series, shotlist, selected, audio, folder)
     except BaseException as error:
         with session_scope(engine) as session:
             run = session.get(models.RenderRun, run_id)
             run.status, run.message, run.finished_at = models.RUN_FAILED, str(error)[:2000], models.utcnow()
         raise
-    rendered = sum(not take.reused for take in takes.values())
+    rendered = sum(not take.reused for take in selected.values())
     with session_scope(engine) as session:
         run = session.get(models.RenderRun, run_id)
         run.status, run.finished_at = models.RUN_COMPLETED, models.utcnow()
-        run.shots_rendered, run.shots_reused = rendered, len(takes) - rendered
+        run.shots_rendered, run.shots_reused = rendered, len(selected) - rendered
         review.submit_for_approval(session, run.episode_id)
         review.record_cut(session, store, run, video, srt, manifest, media.probe(video).duration)
     for warning in edit_warnings:
         logger.warning(warning)
-    logger.info("episode %s: %d shots, %d rendered, %d reused → %s", episode_id, len(takes), rendered,
-                len(takes) - rendered, video)
-    return EpisodeResult(folder, video, srt, manifest, len(takes), rendered, len(takes) - rendered,
-                         warnings + edit_warnings)
+    logger.info("episode %s: %d shots, %d rendered, %d reused → %s", episode_id, len(selected), rendered,
+                len(selected) - rendered, video)
+    return EpisodeResult(folder, video, srt, manifest, len(selected), rendered, len(selected) - rendered,
+                         warnings + failures + edit_warnings)

@@ -14,6 +14,13 @@ import ffmpeg
 import imageio_ffmpeg
 
 CJK_RANGES = ((0x3400, 0x9FFF), (0xF900, 0xFAFF), (0x3000, 0x303F), (0xFF00, 0xFFEF))
+# Every delivered clip is encoded alike, so the edit joins them without re-encoding; bit-exact, so the same
+# frames make the same bytes.
+CLIP_ENCODE = {
+    "vcodec": "libx264", "preset": "veryfast", "crf": 20, "pix_fmt": "yuv420p", "profile:v": "high",
+    "g": 30, "bf": 0, "threads": 2, "an": None, "map_metadata": -1, "fflags": "+bitexact",
+    "flags:v": "+bitexact",
+}
 
 
 class MediaError(RuntimeError):

@@ -53,6 +53,7 @@ def export_shotlist(shotlist: ShotList, form: str) -> str:
         row["lines"] = " ".join(str(line) for line in row["lines"])
         row["emotion"] = row["emotion"] or ""
         row["duration"] = round(row["duration"], 3)
+        row["generator"] = row["generator"]["backend"] if row["generator"] else ""
         writer.writerow({key: row[key] for key in COLUMNS})
     return buffer.getvalue()
 
@@ -151,4 +152,5 @@ def import_edits(session: Session, path: Path) -> ImportReport:
 def _differences(edit: ShotEdit, planned: Shot, fps: int) -> dict[str, Any]:
     values = edit.model_dump(mode="json", exclude={"id"})
     values["duration"] = timing.snap(values["duration"], fps)
-    return {name: value for name, value in values.items() if value != getattr(planned, name)}
+    plan = planned.model_dump(mode="json")
+    return {name: value for name, value in values.items() if value != plan[name]}

@@ -94,8 +94,8 @@ def apply_edits(planned: Shot, overrides: dict[str, Any], source_sha256: str | N
     """The planned shot with a person's edits on top, and a conflict message when the script under it changed."""
     if not overrides:
         return planned, None
-    shot = planned.model_copy(deep=True)
-    apply_fields(shot, overrides, series.delivery.fps)
+    shot = Shot.model_validate({**planned.model_dump(mode="json"), **overrides})
+    apply_fields(shot, {name: getattr(shot, name) for name in overrides}, series.delivery.fps)
     finish_shot(shot, series)
     if source_sha256 == planned.source_sha256:
         return shot, None

@@ -3,7 +3,9 @@ the storyboard artist's 分镜 as data, editable by a person and approved before
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from aigms.schemas.series import GeneratorSettings
 
 Transition = Literal["cut", "dissolve", "fade_in", "fade_out"]
 ShotSize = Literal["ECU", "CU", "MCU", "MS", "MLS", "WS", "EWS"]
@@ -17,7 +19,7 @@ Mode = Literal["t2v", "i2v", "extend"]
 SHOT_SIZES: tuple[str, ...] = ShotSize.__args__
 BOOKKEEPING = {"scene", "lines", "dialogue", "source_sha256", "edited", "min_duration", "max_duration"}
 EDITABLE = ("size", "framing", "angle", "move", "pace", "duration", "characters", "subject", "emotion", "transition",
-            "note")
+            "note", "generator")
 
 
 class Segment(BaseModel):
@@ -54,6 +56,7 @@ class Shot(BaseModel):
     note: str = Field("", description="a director's note, added to every prompt of the shot")
     prompt: str = ""
     segments: list[Segment] = Field(default_factory=list)
+    generator: GeneratorSettings | None = Field(None, description="this shot's own generator, instead of the series'")
     transition: Transition = Field("cut", description="how the edit enters this shot")
     source_sha256: str = Field("", description="hash of the script text under the shot; an edit is kept while it holds")
     edited: list[str] = Field(default_factory=list, description="fields a person set (markup or an imported edit)")
@@ -87,6 +90,15 @@ class ShotEdit(BaseModel):
     emotion: str | None = None
     transition: Transition = "cut"
     note: str = ""
+    generator: GeneratorSettings | None = Field(None, description="a backend name (CSV) or mapping (YAML)")
+
+    @field_validator("generator", mode="before")
+    @classmethod
+    def backend_name(cls, value: Any) -> Any:
+        """A spreadsheet cell holds just the backend (`diffusers:/models/wan`); seed and options stay the series'."""
+        if isinstance(value, str):
+            return {"backend": value} if value.strip() else None
+        return value
 
 
 class DurationReport(BaseModel):

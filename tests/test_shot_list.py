@@ -225,3 +225,13 @@ def test_approval_holds_until_the_shot_list_changes(project: dict) -> None:
     edit_script(project, "Always.", "Never.")
     with session_scope(project["engine"]) as session:
         assert not is_approved(session.scalar(select(models.Episode)))
+
+
+def test_a_shot_can_be_given_its_own_generator_from_the_spreadsheet(project: dict, tmp_path: Path) -> None:
+    rows = export_rows(project)
+    assert {row["generator"] for row in rows} == {""}
+    rows[1]["generator"] = "diffusers:/models/wan2.2"
+    import_file(project, write_rows(tmp_path / "edit.csv", rows))
+    shot = shots(project)[1]
+    assert (shot.generator.backend, "generator" in shot.edited) == ("diffusers:/models/wan2.2", True)
+    assert {s.generator for s in shots(project) if s.id != shot.id} == {None}

@@ -8,69 +8,99 @@ and encode. Every clip is encoded with the same settings so the edit can join th
 import random
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 from PIL import Image, ImageDraw, ImageFont
 
 from aigms.production import media
+from aigms.production.generators import Capabilities, SegmentRequest
 from aigms.schemas.errors import InputError
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot
 
 NAME = "animatic"
 VERSION = "2"
-CAPTION_BAND = 0.2
 # How much of the frame a standing figure fills, and how far the plate is pushed in, per shot size: a storyboard in
 # which a close-up looks like a wide shot tells a director nothing.
 FIGURE_HEIGHT = {"EWS": 0.35, "WS": 0.5, "MLS": 0.62, "MS": 0.75, "MCU": 1.0, "CU": 1.35, "ECU": 1.8}
 PLATE_ZOOM = {"EWS": 1.0, "WS": 1.0, "MLS": 1.05, "MS": 1.15, "MCU": 1.3, "CU": 1.5, "ECU": 1.8}
-ENCODE = {
-    "vcodec": "libx264", "preset": "veryfast", "crf": 20, "pix_fmt": "yuv420p", "profile:v": "high",
-    "g": 30, "bf": 0, "threads": 2, "an": None, "map_metadata": -1, "fflags": "+bitexact",
-    "flags:v": "+bitexact",
-}
+CAPTION_BAND = 0.2
+
+
+def capabilities(model: str, options: dict[str, Any]) -> Capabilities:
+    """Any length in one call, at the delivery's own size and frame rate; it reads the reference images itself."""
+    return Capabilities(reference_images=True)
+
+
+def identity(model: str, options: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def release(model: str | None = None) -> None:
+    """Nothing is kept warm."""
+
+
+def render_segment(request: SegmentRequest, out: Path) -> dict[str, Any]:
+    _render(request.shot, request.series, out, request.seed, request.frames, request.width, request.height,
+            request.fps)
+    return {"frames": request.frames, "width": request.width, "height": request.height, "fps": request.fps}
 
 
 def render(shot: Shot, series: Series, out: Path, seed: int) -> None:
     """Write `out`: H.264, the delivery size and fps, exactly round(duration × fps) frames, no audio."""
-    # 1. Check the references, 2. compose the still
     delivery = series.delivery
-    still, rng, zoom = _composed(shot, series, seed)
+    frames = max(1, round(shot.duration * delivery.fps))
+    _render(shot, series, out, seed, frames, delivery.width, delivery.height, delivery.fps)
+
+
+def _render(shot: Shot, series: Series, out: Path, seed: int, frames: int, width: int, height: int, fps: int) -> None:
+    # 1. Check the references, 2. compose the still
+    still, rng, zoom = _composed(shot, series, seed, width, height)
     still_path = out.with_name(out.stem + ".still.png")
     still.save(still_path, compress_level=1)
     # 3. Push in and encode
-    frames = max(1, round(shot.duration * delivery.fps))
-    width, height = delivery.width, delivery.height
     progress = f"(n/{max(frames - 1, 1)})"
     scale = f"(1+{zoom:.4f}*{progress})/(1+{zoom:.4f})"
     drift_x, drift_y = rng.uniform(-0.5, 0.5), rng.uniform(-0.5, 0.5)
     try:
         stream = (
-            ffmpeg.input(str(still_path), loop=1, framerate=delivery.fps)
+            ffmpeg.input(str(still_path), loop=1, framerate=fps)
             .filter("scale", w=f"max({width},ceil(iw*{scale}/2)*2)", h=f"max({height},ceil(ih*{scale}/2)*2)", eval="frame",
                     flags="bicubic")
             .filter("crop", width, height, x=f"(iw-{width})*(0.5+{drift_x:.3f}*{progress})",
                     y=f"(ih-{height})*(0.5+{drift_y:.3f}*{progress})")
             .filter("setsar", 1)
-            .output(str(out), vframes=frames, r=delivery.fps, **ENCODE)
+            .output(str(out), vframes=frames, r=fps, **media.CLIP_ENCODE)
         )
         media.run(stream)
     finally:
         still_path.unlink(missing_ok=True)
 
 
-def _composed(shot: Shot, series: Series, seed: int) -> tuple[Image.Image, random.Random, float]:
+def _composed(shot: Shot, series: Series, seed: int, width: int,
+              height: int) -> tuple[Image.Image, random.Random, float]:
     """The still and the random state the push-in goes on with: the same seed and shot, the same clip."""
     plate, figures = _references(shot, series)
     rng = random.Random(f"{seed}:{shot.id}")
     zoom = rng.uniform(0.05, 0.08)
-    return compose(shot, series, plate, figures, rng, zoom), rng, zoom
+    return compose(shot, series, plate, figures, rng, zoom, width, height), rng, zoom
 
 
 def first_frame(shot: Shot, series: Series, seed: int) -> Image.Image:
     """The picture the clip opens on, without encoding a clip: a storyboard panel."""
-    still, _, _ = _composed(shot, series, seed)
-    return still.resize((series.delivery.width, series.delivery.height), Image.Resampling.LANCZOS)
+    width, height = series.delivery.width, series.delivery.height
+    still, _, _ = _composed(shot, series, seed, width, height)
+    return still.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def layout(shot: Shot, series: Series, width: int, height: int, seed: int) -> Image.Image:
+    """The location's plate with the cast placed in it and no caption: where a keyframe model starts from, so
+    the characters and the set look like their reference images."""
+    plate, figures = _references(shot, series)
+    canvas = _plate(plate, width, height, PLATE_ZOOM[shot.size])
+    _place_figures(canvas, shot, figures, random.Random(f"{seed}:{shot.id}"))
+    return canvas.convert("RGB")
 
 
 def _references(shot: Shot, series: Series) -> tuple[Path | None, list[tuple[str, Path]]]:
@@ -89,10 +119,10 @@ def _references(shot: Shot, series: Series) -> tuple[Path | None, list[tuple[str
 
 
 def compose(shot: Shot, series: Series, plate: Path | None, figures: list[tuple[str, Path]], rng: random.Random,
-            zoom: float) -> Image.Image:
-    """The whole shot as one picture at (1 + zoom) × the delivery size, so the push-in never runs out of image."""
-    width = round(series.delivery.width * (1 + zoom) / 2) * 2
-    height = round(series.delivery.height * (1 + zoom) / 2) * 2
+            zoom: float, width: int, height: int) -> Image.Image:
+    """The whole shot as one picture at (1 + zoom) × the frame, so the push-in never runs out of image."""
+    width = round(width * (1 + zoom) / 2) * 2
+    height = round(height * (1 + zoom) / 2) * 2
     canvas = _plate(plate, width, height, PLATE_ZOOM[shot.size])
     _place_figures(canvas, shot, figures, rng)
     _caption(canvas, shot, series)
