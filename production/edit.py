@@ -162,6 +162,7 @@ def _clip_stream(timeline: Timeline, index: int, first: bool, last: bool):
         .filter("tpad", stop=clip.frames, stop_mode="clone")
         .filter("trim", end_frame=clip.frames)
         .filter("setpts", "PTS-STARTPTS")
+        .filter("settb", f"1/{timeline.fps}")
     )
     if clip.transition == "fade_in" and clip.transition_frames:
         stream = stream.filter("fade", type="in", start_frame=0, nb_frames=min(clip.transition_frames, clip.frames))
@@ -203,11 +204,13 @@ def render_run(timeline: Timeline, clips: tuple[int, ...], out: Path, scratch: P
     joined, length, _ = streams[0]
     for stream, frames, half_in in streams[1:]:
         if half_in:
+            # xfade (ffmpeg 5.1) leaves a one-frame hole in the timestamps where the transition ends; numbering the
+            # frames again (time base 1/fps) closes it, else the encoder fills it with a duplicate
             joined = ffmpeg.filter([joined, stream], "xfade", transition="fade", duration=2 * half_in / timeline.fps,
-                                   offset=(length - 2 * half_in) / timeline.fps)
+                                   offset=(length - 2 * half_in) / timeline.fps).filter("setpts", "N")
             length += frames - 2 * half_in
         else:
-            joined = ffmpeg.concat(joined, stream, v=1, a=0)
+            joined = ffmpeg.concat(joined, stream, v=1, a=0).filter("settb", f"1/{timeline.fps}")
             length += frames
     textfile = scratch / "label.txt"
     textfile.write_text(timeline.label.text, encoding="utf-8")
