@@ -98,11 +98,16 @@ def to_otio(timeline: Timeline, checks: list[LineCheck], failures: list[QCFailur
 
 
 def picture_only(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
-    """A CMX 3600 EDL lists one picture track; the sound lives in the OTIO and the XML."""
+    """What a CMX 3600 EDL can say: one picture track of cuts. Its dissolves would need frames before each
+    take's first (handles) that generated takes do not have; they stay in the OTIO and the XML."""
     copy = timeline.deepcopy()
-    for track in list(copy.tracks):
-        if track.kind != otio.schema.TrackKind.Video:
-            copy.tracks.remove(track)
+    for index in reversed(range(len(copy.tracks))):
+        if copy.tracks[index].kind != otio.schema.TrackKind.Video:
+            del copy.tracks[index]
+    picture = copy.tracks[0]
+    for index in reversed(range(len(picture))):
+        if isinstance(picture[index], otio.schema.Transition):
+            del picture[index]
     return copy
 
 

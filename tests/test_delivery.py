@@ -17,7 +17,7 @@ from sqlalchemy import select
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows.episode import render_episode
-from aigms.production import assets, media
+from aigms.production import assets, interchange, media
 from aigms.production.voice import synthesize
 from aigms.schemas.manifest import Manifest
 from aigms.schemas.series import Voice
@@ -127,3 +127,15 @@ def test_a_manifest_whose_media_is_gone_is_refused_with_the_shot(delivered: dict
                           stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "300"}, timeout=120)
     assert done.returncode == 1
     assert "the take of shot 030" in done.stderr and "manifest.json" in done.stderr
+
+
+def test_a_dissolve_survives_in_the_xml_and_the_edl_keeps_every_shot(delivered: dict, tmp_path: Path) -> None:
+    timeline = delivered["manifest"].timeline.model_copy(deep=True)
+    timeline.picture[3].transition, timeline.picture[3].transition_frames = "dissolve", 15
+    files = [tmp_path / name for name in ("t.otio", "t.edl", "t.xml")]
+    interchange.write_interchange(interchange.to_otio(timeline, [], []), *files)
+    xml = otio.adapters.read_from_file(str(files[2]))
+    assert [type(item).__name__ for item in xml.video_tracks()[0]].count("Transition") == 1
+    edl = otio.adapters.read_from_file(str(files[1]), rate=30)
+    assert len(list(edl.find_clips())) == len(timeline.picture)
+    assert edl.duration().to_seconds() == pytest.approx(timeline.duration, abs=1 / 30)
