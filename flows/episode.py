@@ -1,4 +1,4 @@
-"""The episode flow: script → shot list → one take per shot → scratch voices → edit → subtitles → delivery.
+"""The episode flow: script → shot list → one take per shot → voices → edit → subtitles → delivery.
 The only place that knows the order of the stages; the work itself lives in `aigms.production`."""
 
 import uuid
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
-from aigms.production import assets, deliver, edit, media, review, subtitles, voice
+from aigms.production import assets, deliver, edit, interchange, media, review, subtitles, transcribe, voice
 from aigms.production.bible import load_series
 from aigms.production.approval import require_approved
 from aigms.production.generate import RenderedTake, ShotResult, render_shot
@@ -61,33 +61,44 @@ def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_r
 
 
 @task(cache_policy=NONE)
-def record_line(database_url: str, store: Path, series: Series, language: str, shot: Shot) -> tuple[Path, float]:
-    """A scratch line per dialogue shot, kept in the asset store; an uncast extra speaks with the default voice."""
-    character = series.characters.get(shot.speaker or "")
+def record_line(database_url: str, store: Path, series: Series, language: str, shot: Shot) -> edit.LineAudio:
+    """The studio's recording of the line if there is one, else a scratch voice; kept in the asset store. An
+    uncast extra speaks with the default voice."""
     scratch = assets.scratch_dir(store) / f"line-{shot.id}-{uuid.uuid4().hex}.wav"
-    seconds = voice.synthesize(shot.text, language, character.voice if character else Voice(), scratch,
-                               series.delivery.audio_rate)
+    recording = voice.recorded_line(series, shot)
+    if recording is not None:
+        seconds = voice.conform_recording(recording, scratch, series.delivery.audio_rate)
+    else:
+        character = series.characters.get(shot.speaker or "")
+        seconds = voice.synthesize(shot.text, language, character.voice if character else Voice(), scratch,
+                                   series.delivery.audio_rate)
+    source = "recorded" if recording is not None else "scratch"
     with session_scope(open_database(database_url)) as session:
-        asset = assets.put_file(session, store, scratch, "audio", {"duration": seconds})
-        return assets.asset_file(store, asset), seconds
+        asset = assets.put_file(session, store, scratch, "audio", {"duration": seconds, "source": source})
+        return edit.LineAudio(voice.line_id(shot), source, assets.asset_file(store, asset), seconds, asset.sha256)
 
 
 @task(cache_policy=NONE)
 def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotList, takes: dict[str, RenderedTake],
-                audio: dict[str, tuple[Path, float]], folder: Path) -> tuple[Path, Path, Path, list[str]]:
-    """Edit, subtitle and deliver; the delivered files also go into the asset store."""
-    lines, warnings = edit.place_dialogue(shotlist.shots, audio)
-    video, srt = folder / "episode.mp4", folder / "episode.srt"
-    edit.assemble([takes[shot.id].clip for shot in shotlist.shots], lines, series.delivery, video)
-    subtitles.write_srt(subtitles.cues_from_lines(lines), srt)
-    outputs = {"video": deliver.describe(video), "subtitles": deliver.describe(srt)}
-    hashes = {shot_id: assets.sha256_file(path) for shot_id, (path, _) in audio.items()}
-    manifest = folder / "manifest.json"
-    deliver.write_manifest(folder, series, shotlist, takes, hashes, outputs)
-    with session_scope(open_database(database_url)) as session:
-        for path, kind in ((video, "episode"), (srt, "subtitle"), (manifest, "manifest")):
-            assets.put_file(session, store, path, kind, move=False)
-    return video, srt, manifest, warnings
+                audio: dict[str, edit.LineAudio], folder: Path) -> tuple[Path, Path, Path, list[str]]:
+    """Edit, subtitle and deliver; the delivered files also go into the asset store, each line's check into the
+    database."""
+    engine = open_database(database_url)
+    timeline, warnings = edit.build_timeline(series, shotlist, takes, audio)
+    checks = subtitles.hear(timeline, transcribe.parse_transcriber(settings.whisper()), store / "transcripts")
+    with session_scope(engine) as session:
+        failures = deliver.take_failures(session, takes) + interchange.line_failures(checks)
+    draft = deliver.draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()})
+    delivered = deliver.deliver(folder, timeline, checks, failures, draft)
+    with session_scope(engine) as session:
+        if timeline.music is not None:
+            assets.put_file(session, store, Path(timeline.music.media.path), "music", move=False)
+        for name, kind in (("video", "episode"), ("subtitles", "subtitle"), ("webvtt", "subtitle"),
+                           ("otio", "timeline"), ("edl", "timeline"), ("fcp_xml", "timeline")):
+            assets.put_file(session, store, delivered.path(name), kind, move=False)
+        assets.put_file(session, store, delivered.manifest_path, "manifest", move=False)
+        deliver.record_lines(session, series.id, timeline, checks)
+    return delivered.video, delivered.path("subtitles"), delivered.manifest_path, warnings + delivered.warnings
 
 
 @flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)

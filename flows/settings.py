@@ -1,5 +1,6 @@
 """Where a project keeps its database and asset store: `AIGMS_HOME` (default `./.aigms`), or a database URL of its
-own in `AIGMS_DATABASE_URL` (PostgreSQL at studio scale)."""
+own in `AIGMS_DATABASE_URL` (PostgreSQL at studio scale); which speech recogniser times the subtitles:
+`AIGMS_WHISPER` (default `faster-whisper:base`; `openai-whisper:<checkpoint>`, or `none`)."""
 
 import os
 from pathlib import Path
@@ -17,3 +18,7 @@ def store(home_dir: Path) -> Path:
 
 def database(home_dir: Path) -> str:
     return database_url(home_dir)
+
+
+def whisper() -> str:
+    return os.environ.get("AIGMS_WHISPER", "faster-whisper:base")

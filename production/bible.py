@@ -55,7 +55,7 @@ def load_series(path: Path) -> Series:
 
 
 def check_references(series: Series, path: Path, root_node: yaml.Node | None = None) -> None:
-    """Every reference image and episode script named by the bible must exist before anything is rendered."""
+    """Every reference image, music bed and episode script named by the bible must exist before anything is rendered."""
     for group, entries in (("characters", series.characters), ("locations", series.locations)):
         for key, entry in entries.items():
             for index, reference in enumerate(entry.references):
@@ -65,6 +65,11 @@ def check_references(series: Series, path: Path, root_node: yaml.Node | None = N
                         path, line, f"reference image {reference} of {group[:-1]} {key!r} not found",
                         f"put the image at {series.root / reference} or correct the path",
                     )
+    music = series.edit.music
+    if music is not None and not (series.root / music.path).is_file():
+        line = _line_of(root_node, ("edit", "music", "path")) if root_node else None
+        raise InputError(path, line, f"music bed {music.path} not found",
+                         f"put the audio file at {series.root / music.path} or correct the path")
     for index, episode in enumerate(series.episodes):
         if not (series.root / episode.script).is_file():
             line = yaml_line(root_node, ("episodes", index, "script")) if root_node else None

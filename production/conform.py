@@ -40,4 +40,4 @@ def conform(native: Path, delivery: Delivery, frames: int, out: Path, fit: Fit =
     else:
         stream = stream.filter("crop", width, height)
     stream = stream.filter("setsar", 1).filter("tpad", stop_mode="clone", stop=frames)
-    media.run(stream.output(str(out), vframes=frames, r=delivery.fps, **media.CLIP_ENCODE))
+    media.run(stream.output(str(out), vframes=frames, r=delivery.fps, **media.HOUSE_ENCODE))

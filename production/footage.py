@@ -11,13 +11,13 @@ from aigms.production import media
 
 LOSSLESS = {"vcodec": "ffv1", "pix_fmt": "bgr0", "level": 3, "threads": 1, "an": None, "map_metadata": -1,
             "fflags": "+bitexact", "flags:v": "+bitexact"}
-REVIEW = {**media.CLIP_ENCODE, "crf": 12}
+REVIEW = {**media.HOUSE_ENCODE, "crf": 12}
 
 
 def write_frames(frames: np.ndarray, fps: int, out: Path) -> None:
     """`frames` is (count, height, width, 3) uint8 RGB; `.mkv` is written losslessly, `.mp4` as H.264."""
     count, height, width, _ = frames.shape
-    settings = LOSSLESS if out.suffix == ".mkv" else media.CLIP_ENCODE
+    settings = LOSSLESS if out.suffix == ".mkv" else media.HOUSE_ENCODE
     stream = (
         ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=fps)
         .output(str(out), vframes=count, r=fps, **settings)

@@ -14,9 +14,9 @@ import ffmpeg
 import imageio_ffmpeg
 
 CJK_RANGES = ((0x3400, 0x9FFF), (0xF900, 0xFAFF), (0x3000, 0x303F), (0xFF00, 0xFFEF))
-# Every delivered clip is encoded alike, so the edit joins them without re-encoding; bit-exact, so the same
-# frames make the same bytes.
-CLIP_ENCODE = {
+# The picture encode every clip is conformed to, so the edit can join clips without re-encoding them: clips that
+# share these settings and the delivery size and fps share their H.264 parameter sets (see `stream_signature`).
+HOUSE_ENCODE = {
     "vcodec": "libx264", "preset": "veryfast", "crf": 20, "pix_fmt": "yuv420p", "profile:v": "high",
     "g": 30, "bf": 0, "threads": 2, "an": None, "map_metadata": -1, "fflags": "+bitexact",
     "flags:v": "+bitexact",
@@ -79,13 +79,14 @@ def probe(path: Path) -> MediaInfo:
     )
 
 
-def run(stream: Any) -> None:
-    """Run an ffmpeg-python graph quietly, overwriting its output."""
+def run(stream: Any) -> str:
+    """Run an ffmpeg-python graph quietly, overwriting its output; returns ffmpeg's log (filters report there)."""
     try:
-        stream.overwrite_output().run(cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
+        _, log = stream.overwrite_output().run(cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
     except ffmpeg.Error as error:
         tail = "\n".join(error.stderr.decode(errors="replace").strip().splitlines()[-8:])
         raise MediaError(f"ffmpeg failed:\n{tail}") from None
+    return log.decode(errors="replace")
 
 
 def run_args(arguments: list[str]) -> None:
@@ -94,6 +95,48 @@ def run_args(arguments: list[str]) -> None:
     if done.returncode:
         tail = "\n".join(done.stderr.decode(errors="replace").strip().splitlines()[-8:])
         raise MediaError(f"ffmpeg failed:\n{tail}")
+
+
+def ffprobe_json(path: Path, *arguments: str) -> dict[str, Any]:
+    executable = ffprobe_exe()
+    if executable is None:
+        raise MediaError("ffprobe not found; install it with `apt-get install ffmpeg`")
+    done = subprocess.run([executable, "-v", "error", "-print_format", "json", *arguments, str(path)],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise MediaError(f"{path}: ffprobe failed: {done.stderr.strip()[-500:]}")
+    return json.loads(done.stdout)
+
+
+def stream_signature(path: Path) -> tuple[str, ...]:
+    """What must be equal for two H.264 files to be joined by stream copy: codec, pixel format, frame rate and the
+    parameter sets (SPS/PPS: size, profile, level, quantiser setup), compared through their hash."""
+    data = ffprobe_json(path, "-select_streams", "v:0", "-show_data_hash", "sha256",
+                        "-show_entries", "stream=codec_name,pix_fmt,r_frame_rate,extradata_hash")
+    streams = data.get("streams") or [{}]
+    stream = streams[0]
+    return tuple(str(stream.get(key, "")) for key in ("codec_name", "pix_fmt", "r_frame_rate", "extradata_hash"))
+
+
+def picture_sha256(path: Path) -> str:
+    """The sha256 of the video stream's packets: the picture itself, whatever container, tags or sound it has."""
+    done = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "hash",
+         "-hash", "sha256", "-"], capture_output=True, text=True,
+    )
+    if done.returncode or "=" not in done.stdout:
+        raise MediaError(f"{path}: cannot hash the picture: {done.stderr.strip()[-500:]}")
+    return done.stdout.strip().split("=", 1)[1]
+
+
+def integrated_loudness(path: Path) -> float:
+    """EBU R128 integrated loudness of a file's sound, in LUFS."""
+    log = run(ffmpeg.input(str(path)).audio.filter("ebur128", peak="true").output("-", format="null"))
+    summary = log[log.rfind("Summary:"):]
+    for line in summary.splitlines():
+        if line.strip().startswith("I:"):
+            return float(line.split()[1])
+    raise MediaError(f"{path}: ffmpeg's ebur128 printed no integrated loudness")
 
 
 def has_cjk(text: str) -> bool:

@@ -14,7 +14,8 @@ from pypinyin import Style, lazy_pinyin
 
 from aigms.production import media
 from aigms.production.files import atomic_path
-from aigms.schemas.series import Voice
+from aigms.schemas.series import Series, Voice
+from aigms.schemas.shotlist import Shot
 
 PAUSES = re.compile(r"[，。！？；：、,.!?;:…—]+")
 BASE_VOICES = {"en": "en-us", "zh": "cmn-latn-pinyin", "yue": "yue"}
@@ -22,6 +23,26 @@ BASE_VOICES = {"en": "en-us", "zh": "cmn-latn-pinyin", "yue": "yue"}
 
 class VoiceError(RuntimeError):
     pass
+
+
+def line_id(shot: Shot) -> str:
+    """A dialogue line's id: the planner's line id when it gives one, else the id of the shot that speaks it."""
+    return shot.dialogue[0] if shot.dialogue else shot.id
+
+
+def recorded_line(series: Series, shot: Shot) -> Path | None:
+    """The studio's recording of the line, `voices/<line id>.wav` beside series.yaml, when there is one."""
+    path = series.root / "voices" / f"{line_id(shot)}.wav"
+    return path if path.is_file() else None
+
+
+def conform_recording(source: Path, out: Path, sample_rate: int) -> float:
+    """A recording in any format ffmpeg reads, as the mono 16-bit WAV the dialogue track is mixed from."""
+    with atomic_path(out) as converted:
+        media.run(ffmpeg.input(str(source)).output(str(converted), ac=1, ar=sample_rate, acodec="pcm_s16le",
+                                                   map_metadata=-1, fflags="+bitexact"))
+    with wave.open(str(out)) as audio:
+        return audio.getnframes() / audio.getframerate()
 
 
 def espeak_voice(language: str, voice: Voice) -> str:

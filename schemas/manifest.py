@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from aigms.schemas.series import Delivery, GeneratorSettings
+from aigms.schemas.timeline import Timeline
 
 
 class AssetRef(BaseModel):
@@ -28,6 +29,24 @@ class ManifestShot(BaseModel):
     dialogue_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
 
 
+class LineCheck(BaseModel):
+    """What Whisper heard of one dialogue line, against what the script says: the line's subtitle QC."""
+
+    line: str
+    shot: str
+    text: str = Field(description="the line as the script writes it (the subtitles' wording)")
+    source: str = Field(description="recorded (voices/<line>.wav) or scratch (espeak-ng)")
+    audio_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    heard: str = Field("", description="what the recogniser heard where the line is placed")
+    wer: float | None = Field(None, ge=0, le=1, description="word error rate of `heard` against `text`; "
+                                                             "Chinese by pinyin syllable; None: not transcribed")
+    flagged: bool = Field(False, description="the audio does not say the text: wer above the series' max_wer")
+    speech_start: float | None = Field(None, description="seconds on the timeline where the words are heard")
+    speech_end: float | None = None
+    word_times: list[tuple[float, float, str]] = Field(default_factory=list, description="heard words, timed")
+    transcriber: str = ""
+
+
 class Manifest(BaseModel):
     version: Literal[1] = 1
     series: str
@@ -40,5 +59,10 @@ class Manifest(BaseModel):
     duration: float
     shots: list[ManifestShot]
     outputs: dict[str, AssetRef] = Field(default_factory=dict)
+    timeline: Timeline | None = Field(None, description="the edit as rendered: enough to render it again")
+    lines: list[LineCheck] = Field(default_factory=list, description="each dialogue line's subtitle check")
+    picture_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$",
+                                       description="sha256 of the video stream's packets (ffmpeg's hash muxer)")
+    aigc: dict[str, str] = Field(default_factory=dict, description="the implicit AIGC label written into the MP4")
     software: dict[str, str] = Field(default_factory=dict)
     created: datetime

@@ -45,7 +45,7 @@ def episode_with_shots(session, shots: int = 2) -> models.Episode:
 def test_opening_migrates_to_head_in_wal_mode(engine, tmp_path: Path) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"series", "seasons", "episodes", "scenes", "characters", "locations", "shots", "takes", "assets",
-            "qc_results", "reviews", "render_runs", "alembic_version"} <= tables
+            "qc_results", "reviews", "render_runs", "dialogue_lines", "alembic_version"} <= tables
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == newest_revision()

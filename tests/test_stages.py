@@ -7,14 +7,11 @@ import wave
 from pathlib import Path
 
 import numpy as np
-import pysubs2
 import pytest
 from PIL import Image
 
 from aigms.production import media
-from aigms.production.edit import PlacedLine, assemble, place_dialogue
 from aigms.production.generators import animatic
-from aigms.production.subtitles import Cue, cues_from_lines, write_srt, write_vtt
 from aigms.production.voice import synthesize
 from aigms.schemas.errors import InputError
 from aigms.schemas.series import Voice
@@ -114,46 +111,3 @@ def test_scratch_voice_speaks_at_the_delivery_rate(tmp_path: Path, text: str, la
         samples = np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2").astype(np.float32)
     assert 0.8 < seconds < 6
     assert np.sqrt(np.mean(samples**2)) > 300
-
-
-def test_dialogue_is_placed_at_its_shot_and_a_long_line_reported(tmp_path: Path) -> None:
-    shots = [shot(id="010", duration=2.0), shot(id="020", kind="dialogue", duration=1.0, speaker="lin")]
-    lines, warnings = place_dialogue(shots, {"020": (tmp_path / "x.wav", 1.5)})
-    assert (lines[0].start, lines[0].end) == (2.25, 3.0)
-    assert len(warnings) == 1 and "shot 020" in warnings[0]
-
-
-def test_assembled_episode_has_sound_only_where_lines_are(series, tmp_path: Path) -> None:
-    shots = [shot(id="010", duration=1.0), shot(id="020", kind="dialogue", speaker="lin", text="Now.",
-                                                characters=["lin"], duration=2.0), shot(id="030", duration=1.0)]
-    clips = []
-    for item in shots:
-        clips.append(tmp_path / f"{item.id}.mp4")
-        animatic.render(item, series, clips[-1], seed=1)
-    seconds = synthesize("Now we go.", "en", Voice(), tmp_path / "line.wav", 48000)
-    lines, _ = place_dialogue(shots, {"020": (tmp_path / "line.wav", seconds)})
-    out = tmp_path / "episode.mp4"
-    assemble(clips, lines, series.delivery, out)
-    info = media.probe(out)
-    assert (info.video_codec, info.audio_codec, info.audio_rate) == ("h264", "aac", 48000)
-    assert abs(info.duration - 4.0) <= 1 / 24 + 0.03
-    sound = pcm(out)
-    loudness = lambda start, end: np.sqrt(np.mean(sound[int(start * 8000):int(end * 8000)] ** 2))
-    assert loudness(0.1, 1.0) < 20 and loudness(3.2, 4.0) < 20
-    assert loudness(1.25, 1.25 + min(seconds, 1.7)) > 300
-
-
-def test_subtitles_never_overlap_and_round_trip(tmp_path: Path) -> None:
-    wav = tmp_path / "x.wav"
-    lines = [PlacedLine("010", 0.25, 3.0, 2.0, "凯，你看这个纹路。", "lin", wav),
-             PlacedLine("020", 2.25, 1.0, 4.0, "Scanning.", "kai", wav)]
-    cues = cues_from_lines(lines)
-    assert cues == [Cue(0.25, 2.0, "凯，你看这个纹路。"), Cue(2.25, 3.25, "Scanning.")]
-    write_srt(cues, tmp_path / "a.srt")
-    write_vtt(cues, tmp_path / "a.vtt")
-    srt = (tmp_path / "a.srt").read_bytes().decode("utf-8")
-    assert "00:00:00,250 --> 00:00:02,000\n凯，你看这个纹路。" in srt
-    assert [(e.start, e.end, e.plaintext) for e in pysubs2.load(str(tmp_path / "a.srt"))] == [
-        (250, 2000, "凯，你看这个纹路。"), (2250, 3250, "Scanning.")
-    ]
-    assert (tmp_path / "a.vtt").read_text().startswith("WEBVTT")

@@ -71,7 +71,7 @@ def _render(shot: Shot, series: Series, out: Path, seed: int, frames: int, width
             .filter("crop", width, height, x=f"(iw-{width})*(0.5+{drift_x:.3f}*{progress})",
                     y=f"(ih-{height})*(0.5+{drift_y:.3f}*{progress})")
             .filter("setsar", 1)
-            .output(str(out), vframes=frames, r=fps, **media.CLIP_ENCODE)
+            .output(str(out), vframes=frames, r=fps, **media.HOUSE_ENCODE)
         )
         media.run(stream)
     finally:

@@ -1,0 +1,85 @@
+"""An episode's edit as data: which take plays when, how each shot is entered, which line is heard where, the
+music under it, the labels on it and the sound level it is delivered at. Built from the shot list and the
+selected takes, rendered by `aigms.production.edit`, exported to OpenTimelineIO and kept in the manifest, so the
+same episode can be rendered again from it alone."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from aigms.schemas.series import ImplicitLabel, SubtitleRules, VisibleLabel
+from aigms.schemas.shotlist import Transition
+
+SHA256 = r"^[0-9a-f]{64}$"
+
+
+class Media(BaseModel):
+    """A file the timeline plays: where it was when the timeline was built, and its bytes' hash to find it again."""
+
+    path: str
+    sha256: str = Field(pattern=SHA256)
+
+
+class PictureClip(BaseModel):
+    shot: str = Field(description="shot id")
+    take: str = Field(description="the selected take: the hash of its recipe")
+    media: Media
+    start_frame: int = Field(ge=0, description="first frame on the episode timeline")
+    frames: int = Field(gt=0)
+    transition: Transition = Field("cut", description="how the edit enters this shot")
+    transition_frames: int = Field(0, ge=0, description="length of the dissolve or fade, in frames")
+
+
+class DialogueClip(BaseModel):
+    line: str = Field(description="line id: recorded lines are found as voices/<line id>.wav")
+    shot: str
+    speaker: str
+    text: str = Field(description="the line as the script writes it")
+    source: Literal["recorded", "scratch"]
+    media: Media
+    start: float = Field(ge=0, description="seconds on the episode timeline")
+    duration: float = Field(gt=0, description="length of the audio")
+    shot_end: float = Field(description="the line is cut where its shot ends")
+    overrun: float = Field(0.0, ge=0, description="seconds of audio past the end of the shot, cut off")
+
+    @property
+    def end(self) -> float:
+        return min(self.start + self.duration, self.shot_end)
+
+
+class MusicClip(BaseModel):
+    media: Media
+    gain_db: float
+    duck_ratio: float
+
+
+class Timeline(BaseModel):
+    version: Literal[1] = 1
+    series: str
+    episode: str
+    language: str
+    width: int
+    height: int
+    fps: int
+    audio_rate: int
+    picture: list[PictureClip]
+    dialogue: list[DialogueClip] = Field(default_factory=list)
+    music: MusicClip | None = None
+    loudness: float = Field(description="integrated loudness target, LUFS")
+    true_peak: float
+    label: VisibleLabel
+    implicit_label: ImplicitLabel
+    content_producer: str = Field(description="who the implicit label names as producer")
+    subtitles: SubtitleRules
+
+    @property
+    def frames(self) -> int:
+        return sum(clip.frames for clip in self.picture)
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.fps
+
+    def shot_start(self, shot_id: str) -> float:
+        clip = next(clip for clip in self.picture if clip.shot == shot_id)
+        return clip.start_frame / self.fps
