@@ -87,7 +87,7 @@ def build_timeline(series: Series, shotlist: ShotList, takes: dict[str, Rendered
     timeline = Timeline(
         series=series.id, episode=shotlist.episode, language=shotlist.language, width=series.delivery.width,
         height=series.delivery.height, fps=fps, audio_rate=series.delivery.audio_rate, picture=picture,
-        dialogue=dialogue, music=music, loudness=series.edit.loudness, true_peak=series.edit.true_peak,
+        ending_frames=round(series.edit.fade * fps) if shotlist.ending == "fade_out" else 0, dialogue=dialogue, music=music, loudness=series.edit.loudness, true_peak=series.edit.true_peak,
         label=series.labels.visible, implicit_label=series.labels.implicit,
         content_producer=series.labels.implicit.content_producer or series.title, subtitles=series.subtitles,
     )
@@ -125,6 +125,8 @@ def plan_picture(timeline: Timeline, burn_in: bool = False) -> list[Segment]:
             touched[index] = True
         elif clip.transition == "fade_out" and index > 0:
             touched[index - 1] = True
+    if timeline.ending_frames and clips:
+        touched[-1] = True
     covered = label_frames(timeline)
     house = house_signature(timeline.width, timeline.height, timeline.fps)
     for index, clip in enumerate(clips):
@@ -166,8 +168,10 @@ def _clip_stream(timeline: Timeline, index: int, first: bool, last: bool):
     )
     if clip.transition == "fade_in" and clip.transition_frames:
         stream = stream.filter("fade", type="in", start_frame=0, nb_frames=min(clip.transition_frames, clip.frames))
-    if following is not None and following.transition == "fade_out" and following.transition_frames:
-        length = min(following.transition_frames, clip.frames)
+    fade_out = (following.transition_frames if following.transition == "fade_out" else 0) if following else (
+        timeline.ending_frames)
+    if fade_out:
+        length = min(fade_out, clip.frames)
         stream = stream.filter("fade", type="out", start_frame=clip.frames - length, nb_frames=length)
     half_in = 0 if first else _dissolve_half(timeline, index)
     half_out = 0 if last else _dissolve_half(timeline, index + 1)

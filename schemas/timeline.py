@@ -63,6 +63,7 @@ class Timeline(BaseModel):
     fps: int
     audio_rate: int
     picture: list[PictureClip]
+    ending_frames: int = Field(0, ge=0, description="the last shot fades to black over this many frames (FADE OUT.)")
     dialogue: list[DialogueClip] = Field(default_factory=list)
     music: MusicClip | None = None
     loudness: float = Field(description="integrated loudness target, LUFS")

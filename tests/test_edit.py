@@ -217,3 +217,15 @@ def test_verify_refuses_a_file_without_labels_and_a_relabelled_picture(cut: dict
                     "+use_metadata_tags", str(swapped)], check=True)
     done = aigms("verify", str(swapped))
     assert done.returncode == 1 and "not the one the label was written for" in done.stderr
+
+
+def test_a_script_ending_on_fade_out_fades_the_last_shot_to_black(cut: dict) -> None:
+    folder = cut["folder"]
+    shots = [shot("010"), shot("020")]
+    ending = ShotList(series="tiny", episode="e1", language="en", fps=FPS, shots=shots, ending="fade_out")
+    timeline, _ = edit.build_timeline(cut["series"], ending, takes_for(cut["series"], shots, folder), {})
+    picture = folder / "ending.mp4"
+    segments = edit.render_picture(timeline, picture)
+    assert timeline.ending_frames > 0 and segments[-1].render
+    assert frame(picture, 2 * FPS - 1).mean() < 12
+    assert frame(picture, 2 * FPS - timeline.ending_frames - 2).mean() > 40
