@@ -5,7 +5,7 @@ person sees is what would be filmed."""
 import getpass
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -14,10 +14,17 @@ from aigms.options import EpisodeArgument, HomeOption, SeriesOption, StrictOptio
 from aigms.options import locate_episode
 from aigms.schemas.errors import InputError
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from aigms.db import models
+    from aigms.schemas.series import Series
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
 
-def _planned(episode: str, series_dir: Path | None, home: Path | None, strict: bool = False):
+def _planned(episode: str, series_dir: Path | None, home: Path | None,
+             strict: bool = False) -> tuple["Series", "Engine", int]:
     """Plan the episode and record it; returns the series, the database engine and the episode's row id."""
     from aigms.db.session import open_database, session_scope
     from aigms.flows import settings
@@ -37,7 +44,7 @@ def _planned(episode: str, series_dir: Path | None, home: Path | None, strict: b
     return series, engine, row_id
 
 
-def _approval(row) -> str | None:
+def _approval(row: "models.Episode") -> str | None:
     from aigms.production.approval import is_approved
 
     if not is_approved(row):
