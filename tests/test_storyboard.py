@@ -241,3 +241,24 @@ def test_bible_refuses_unknown_keys_and_bad_yaml(tmp_path: Path) -> None:
     (tmp_path / "series.yaml").write_text("id: show\ntitle: [unclosed\n")
     with pytest.raises(InputError, match="not valid YAML"):
         load_series(tmp_path)
+
+
+def test_the_demo_episodes_plan_as_a_storyboard_artist_would_draw_them() -> None:
+    from aigms.production.ingest import read_episode
+
+    example = load_series(Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes")
+    chinese = read_episode(example, "s01e01").plan.shotlist
+    assert [[s.kind for s in chinese.shots if s.scene == n] for n in (1, 2)] == [
+        ["establishing", "action", "dialogue", "dialogue", "action", "dialogue"],
+        ["establishing", "action", "dialogue", "action", "dialogue"],
+    ]
+    assert [s.speaker for s in chinese.shots if s.kind == "dialogue"] == ["lin-yue", "kai", "lin-yue", "zhou", "kai"]
+    whisper = chinese.shots[2]
+    assert (whisper.emotion, whisper.size) == ("低声", "CU")
+    assert chinese.shots[3].framing == "over-the-shoulder" and chinese.shots[3].characters == ["kai", "lin-yue"]
+    assert (chinese.shots[6].transition, chinese.ending) == ("dissolve", "fade_out")
+    mask = chinese.shots[9]
+    assert (mask.framing, mask.size, mask.subject) == ("insert", "CU", "眼睛")
+    english = read_episode(example, "s01e02").plan.shotlist
+    assert len(english.shots) == 11 and english.shots[2].framing == "two-shot"
+    assert 30 < chinese.duration < 60 and 30 < english.duration < 60
