@@ -175,17 +175,59 @@ def board(
     from aigms.db import models
     from aigms.db.session import session_scope
     from aigms.flows import settings
-    from aigms.production.board import filmed_clips, write_board
+    from aigms.production.board import current_keyframes, filmed_clips, write_board
     from aigms.production.ingest import load_shotlist
 
     try:
         series, engine, row_id = _planned(episode, series_dir, home)
+        store = settings.store(settings.home(home))
         with session_scope(engine) as session:
             row = session.get(models.Episode, row_id)
             shotlist = load_shotlist(session, row)
-            clips = filmed_clips(session, settings.store(settings.home(home)), row)
+            clips = filmed_clips(session, store, row)
             approval = _approval(row)
-        path = write_board(series, shotlist, out or Path(f"{shotlist.episode}-storyboard.html"), clips, approval)
+        path = write_board(series, shotlist, out or Path(f"{shotlist.episode}-storyboard.html"), clips, approval,
+                           current_keyframes(engine, store, series, shotlist))
     except (InputError, KeyError) as error:
         fail(error)
     console.print(f"storyboard of {len(shotlist.shots)} panels written to [bold]{path}[/]")
+
+
+@app.command()
+def keyframes(episode: EpisodeArgument, series_dir: SeriesOption = None, home: HomeOption = None) -> None:
+    """Make each shot's keyframe — the still its first take will start from — for review before any video is
+    made; `aigms shots board` then shows them. Needs a generator with `options.keyframe` (an image model)."""
+    from rich.progress import Progress
+
+    from aigms.db import models
+    from aigms.db.session import session_scope
+    from aigms.flows import settings
+    from aigms.production.generate import make_keyframe, take_seed
+    from aigms.production.generators import GenerationFailed, generator_for
+    from aigms.production.ingest import load_shotlist
+
+    try:
+        series, engine, row_id = _planned(episode, series_dir, home)
+    except (InputError, KeyError) as error:
+        fail(error)
+    store = settings.store(settings.home(home))
+    with session_scope(engine) as session:
+        row = session.get(models.Episode, row_id)
+        shotlist, rows = load_shotlist(session, row), {shot.code: shot.id for shot in row.shots}
+    made = reused = 0
+    with Progress(console=console, transient=True) as progress:
+        for shot in progress.track(shotlist.shots, description="keyframes"):
+            generator = generator_for(shot, series)
+            seed = take_seed(generator.settings.seed, shot.id, 0)
+            try:
+                still = make_keyframe(engine, store, series, shot, rows[shot.id], seed, generator)
+            except GenerationFailed as failure:
+                errors.print(f"[yellow]warning:[/] shot {shot.id}: no keyframe ({failure})", soft_wrap=True)
+                continue
+            if still is not None:
+                made, reused = made + (not still.reused), reused + still.reused
+    if made + reused == 0:
+        fail(ValueError(f"the generator of {shotlist.episode} makes no keyframes; name an image model in "
+                        "series.yaml under generator.options.keyframe"))
+    console.print(f"{shotlist.episode}: {made + reused} keyframes ({made} made, {reused} already made); "
+                  f"see them with `aigms shots board {shotlist.episode}`")

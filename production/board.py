@@ -1,5 +1,6 @@
-"""The storyboard sheet: numbered panels a person can print and draw on — a frame of each shot (its current take
-when one was filmed from this very shot, else the animatic frame), its size, move, duration and what is said."""
+"""The storyboard sheet: numbered panels a person can print and draw on — a frame of each shot (its keyframe when
+one was made for the shot as it stands, else its current take's first frame, else the animatic frame), its size,
+move, duration and what is said."""
 
 import base64
 import io
@@ -8,12 +9,16 @@ from pathlib import Path
 
 import ffmpeg
 from PIL import Image
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from aigms.db import models
 from aigms.production import assets, media, templating
 from aigms.production.files import atomic_write_text
+from aigms.production.generate import find_take, keyframe_recipe, take_seed
+from aigms.production.generators import generator_for
 from aigms.production.generators.animatic import first_frame
+from aigms.production.ingest import canonical_sha256
 from aigms.production.storyboard import SIZE_WORDS, speaker_name
 from aigms.production.timing import duration_report
 from aigms.schemas.series import Series
@@ -44,6 +49,20 @@ def filmed_clips(session: Session, store: Path, episode: models.Episode) -> dict
     return clips
 
 
+def current_keyframes(engine: Engine, store: Path, series: Series, shotlist: ShotList) -> dict[str, Path]:
+    """Keyframes made for the shots exactly as they now stand (the still the first take will start from)."""
+    stills = {}
+    for shot in shotlist.shots:
+        generator = generator_for(shot, series)
+        if not generator.options.get("keyframe"):
+            continue
+        seed = take_seed(generator.settings.seed, shot.id, 0)
+        found = find_take(engine, store, canonical_sha256(keyframe_recipe(shot, series, seed, generator)))
+        if found is not None:
+            stills[shot.id] = found.clip
+    return stills
+
+
 def _jpeg(image: Image.Image) -> str:
     height = round(image.height * PANEL_WIDTH / image.width)
     buffer = io.BytesIO()
@@ -59,15 +78,19 @@ def _clip_frame(clip: Path) -> Image.Image:
     return Image.open(io.BytesIO(data))
 
 
-def write_board(series: Series, shotlist: ShotList, out: Path, clips: dict[str, Path],
-                approval: str | None) -> Path:
+def write_board(series: Series, shotlist: ShotList, out: Path, clips: dict[str, Path], approval: str | None,
+                keyframes: dict[str, Path] | None = None) -> Path:
     """One self-contained HTML file (pictures inlined), laid out to print three panels to a row."""
     panels = []
     for number, shot in enumerate(shotlist.shots, start=1):
-        clip = clips.get(shot.id)
-        picture = _clip_frame(clip) if clip else first_frame(shot, series, series.generator.seed)
-        panels.append(Panel(number, shot, _jpeg(picture), "take" if clip else "animatic", speaker_name(shot, series),
-                            SIZE_WORDS[shot.size]))
+        still, clip = (keyframes or {}).get(shot.id), clips.get(shot.id)
+        if still:
+            picture, source = Image.open(still), "keyframe"
+        elif clip:
+            picture, source = _clip_frame(clip), "take"
+        else:
+            picture, source = first_frame(shot, series, series.generator.seed), "animatic"
+        panels.append(Panel(number, shot, _jpeg(picture), source, speaker_name(shot, series), SIZE_WORDS[shot.size]))
     report = duration_report(shotlist.shots, series.storyboard.target_seconds)
     html = templating.pages().get_template("board/sheet.html.j2").render(
         series=series, shotlist=shotlist, panels=panels, report=report, approval=approval,

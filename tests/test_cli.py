@@ -147,3 +147,9 @@ def test_storyboard_sheet_has_a_numbered_panel_per_shot(series: Path, tmp_path: 
     assert html.count('src="data:image/jpeg;base64,') == 11
     assert "1 · SHOT 010" in html and "11 · SHOT 110" in html
     assert "CU (close-up)" in html and "凯，你看这个纹路。" in html and "draft — not approved" in html
+
+
+def test_keyframes_need_an_image_model(series: Path, tmp_path: Path) -> None:
+    done = aigms("shots", "keyframes", "s01e01", "--series", str(series), env={"AIGMS_HOME": str(tmp_path / "home")})
+    assert done.returncode == 1
+    assert "makes no keyframes" in done.stderr and "generator.options.keyframe" in done.stderr

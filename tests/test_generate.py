@@ -170,6 +170,23 @@ def test_keyframe_is_an_asset_and_the_first_segment_starts_from_it(ltx_render: d
         assert still.size == (first["width"], first["height"])
 
 
+def test_keyframes_are_reviewed_on_the_storyboard_before_any_video(ltx_render: dict, tmp_path: Path) -> None:
+    home = ltx_render["home"]
+    series = home.parent / "series"
+
+    def shots(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "aigms", "shots", *args, "s01e01", "--series", str(series),
+                               "--home", str(home)], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=600)
+
+    made = shots("keyframes")
+    assert made.returncode == 0, made.stderr
+    assert "2 keyframes (0 made, 2 already made)" in made.stdout
+    sheet = tmp_path / "board.html"
+    assert shots("board", "--out", str(sheet)).returncode == 0
+    assert sheet.read_text().count("(keyframe)") == 2
+
+
 def test_ltx_continues_a_chain_from_a_video_condition(ltx_render: dict) -> None:
     take = clip_takes(ltx_render["takes"]["020"])[0]
     calls = take.recipe["calls"]
