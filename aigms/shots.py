@@ -168,14 +168,15 @@ def approve(
 @app.command()
 def board(
     episode: EpisodeArgument,
-    out: Annotated[Path | None, typer.Option("--out", help="HTML file (default: <episode>-storyboard.html)")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="an .html file (default: <episode>-storyboard.html), or .pdf to print it with Chromium")] = None,
     series_dir: SeriesOption = None, home: HomeOption = None,
 ) -> None:
     """Write a printable storyboard sheet: a numbered panel per shot with its frame, size, move, duration, lines."""
     from aigms.db import models
     from aigms.db.session import session_scope
     from aigms.flows import settings
-    from aigms.production.board import current_keyframes, filmed_clips, write_board
+    from aigms.production.board import current_keyframes, filmed_clips, print_pdf, write_board
     from aigms.production.ingest import load_shotlist
 
     try:
@@ -186,8 +187,11 @@ def board(
             shotlist = load_shotlist(session, row)
             clips = filmed_clips(session, store, row)
             approval = _approval(row)
-        path = write_board(series, shotlist, out or Path(f"{shotlist.episode}-storyboard.html"), clips, approval,
-                           current_keyframes(engine, store, series, shotlist))
+        target = out or Path(f"{shotlist.episode}-storyboard.html")
+        sheet = target.with_suffix(".html") if target.suffix.lower() == ".pdf" else target
+        path = write_board(series, shotlist, sheet, clips, approval, current_keyframes(engine, store, series, shotlist))
+        if target.suffix.lower() == ".pdf":
+            path = print_pdf(sheet, target)
     except (InputError, KeyError) as error:
         fail(error)
     console.print(f"storyboard of {len(shotlist.shots)} panels written to [bold]{path}[/]")

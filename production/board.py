@@ -4,6 +4,10 @@ move, duration and what is said."""
 
 import base64
 import io
+import os
+import shutil
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,13 +18,14 @@ from sqlalchemy.orm import Session
 
 from aigms.db import models
 from aigms.production import assets, media, templating
-from aigms.production.files import atomic_write_text
+from aigms.production.files import atomic_path, atomic_write_text
 from aigms.production.generate import find_take, keyframe_recipe, take_seed
 from aigms.production.generators import generator_for
 from aigms.production.generators.animatic import first_frame
 from aigms.production.ingest import canonical_sha256
 from aigms.production.storyboard import SIZE_WORDS, speaker_name
 from aigms.production.timing import duration_report
+from aigms.schemas.errors import InputError
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot, ShotList
 
@@ -97,3 +102,23 @@ def write_board(series: Series, shotlist: ShotList, out: Path, clips: dict[str, 
     )
     atomic_write_text(out, html)
     return out
+
+
+def print_pdf(html: Path, pdf: Path) -> Path:
+    """The sheet as the browser prints it (A4 landscape, from the page's own print styles): headless Chromium is
+    the renderer the dashboard tests already install, so the PDF looks exactly like the page."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        raise InputError(pdf, None, "printing a PDF needs Chromium, which is not installed",
+                         "install it (`apt install chromium`) or write the sheet as .html and print it from a browser")
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as profile, atomic_path(pdf) as temporary:
+        command = [browser, "--headless", "--disable-gpu", "--no-pdf-header-footer", f"--user-data-dir={profile}",
+                   f"--print-to-pdf={temporary}", html.resolve().as_uri()]
+        if os.geteuid() == 0:
+            command.insert(1, "--no-sandbox")
+        done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+        if done.returncode != 0 or not temporary.is_file() or temporary.stat().st_size == 0:
+            raise InputError(pdf, None, f"Chromium could not print the sheet: {done.stderr.strip()[-300:]}",
+                             "write the sheet as .html and print it from a browser")
+    return pdf

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -153,3 +154,13 @@ def test_keyframes_need_an_image_model(series: Path, tmp_path: Path) -> None:
     done = aigms("shots", "keyframes", "s01e01", "--series", str(series), env={"AIGMS_HOME": str(tmp_path / "home")})
     assert done.returncode == 1
     assert "makes no keyframes" in done.stderr and "generator.options.keyframe" in done.stderr
+
+
+def test_storyboard_sheet_prints_to_pdf(series: Path, tmp_path: Path) -> None:
+    sheet = tmp_path / "board.pdf"
+    done = aigms("shots", "board", "s01e02", "--series", str(series), "--out", str(sheet),
+                 env={"AIGMS_HOME": str(tmp_path / "home")})
+    assert done.returncode == 0, done.stderr
+    data = sheet.read_bytes()
+    assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page(?!s)", data)) >= 2
+    assert (tmp_path / "board.html").read_text().count('<article class="panel"') == 11
