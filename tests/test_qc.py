@@ -1,0 +1,144 @@
+"""Consistency checks on clips whose answer is known, drawn with PIL and encoded with ffmpeg: the character's own
+reference in every frame, another character, a hard cut inside a shot, a frozen clip, a black one; and the retake
+policy on a real generator path, which keeps filming until a take passes."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from aigms.db import models
+from aigms.db.session import open_database, session_scope
+from aigms.production import footage, qc
+from aigms.production.generate import render_shot, take_seed
+from aigms.production.generators import BACKENDS
+from aigms.schemas.series import GeneratorSettings, Series
+from aigms.schemas.shotlist import Segment, Shot
+from builders import draw_plate, tiny_series
+
+FPS = 24
+
+
+@pytest.fixture
+def series(tmp_path: Path) -> Series:
+    return tiny_series(tmp_path / "series", 320, 180)
+
+
+def lab_shot(characters: list[str], duration: float = 2.0, segments: list[Segment] | None = None,
+             location: str | None = "lab") -> Shot:
+    return Shot(id="010", scene=1, kind="action", size="WS", location=location, characters=characters,
+                text="Lin waits.", duration=duration, segments=segments or [])
+
+
+def composite(series: Series, plate: str, figure: str | None, frames: int, step: int = 2) -> np.ndarray:
+    """The plate at the delivery size with the figure standing in it, walking `step` pixels a frame."""
+    width, height = series.delivery.width, series.delivery.height
+    background = Image.open(series.root / "bible" / plate).convert("RGBA").resize((width, height))
+    pictures = []
+    for index in range(frames):
+        canvas = background.copy()
+        if figure is not None:
+            person = Image.open(series.root / "bible" / figure).convert("RGBA").resize((60, 100))
+            canvas.alpha_composite(person, (60 + index * step, 60))
+        pictures.append(np.asarray(canvas.convert("RGB")))
+    return np.stack(pictures)
+
+
+def encode(frames: np.ndarray, out: Path) -> Path:
+    footage.write_frames(frames, FPS, out)
+    return out
+
+
+def checks_of(clip: Path, shot: Shot, series: Series, calls: int = 1) -> dict[str, qc.Check]:
+    return {check.name: check for check in qc.shot_checks(clip, shot, series, calls)}
+
+
+def test_the_characters_own_reference_in_every_frame_passes_identity(series: Series, tmp_path: Path) -> None:
+    clip = encode(composite(series, "lab.png", "lin.png", 48), tmp_path / "lin.mp4")
+    found = checks_of(clip, lab_shot(["lin"]), series)
+    assert found["identity"].passed, found["identity"]
+    assert found["location"].passed and found["conformance"].passed
+    assert found["identity"].extractor == "classical"
+
+
+def test_another_character_in_frame_fails_identity(series: Series, tmp_path: Path) -> None:
+    clip = encode(composite(series, "lab.png", "kai.png", 48), tmp_path / "kai.mp4")
+    found = checks_of(clip, lab_shot(["lin"]), series)
+    assert not found["identity"].passed, found["identity"]
+    assert "LIN" in found["identity"].reason
+
+
+def test_a_hard_cut_at_a_segment_join_fails_the_seam_check(series: Series, tmp_path: Path) -> None:
+    draw_plate(series.root / "bible" / "street.png", (200, 120, 30))
+    segments = [Segment(index=0, start=0.0, duration=1.0, mode="t2v", prompt="Lin waits."),
+                Segment(index=1, start=1.0, duration=1.0, mode="extend", prompt="Lin waits.")]
+    shot = lab_shot(["lin"], segments=segments)
+    whole = encode(composite(series, "lab.png", "lin.png", 48), tmp_path / "whole.mp4")
+    cut = encode(np.concatenate([composite(series, "lab.png", "lin.png", 24),
+                                 composite(series, "street.png", None, 24)]), tmp_path / "cut.mp4")
+    assert checks_of(whole, shot, series, calls=2)["seams"].passed
+    broken = checks_of(cut, shot, series, calls=2)["seams"]
+    assert not broken.passed
+    assert "1.00 s" in broken.reason
+
+
+def test_a_frozen_clip_is_caught(series: Series, tmp_path: Path) -> None:
+    moving = encode(composite(series, "lab.png", "lin.png", 48), tmp_path / "moving.mp4")
+    still = encode(composite(series, "lab.png", "lin.png", 48, step=0), tmp_path / "still.mp4")
+    assert checks_of(moving, lab_shot(["lin"]), series)["frozen"].passed
+    frozen = checks_of(still, lab_shot(["lin"]), series)["frozen"]
+    assert (frozen.passed, frozen.score) == (False, 0.0)
+
+
+def test_a_black_clip_is_caught(series: Series, tmp_path: Path) -> None:
+    clip = encode(np.zeros((48, 180, 320, 3), dtype=np.uint8), tmp_path / "black.mp4")
+    found = checks_of(clip, lab_shot(["lin"]), series)
+    assert (found["black"].passed, found["black"].score) == (False, 0.0)
+    assert not found["identity"].passed
+
+
+def test_a_clip_of_the_wrong_size_and_length_fails_conformance(series: Series, tmp_path: Path) -> None:
+    clip = encode(composite(series, "lab.png", "lin.png", 30)[:, :160, :240], tmp_path / "small.mp4")
+    found = checks_of(clip, lab_shot(["lin"]), series)["conformance"]
+    assert not found.passed
+    assert "240×160" in found.reason and "30 frames, not 48" in found.reason
+
+
+@pytest.fixture
+def testcard(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(BACKENDS, "testcard", "qc_testcard")
+
+
+def qc_rows(engine, take_id: int) -> dict[str, models.QCResult]:
+    with session_scope(engine) as session:
+        rows = session.scalars(select(models.QCResult).where(models.QCResult.take_id == take_id)).all()
+        session.expunge_all()
+        return {row.check: row for row in rows}
+
+
+def test_a_shot_failing_twice_is_filmed_again_and_its_third_take_selected(series: Series, tmp_path: Path,
+                                                                           testcard: None) -> None:
+    shot = lab_shot([], location=None)
+    series.generator = GeneratorSettings(backend="testcard", seed=7,
+                                         options={"good_seed": take_seed(7, shot.id, 2)})
+    engine = open_database(f"sqlite:///{tmp_path}/aigms.db")
+    result = render_shot(engine, tmp_path / "store", series, shot, None)
+    assert [take.seed for take in result.takes] == [take_seed(7, shot.id, k) for k in range(3)]
+    assert result.selected == result.takes[2]
+    assert not qc_rows(engine, result.takes[0].take_id)["black"].passed
+    assert all(row.passed for row in qc_rows(engine, result.takes[2].take_id).values())
+    assert result.failures == []
+
+
+def test_a_shot_that_never_passes_is_flagged_not_silently_accepted(series: Series, tmp_path: Path,
+                                                                     testcard: None) -> None:
+    shot = lab_shot([], location=None)
+    series.qc.retakes = 2
+    series.generator = GeneratorSettings(backend="testcard", seed=7, options={"good_seed": -1})
+    engine = open_database(f"sqlite:///{tmp_path}/aigms.db")
+    result = render_shot(engine, tmp_path / "store", series, shot, None)
+    assert len(result.takes) == 2
+    assert len(result.failures) == 1 and "no take passed QC in 2 take(s)" in result.failures[0]
+    assert "black 0.00 < 0.90" in result.failures[0]
