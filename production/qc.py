@@ -38,7 +38,7 @@ class Check:
     score: float
     threshold: float
     reason: str
-    extractor: str = "classical"
+    extractor: str = "pixels"  # flicker, motion, frozen and black read the pixels themselves
 
     @property
     def passed(self) -> bool:
@@ -258,7 +258,7 @@ def conformance(clip: Path, shot: Shot, series: Series) -> Check:
         problems.append("no audio under dialogue")
     conditions = 4 if series.qc.audio_in_clips and shot.dialogue else 3
     return Check("conformance", 1.0 - len(problems) / conditions, series.qc.thresholds["conformance"],
-                 "; ".join(problems) or "duration, size and fps as delivered")
+                 "; ".join(problems) or "duration, size and fps as delivered", "ffprobe")
 
 
 def shot_checks(clip: Path, shot: Shot, series: Series, calls: int = 1) -> list[Check]:

@@ -142,3 +142,33 @@ def test_a_shot_that_never_passes_is_flagged_not_silently_accepted(series: Serie
     assert len(result.takes) == 2
     assert len(result.failures) == 1 and "no take passed QC in 2 take(s)" in result.failures[0]
     assert "black 0.00 < 0.90" in result.failures[0]
+
+
+def tiny_clip(folder: Path) -> Path:
+    """A CLIP with random weights, a few kilobytes: real plumbing, meaningless likeness."""
+    import torch
+    from transformers import CLIPConfig, CLIPModel
+
+    torch.manual_seed(0)
+    text = {"vocab_size": 99, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+            "num_attention_heads": 2, "max_position_embeddings": 16, "bos_token_id": 0, "eos_token_id": 1}
+    vision = {"image_size": 32, "patch_size": 8, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+              "num_attention_heads": 2}
+    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)).eval().save_pretrained(folder)
+    return folder
+
+
+def test_a_local_clip_folder_scores_the_picture_checks_and_is_named_in_the_results(series: Series,
+                                                                                  tmp_path: Path) -> None:
+    series.qc.extractor = f"clip:{tiny_clip(tmp_path / 'clip-tiny')}"
+    draw_plate(series.root / "bible" / "street.png", (200, 120, 30))
+    segments = [Segment(index=0, start=0.0, duration=1.0, mode="t2v", prompt="Lin waits."),
+                Segment(index=1, start=1.0, duration=1.0, mode="extend", prompt="Lin waits.")]
+    clip = encode(np.concatenate([composite(series, "lab.png", "lin.png", 24),
+                                  composite(series, "street.png", None, 24)]), tmp_path / "cut.mp4")
+    found = checks_of(clip, lab_shot(["lin"], segments=segments), series, calls=2)
+    assert {name: found[name].extractor for name in ("identity", "location", "seams")} == dict.fromkeys(
+        ("identity", "location", "seams"), "clip:clip-tiny")
+    assert (found["black"].extractor, found["conformance"].extractor) == ("pixels", "ffprobe")
+    assert all(0.0 <= check.score <= 1.0 for check in found.values())
+    assert found["seams"].score < 1.0
