@@ -7,6 +7,7 @@ Per-shot checks run right after each take (`check_take`, called by the generate 
 checks across shots (continuity across the cut, the location against the other shots of its scene) run once every
 shot is filmed (`check_episode`)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,8 @@ from aigms.schemas.shotlist import Shot, ShotList
 STILL_DIFFERENCE = 0.5  # mean absolute difference (of 255) below which two frames are the same picture
 BLACK_LUMA = 16.0  # a frame darker than this on average is black (video black level)
 MOTION_PIXELS = 0.25  # a frame pair moves when the top 5 % of its flow exceeds this, in pixels at analysis size
-WINDOW_HEIGHTS = (0.3, 0.45, 0.65, 0.9)  # sizes of the search windows for a character, as parts of the frame
+PLATE_ZOOMS = (1.0, 1.3, 1.7)  # centre crops of a location reference tried against the frame
+WINDOW_HEIGHTS = (0.2, 0.3, 0.45, 0.6, 0.8, 1.0, 1.3, 1.7)  # a character's sizes searched, as parts of the frame
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,10 @@ def reference(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     rgba = np.asarray(image.convert("RGBA"))
     mask = (rgba[..., 3] > 127).astype(np.uint8) if image.mode in ("RGBA", "LA", "P") else None
     picture = rgba[..., :3].copy()
+    if mask is not None and mask.any():
+        ys, xs = np.nonzero(mask)
+        top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        picture, mask = picture[top:bottom, left:right].copy(), mask[top:bottom, left:right].copy()
     if mask is not None and mask.all():
         mask = None
     scale = min(1.0, ANALYSIS_HEIGHT * 2 / picture.shape[0])
@@ -107,9 +113,11 @@ def reference(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def identity(frames: np.ndarray, shot: Shot, series: Series, extractor_spec: str) -> Check | None:
-    """Each character of the shot is looked for in the first, middle and last frame: windows of the reference's
-    shape slide over the frame (or the detected faces, when the reference has one) and the likest window counts.
-    The shot scores as its least recognisable character."""
+    """Each character of the shot is looked for in the first, middle and last frame: the reference's silhouette
+    slides over the frame at several sizes (taller than the frame too, hung from the top, as in a close-up) and the
+    colours under it are compared with the reference's own; where the reference and the frame both show a face
+    (OpenCV's cascade), the faces are compared too. The likest place counts; the shot scores as its least
+    recognisable character."""
     cast = [key for key in shot.characters if series.characters[key].references]
     if not cast:
         return None
@@ -119,47 +127,66 @@ def identity(frames: np.ndarray, shot: Shot, series: Series, extractor_spec: str
         best = 0.0
         for path in series.characters[key].references:
             picture, mask = reference(series.root / path)
-            wanted = extractor.features(picture, mask)
-            aspect = picture.shape[1] / picture.shape[0]
-            use_faces = bool(faces(picture))
-            per_frame = [max((extractor.colour(wanted, extractor.features(window)) for window in
-                              _windows(frame, aspect, use_faces)), default=0.0) for frame in sample(frames)]
+            wanted = [(extractor.features(picture, mask), _silhouettes(picture, mask))]
+            wanted += [(extractor.features(picture[y:y + h, x:x + w]), _faces) for x, y, w, h in faces(picture)[:1]]
+            per_frame = [max((extractor.colour(features, extractor.features(window, window_mask))
+                              for features, windows in wanted for window, window_mask in windows(frame)), default=0.0)
+                         for frame in sample(frames)]
             best = max(best, float(np.median(per_frame)))
         found[key] = best
     worst = min(found, key=found.get)
     reason = ", ".join(f"{series.characters[key].name} {score:.2f}" for key, score in found.items())
     return Check("identity", found[worst], series.qc.thresholds["identity"],
-                 f"likest window to each reference: {reason}", extractor.name)
+                 f"likest place to each reference: {reason}", extractor.name)
 
 
-def _windows(frame: np.ndarray, aspect: float, use_faces: bool) -> list[np.ndarray]:
-    height, width = frame.shape[:2]
-    if use_faces:
-        boxes = faces(frame)
-        if boxes:
-            return [frame[y:y + h, x:x + w] for x, y, w, h in boxes]
-    windows = []
-    for part in WINDOW_HEIGHTS:
-        h = max(8, round(height * part))
-        w = min(width, max(8, round(h * aspect)))
-        for y in range(0, height - h + 1, max(1, h // 3)):
-            for x in range(0, width - w + 1, max(1, w // 3)):
-                windows.append(frame[y:y + h, x:x + w])
+def _faces(frame: np.ndarray) -> list[tuple[np.ndarray, None]]:
+    return [(frame[y:y + h, x:x + w], None) for x, y, w, h in faces(frame)]
+
+
+def _silhouettes(picture: np.ndarray, mask: np.ndarray | None) -> Callable[[np.ndarray], list]:
+    """Windows of the frame under the reference's outline, at every size in WINDOW_HEIGHTS, a quarter step apart."""
+    def windows(frame: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        height, width = frame.shape[:2]
+        found = []
+        for part in WINDOW_HEIGHTS:
+            h = max(8, round(height * part))
+            w = max(4, round(picture.shape[1] * h / picture.shape[0]))
+            if w > width:
+                continue
+            shape = None if mask is None else cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)[:height]
+            h = min(h, height)
+            for y in range(0, height - h + 1, max(1, h // 4)):
+                for x in range(0, width - w + 1, max(1, w // 4)):
+                    found.append((frame[y:y + h, x:x + w], shape))
+        return found
+
     return windows
 
 
 def location(frames: np.ndarray, shot: Shot, series: Series, extractor_spec: str) -> Check | None:
-    """The set against the location's reference images: colour and layout of the whole frame."""
+    """The set against the location's reference images, colour and layout of the whole frame. A closer shot sees
+    the middle of the set larger, so each reference is also tried cropped to its centre (PLATE_ZOOMS)."""
     if not shot.location or not series.locations[shot.location].references:
         return None
     extractor = extractor_for(extractor_spec)
     scores = []
     for path in series.locations[shot.location].references:
-        plate = extractor.features(shrink(reference(series.root / path)[0]))
-        scores.append(float(np.median([extractor.similarity(plate, extractor.features(f)) for f in sample(frames)])))
+        plate = shrink(reference(series.root / path)[0])
+        for zoom in PLATE_ZOOMS:
+            features = extractor.features(_centre(plate, zoom))
+            scores.append(float(np.median([extractor.similarity(features, extractor.features(frame))
+                                           for frame in sample(frames)])))
     name = series.locations[shot.location].name
     return Check("location", max(scores), series.qc.thresholds["location"],
                  f"likeness to {name}'s reference images", extractor.name)
+
+
+def _centre(picture: np.ndarray, zoom: float) -> np.ndarray:
+    height, width = picture.shape[:2]
+    h, w = round(height / zoom), round(width / zoom)
+    top, left = (height - h) // 2, (width - w) // 2
+    return picture[top:top + h, left:left + w]
 
 
 def seam_frames(shot: Shot, calls: int, frame_count: int) -> list[int]:

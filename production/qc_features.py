@@ -16,7 +16,7 @@ import numpy as np
 from aigms.schemas.errors import InputError
 
 ANALYSIS_HEIGHT = 144  # pictures are compared at this height: enough for colour and layout, cheap on 2 cores
-HUE_BINS, SATURATION_BINS, VALUE_BINS = 18, 8, 4
+LAB_BINS = (6, 12, 12)  # lightness, green–red, blue–yellow: greys stay in one bin, unlike hue
 
 
 class Extractor(Protocol):
@@ -35,10 +35,9 @@ def shrink(picture: np.ndarray, height: int = ANALYSIS_HEIGHT) -> np.ndarray:
 
 
 def colour_histogram(picture: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """Hue × saturation × value, normalised to sum 1: what colours a picture holds, wherever they are."""
-    hsv = cv2.cvtColor(picture, cv2.COLOR_RGB2HSV)
-    histogram = cv2.calcHist([hsv], [0, 1, 2], mask, [HUE_BINS, SATURATION_BINS, VALUE_BINS],
-                             [0, 180, 0, 256, 0, 256]).ravel()
+    """CIELAB colours, normalised to sum 1: what colours a picture holds, wherever they are."""
+    lab = cv2.cvtColor(picture, cv2.COLOR_RGB2LAB)
+    histogram = cv2.calcHist([lab], [0, 1, 2], mask, list(LAB_BINS), [0, 256, 0, 256, 0, 256]).ravel()
     return histogram / max(float(histogram.sum()), 1.0)
 
 

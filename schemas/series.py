@@ -146,7 +146,7 @@ QC_CHECKS = ("identity", "location", "seams", "flicker", "motion", "frozen", "bl
 
 
 def _default_thresholds() -> dict[str, float]:
-    return {"identity": 0.45, "location": 0.45, "seams": 0.7, "flicker": 0.9, "motion": 0.0, "frozen": 0.5,
+    return {"identity": 0.5, "location": 0.4, "seams": 0.7, "flicker": 0.9, "motion": 0.0, "frozen": 0.5,
             "black": 0.9, "conformance": 1.0, "continuity": 0.35, "scene_location": 0.4}
 
 

@@ -2,10 +2,13 @@
 reference in every frame, another character, a hard cut inside a shot, a frozen clip, a black one; and the retake
 policy on a real generator path, which keeps filming until a take passes."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 from sqlalchemy import select
 
@@ -172,3 +175,59 @@ def test_a_local_clip_folder_scores_the_picture_checks_and_is_named_in_the_resul
     assert (found["black"].extractor, found["conformance"].extractor) == ("pixels", "ffprobe")
     assert all(0.0 <= check.score <= 1.0 for check in found.values())
     assert found["seams"].score < 1.0
+
+
+SCRIPT = """Title: Tiny
+
+INT. LAB - NIGHT
+
+Lin waits.
+
+Lin walks along the bench toward the far window.
+"""
+
+
+@pytest.fixture(scope="module")
+def strict_render(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> dict:
+    """An episode rendered through the flow with a location threshold no animatic frame reaches: every shot is
+    filmed up to the retake cap and flagged."""
+    from aigms.flows.episode import render_episode
+
+    root = tmp_path_factory.mktemp("qc-episode")
+    series = tiny_series(root / "series")
+    series.storyboard.rules = ["dialogue_coverage", "action_coverage", "scene_transition"]
+    series.qc.thresholds["location"] = 0.99
+    series.qc.retakes = 2
+    bible = series.model_dump(mode="json")
+    bible["episodes"] = [{"id": "s01e01", "script": "episodes/s01e01.fountain"}]
+    (root / "series" / "episodes").mkdir(parents=True)
+    (root / "series" / "episodes" / "s01e01.fountain").write_text(SCRIPT)
+    (root / "series" / "series.yaml").write_text(yaml.safe_dump(bible, sort_keys=False))
+    result = render_episode(str(root / "series"), "s01e01", str(root / "out"), str(root / "home"), force=True)
+    return {"root": root, "home": root / "home", "result": result}
+
+
+def test_a_flagged_shot_is_a_warning_of_the_render_and_its_best_take_is_cut_in(strict_render: dict) -> None:
+    flagged = [w for w in strict_render["result"].warnings if "no take passed QC in 2 take(s)" in w]
+    assert len(flagged) == strict_render["result"].shots == 2
+    engine = open_database(f"sqlite:///{strict_render['home']}/aigms.db")
+    with session_scope(engine) as session:
+        shots = session.scalars(select(models.Shot).order_by(models.Shot.position)).all()
+        assert all(len([t for t in shot.takes if t.kind == models.TAKE_CLIP]) == 2 for shot in shots)
+        checks = {row.check for row in shots[1].selected_take.qc_results}
+        assert {"continuity", "scene_location", "location", "identity"} <= checks
+
+
+def test_aigms_qc_prints_the_table_and_writes_a_report_with_contact_sheets(strict_render: dict) -> None:
+    report = strict_render["root"] / "qc.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "aigms", "qc", "s01e01", "--series", str(strict_render["root"] / "series"),
+         "--home", str(strict_render["home"]), "--out", str(report)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "location 0." in done.stdout and "<0.99" in done.stdout
+    html = report.read_text()
+    assert html.count("flagged: no take passed") == 2
+    assert html.count('src="data:image/jpeg;base64,') == 2 * 2 * 3  # shots × takes × first, middle, last
+    assert "<polyline" in html and "continuity" in html
