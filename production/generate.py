@@ -5,7 +5,8 @@ of rendering again; its row keeps the full recipe, every model call included, so
 
 A take that fails (out of memory, NaN or black frames, a model that cannot be found) is recorded with its reason
 and retried with another seed per policy (`generator.options.retries`, default 1); a shot whose every take failed
-is stood in for by its animatic, so the episode goes on."""
+is stood in for by its animatic, so the episode goes on. A take that comes out but fails its consistency checks
+(`aigms.production.qc`) is filmed again with a new seed, up to `qc.retakes` takes a shot."""
 
 import hashlib
 import math
