@@ -390,4 +390,4 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
 def _check(engine: Engine, series: Series, shot: Shot, take: RenderedTake) -> qc.Verdict:
     with session_scope(engine) as session:
         calls = len(session.get(models.Take, take.take_id).recipe.get("calls") or [None])
-    return qc.check_take(engine, series, shot, take.take_id, take.clip, calls)
+    return qc.check_take(engine, series, shot, take.take_id, take.clip, calls, take.reused)

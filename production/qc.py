@@ -15,7 +15,7 @@ import cv2
 import ffmpeg
 import numpy as np
 from PIL import Image
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
 from aigms.db import models
@@ -28,6 +28,7 @@ from aigms.schemas.shotlist import Shot, ShotList
 STILL_DIFFERENCE = 0.5  # mean absolute difference (of 255) below which two frames are the same picture
 BLACK_LUMA = 16.0  # a frame darker than this on average is black (video black level)
 MOTION_PIXELS = 0.25  # a frame pair moves when the top 5 % of its flow exceeds this, in pixels at analysis size
+CROSS_SHOT = ("continuity", "scene_location")
 PLATE_ZOOMS = (1.0, 1.3, 1.7)  # centre crops of a location reference tried against the frame
 WINDOW_HEIGHTS = (0.2, 0.3, 0.45, 0.6, 0.8, 1.0, 1.3, 1.7)  # a character's sizes searched, as parts of the frame
 
@@ -312,10 +313,26 @@ def record(engine: Engine, take_id: int, checks: list[Check]) -> None:
                                         extractor=check.extractor))
 
 
-def check_take(engine: Engine, series: Series, shot: Shot, take_id: int, clip: Path, calls: int) -> Verdict:
-    checks = shot_checks(clip, shot, series, calls)
+def check_take(engine: Engine, series: Series, shot: Shot, take_id: int, clip: Path, calls: int,
+               reused: bool = False) -> Verdict:
+    """Check a take and record the results. A take found again (same recipe, same pixels) keeps the scores it was
+    given by the same extractor; only its verdicts are renewed, as the thresholds may have changed."""
+    checks = _known(engine, series, take_id) if reused else []
+    if not checks:
+        checks = shot_checks(clip, shot, series, calls)
     record(engine, take_id, checks)
     return Verdict(take_id, checks)
+
+
+def _known(engine: Engine, series: Series, take_id: int) -> list[Check]:
+    picture_checks = {"identity", "location", "seams"}
+    with session_scope(engine) as session:
+        rows = session.scalars(select(models.QCResult).where(models.QCResult.take_id == take_id,
+                                                             models.QCResult.check.not_in(CROSS_SHOT))).all()
+        if not rows or any(row.check in picture_checks and row.extractor != extractor_for(series.qc.extractor).name
+                           for row in rows):
+            return []
+        return [Check(row.check, row.score, series.qc.thresholds[row.check], row.reason, row.extractor) for row in rows]
 
 
 # Across shots

@@ -231,3 +231,20 @@ def test_aigms_qc_prints_the_table_and_writes_a_report_with_contact_sheets(stric
     assert html.count("flagged: no take passed") == 2
     assert html.count('src="data:image/jpeg;base64,') == 2 * 2 * 3  # shots × takes × first, middle, last
     assert "<polyline" in html and "continuity" in html
+
+
+def test_a_take_found_again_keeps_its_scores_and_is_judged_by_the_new_thresholds(series: Series, tmp_path: Path,
+                                                                                testcard: None) -> None:
+    shot = lab_shot([], location=None)
+    series.qc.retakes = 1
+    series.generator = GeneratorSettings(backend="testcard", seed=7, options={"good_seed": take_seed(7, shot.id, 0)})
+    engine = open_database(f"sqlite:///{tmp_path}/aigms.db")
+    first = render_shot(engine, tmp_path / "store", series, shot, None)
+    before = qc_rows(engine, first.selected.take_id)
+    series.qc.thresholds["flicker"] = 1.0
+    again = render_shot(engine, tmp_path / "store", series, shot, None)
+    after = qc_rows(engine, again.selected.take_id)
+    assert again.selected.reused and again.selected.take_id == first.selected.take_id
+    assert before["flicker"].passed and not after["flicker"].passed
+    assert after["flicker"].score == before["flicker"].score and after["flicker"].threshold == 1.0
+    assert "flicker" in again.failures[0]
