@@ -130,7 +130,7 @@ def identity(frames: np.ndarray, shot: Shot, series: Series, extractor_spec: str
             picture, mask = reference(series.root / path)
             wanted = [(extractor.features(picture, mask), _silhouettes(picture, mask))]
             wanted += [(extractor.features(picture[y:y + h, x:x + w]), _faces) for x, y, w, h in faces(picture)[:1]]
-            per_frame = [max((extractor.colour(features, extractor.features(window, window_mask))
+            per_frame = [max((extractor.region_similarity(features, extractor.features(window, window_mask))
                               for features, windows in wanted for window, window_mask in windows(frame)), default=0.0)
                          for frame in sample(frames)]
             best = max(best, float(np.median(per_frame)))

@@ -22,9 +22,13 @@ LAB_BINS = (6, 12, 12)  # lightness, green–red, blue–yellow: greys stay in o
 class Extractor(Protocol):
     name: str
 
-    def features(self, picture: np.ndarray) -> Any: ...
+    def features(self, picture: np.ndarray, mask: np.ndarray | None = None) -> Any: ...
 
     def similarity(self, a: Any, b: Any) -> float: ...
+
+    def region_similarity(self, a: Any, b: Any) -> float:
+        """Likeness of a reference and a part of a frame cut to its outline, where layout means nothing."""
+        ...
 
 
 def shrink(picture: np.ndarray, height: int = ANALYSIS_HEIGHT) -> np.ndarray:
@@ -78,7 +82,8 @@ class Classical:
         colour = float(np.minimum(a.histogram, b.histogram).sum())
         return float(np.clip(0.5 * colour + 0.5 * max(ssim(a.grey, b.grey), 0.0), 0.0, 1.0))
 
-    def colour(self, a: ClassicalFeatures, b: ClassicalFeatures) -> float:
+    def region_similarity(self, a: ClassicalFeatures, b: ClassicalFeatures) -> float:
+        """Colour alone: histogram intersection."""
         return float(np.minimum(a.histogram, b.histogram).sum())
 
 
@@ -119,7 +124,7 @@ class Neural:
     def similarity(self, a: np.ndarray, b: np.ndarray) -> float:
         return float(np.clip((1.0 + float(a @ b)) / 2.0, 0.0, 1.0))
 
-    def colour(self, a: np.ndarray, b: np.ndarray) -> float:
+    def region_similarity(self, a: np.ndarray, b: np.ndarray) -> float:
         return self.similarity(a, b)
 
 
