@@ -355,8 +355,8 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
     verdicts: dict[int, qc.Verdict] = {}
     failures: list[str] = []
     for take in range(cap):
-        if take >= takes and any(verdict.passed for verdict in verdicts.values()):
-            break
+        if take >= takes and (not verdicts or any(verdict.passed for verdict in verdicts.values())):
+            break  # retakes answer takes that came out and failed QC, not a generator that cannot film the shot
         for attempt in range(retries + 1):
             chosen = (take_seed(generator.settings.seed, shot.id, take, attempt) if seed is None
                       else seed + take + attempt * cap)

@@ -248,3 +248,13 @@ def test_a_take_found_again_keeps_its_scores_and_is_judged_by_the_new_thresholds
     assert before["flicker"].passed and not after["flicker"].passed
     assert after["flicker"].score == before["flicker"].score and after["flicker"].threshold == 1.0
     assert "flicker" in again.failures[0]
+
+
+def test_a_silent_dialogue_take_fails_conformance_when_the_generator_films_sound(series: Series,
+                                                                                 tmp_path: Path) -> None:
+    clip = encode(composite(series, "lab.png", "lin.png", 48), tmp_path / "silent.mp4")
+    shot = lab_shot(["lin"]).model_copy(update={"kind": "dialogue", "speaker": "lin", "dialogue": ["010-1"]})
+    assert checks_of(clip, shot, series)["conformance"].passed
+    series.qc.audio_in_clips = True
+    found = checks_of(clip, shot, series)["conformance"]
+    assert not found.passed and found.reason == "no audio under dialogue"
