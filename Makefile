@@ -42,6 +42,7 @@ bench: setup
 	$(BIN)/python benchmarks/edit.py
 	$(BIN)/python benchmarks/subtitles.py
 	$(BIN)/python benchmarks/dashboard.py
+	$(BIN)/python benchmarks/qc.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .aigms renders .pytest_cache

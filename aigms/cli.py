@@ -171,6 +171,50 @@ def verify(file: Path) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+def qc(
+    episode: Annotated[str, typer.Argument(help="the episode's .fountain file, or its id with --series")],
+    series_dir: SeriesOption = None,
+    home: HomeOption = None,
+    out: Annotated[Path | None, typer.Option("--out", help="HTML report (default: HOME/reports/<episode>-qc.html)")] = None,
+) -> None:
+    """Show the consistency checks of an episode's takes and write an HTML report with a contact sheet per shot;
+    exit status 1 when a shot is flagged (none of its takes passed)."""
+    from sqlalchemy import select
+
+    from aigms.db import models
+    from aigms.db.session import open_database, session_scope
+    from aigms.flows import settings
+    from aigms.production.bible import load_series
+    from aigms.production.qc_report import gather, write_report
+
+    try:
+        folder, episode_id = locate_episode(episode, series_dir)
+        series = load_series(folder)
+    except (InputError, KeyError) as error:
+        fail(error)
+    home_dir = settings.home(home)
+    with session_scope(open_database(settings.database(home_dir))) as session:
+        row = session.scalar(select(models.Episode).filter_by(series_id=series.id, code=episode_id))
+        if row is None:
+            fail(InputError(folder / "series.yaml", None, f"episode {episode_id} has not been rendered",
+                            f"run `aigms render {episode_id} --series {folder}` first"))
+        shots = gather(session, settings.store(home_dir), row)
+    path = write_report(series.title, episode_id, shots, out or home_dir / "reports" / f"{episode_id}-qc.html")
+    table = Table("shot", "takes", "cut in", "checks", "failed", title=f"aigms qc {episode_id}")
+    for shot in shots:
+        selected = shot.selected
+        failed = [f"{s.check} {s.score:.2f}<{s.threshold:.2f}" for s in (selected.scores if selected else [])
+                  if not s.passed]
+        table.add_row(shot.code, str(len(shot.takes)), str(selected.id) if selected else "–",
+                      str(len(selected.scores)) if selected else "0",
+                      f"[red]{', '.join(failed)}[/]" if failed else "[green]none[/]")
+    console.print(table)
+    console.print(f"report written to [bold]{path}[/]")
+    if any(shot.flagged for shot in shots):
+        raise typer.Exit(1)
+
+
 def example_series() -> Path:
     return Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
 

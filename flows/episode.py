@@ -14,7 +14,7 @@ from sqlalchemy import select
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
-from aigms.production import assets, deliver, edit, interchange, media, review, subtitles, transcribe, voice
+from aigms.production import assets, deliver, edit, interchange, media, qc, review, subtitles, transcribe, voice
 from aigms.production.bible import load_series
 from aigms.production.approval import require_approved
 from aigms.production.generate import RenderedTake, ShotResult, render_shot
@@ -58,6 +58,14 @@ def plan_episode(database_url: str, series: Series, episode_id: str, strict: boo
 def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int,
               takes: int = 1) -> ShotResult:
     return render_shot(open_database(database_url), store, series, shot, shot_row_id, takes)
+
+
+@task(cache_policy=NONE)
+def check_across_shots(database_url: str, series: Series, shotlist: ShotList,
+                       selected: dict[str, RenderedTake]) -> list[str]:
+    """The checks that need every shot filmed: continuity across each cut, each set against its scene."""
+    clips = {shot_id: (take.take_id, take.clip) for shot_id, take in selected.items()}
+    return qc.check_episode(open_database(database_url), series, shotlist, clips)
 
 
 @task(cache_policy=NONE)
@@ -132,6 +140,10 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         for failure in failures:
             logger.warning(failure)
         selected = {shot_id: result.selected for shot_id, result in filmed.items()}
+        across = check_across_shots(database_url, series, shotlist, selected)
+        for warning in across:
+            logger.warning(warning)
+        failures += across
         folder = Path(out_dir) / series.id / episode_id
         folder.mkdir(parents=True, exist_ok=True)
         audio = {

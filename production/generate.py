@@ -5,7 +5,8 @@ of rendering again; its row keeps the full recipe, every model call included, so
 
 A take that fails (out of memory, NaN or black frames, a model that cannot be found) is recorded with its reason
 and retried with another seed per policy (`generator.options.retries`, default 1); a shot whose every take failed
-is stood in for by its animatic, so the episode goes on."""
+is stood in for by its animatic, so the episode goes on. A take that comes out but fails its consistency checks
+(`aigms.production.qc`) is filmed again with a new seed, up to `qc.retakes` takes a shot."""
 
 import hashlib
 import math
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from aigms.db import models
 from aigms.db.session import session_scope
-from aigms.production import assets, footage, media
+from aigms.production import assets, footage, media, qc
 from aigms.production.conform import conform
 from aigms.production.files import atomic_path
 from aigms.production.generators import (Capabilities, GenerationFailed, Generator, KeyframeRequest, SegmentRequest,
@@ -341,26 +342,52 @@ def render_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
 def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, takes: int = 1,
                 seed: int | None = None) -> ShotResult:
     """`takes` takes of the shot, each retried with a fresh seed when it fails (up to `options.retries` times,
-    never for a model that cannot be found); the first good one is selected. Seeds derive from the shot id
-    unless `seed` is given (then take k's first attempt uses seed + k)."""
+    never for a model that cannot be found). Seeds derive from the shot id unless `seed` is given (then take k's
+    first attempt uses seed + k).
+
+    Retake policy: every take is checked (`aigms.production.qc`) as soon as it is made; while none passes, more
+    takes with new seeds follow, up to `qc.retakes` takes in all. The best-scoring take is selected; a shot none of
+    whose takes passes keeps its best take and is flagged (a warning here, failed checks on the dashboard)."""
     generator = generator_for(shot, series)
     retries = int(generator.options.get("retries", 1))
+    cap = max(takes, series.qc.retakes) if series.qc.enabled else takes
     made: list[RenderedTake] = []
+    verdicts: dict[int, qc.Verdict] = {}
     failures: list[str] = []
-    for take in range(takes):
+    for take in range(cap):
+        if take >= takes and (not verdicts or any(verdict.passed for verdict in verdicts.values())):
+            break  # retakes answer takes that came out and failed QC, not a generator that cannot film the shot
         for attempt in range(retries + 1):
             chosen = (take_seed(generator.settings.seed, shot.id, take, attempt) if seed is None
-                      else seed + take + attempt * takes)
+                      else seed + take + attempt * cap)
             try:
                 made.append(render_take(engine, store, series, shot, shot_row_id, chosen, generator))
-                break
             except GenerationFailed as failure:
                 failures.append(f"shot {shot.id} take {take + 1} (seed {chosen}): {failure.reason}")
                 if not failure.retry:
                     break
+                continue
+            if series.qc.enabled:
+                verdicts[made[-1].take_id] = _check(engine, series, shot, made[-1])
+            break
     if not made:
         stand_in = Generator("animatic", load_backend("animatic"), GeneratorSettings(seed=generator.settings.seed))
         made.append(render_take(engine, store, series, shot, shot_row_id, None, stand_in))
         failures.append(f"shot {shot.id}: every take failed; its animatic stands in")
-    _select(engine, shot_row_id, made[0].take_id)
-    return ShotResult(made[0], made, failures)
+        if series.qc.enabled:
+            verdicts[made[-1].take_id] = _check(engine, series, shot, made[-1])
+    selected = made[0]
+    if verdicts:
+        best = max(verdicts.values(), key=lambda verdict: (verdict.passed, verdict.score))
+        selected = next(take for take in made if take.take_id == best.take_id)
+        if not best.passed:
+            failures.append(f"shot {shot.id}: no take passed QC in {len(verdicts)} take(s); take {best.take_id} "
+                            f"(seed {selected.seed}) is cut in and flagged for a person — {best.failed()}")
+    _select(engine, shot_row_id, selected.take_id)
+    return ShotResult(selected, made, failures)
+
+
+def _check(engine: Engine, series: Series, shot: Shot, take: RenderedTake) -> qc.Verdict:
+    with session_scope(engine) as session:
+        calls = len(session.get(models.Take, take.take_id).recipe.get("calls") or [None])
+    return qc.check_take(engine, series, shot, take.take_id, take.clip, calls, take.reused)

@@ -141,6 +141,38 @@ class SubtitleRules(Strict):
         return self.max_cps or (9.0 if language.startswith("zh") else 20.0)
 
 
+QC_CHECKS = ("identity", "location", "seams", "flicker", "motion", "frozen", "black", "conformance", "continuity",
+             "scene_location")
+
+
+def _default_thresholds() -> dict[str, float]:
+    return {"identity": 0.5, "location": 0.4, "seams": 0.7, "flicker": 0.9, "motion": 0.0, "frozen": 0.5,
+            "black": 0.9, "conformance": 1.0, "continuity": 0.35, "scene_location": 0.4}
+
+
+class QCSettings(Strict):
+    """Consistency checks run on every take. A take scoring below a check's threshold is filmed again with a new
+    seed, up to `retakes` takes a shot; a shot none of whose takes pass is flagged for a person."""
+
+    thresholds: dict[str, float] = Field(default_factory=_default_thresholds,
+                                         description="check name → lowest passing score in [0, 1]")
+    retakes: int = Field(3, ge=1, le=20, description="most takes a shot gets while its takes fail QC")
+    extractor: str = Field("classical", description="classical, or clip:<folder> / dinov2:<folder> of local weights")
+    frozen_seconds: float = Field(1.0, gt=0, description="a still stretch longer than this counts as frozen")
+    audio_in_clips: bool = Field(False, description="the generator films sound: a dialogue take must carry audio")
+    enabled: bool = True
+
+    @field_validator("thresholds")
+    @classmethod
+    def known_checks(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, threshold in value.items():
+            if name not in QC_CHECKS:
+                raise ValueError(f"no QC check named {name!r}; known: {', '.join(QC_CHECKS)}")
+            if not 0.0 <= threshold <= 1.0:
+                raise ValueError(f"threshold of {name!r} must be within [0, 1] (got {threshold})")
+        return {**_default_thresholds(), **value}
+
+
 class EpisodeRef(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_-]+$", examples=["s01e01"])
     title: str = ""
@@ -163,6 +195,7 @@ class Series(Strict):
     edit: EditSettings = Field(default_factory=EditSettings)
     subtitles: SubtitleRules = Field(default_factory=SubtitleRules)
     labels: Labels = Field(default_factory=Labels)
+    qc: QCSettings = Field(default_factory=QCSettings)
     episodes: list[EpisodeRef] = Field(default_factory=list)
 
     _root: Path = PrivateAttr(default_factory=Path.cwd)

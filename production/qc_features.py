@@ -1,0 +1,151 @@
+"""What the consistency checks compare pictures with: feature extractors as plugins. The classical one needs no
+weights (colour histograms, structural similarity, OpenCV's face cascades); CLIP and DINOv2 through transformers
+are used when `series.yaml` names a local folder of their weights (`qc.extractor: clip:/models/clip`).
+
+An extractor turns an RGB picture (uint8, height × width × 3) into features, and scores two features' likeness in
+[0, 1]. Every score the checks store names the extractor that made it."""
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from aigms.schemas.errors import InputError
+
+ANALYSIS_HEIGHT = 144  # pictures are compared at this height: enough for colour and layout, cheap on 2 cores
+LAB_BINS = (6, 12, 12)  # lightness, green–red, blue–yellow: greys stay in one bin, unlike hue
+
+
+class Extractor(Protocol):
+    name: str
+
+    def features(self, picture: np.ndarray, mask: np.ndarray | None = None) -> Any: ...
+
+    def similarity(self, a: Any, b: Any) -> float: ...
+
+    def region_similarity(self, a: Any, b: Any) -> float:
+        """Likeness of a reference and a part of a frame cut to its outline, where layout means nothing."""
+        ...
+
+
+def shrink(picture: np.ndarray, height: int = ANALYSIS_HEIGHT) -> np.ndarray:
+    if picture.shape[0] <= height:
+        return picture
+    width = max(1, round(picture.shape[1] * height / picture.shape[0]))
+    return cv2.resize(picture, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def colour_histogram(picture: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """CIELAB colours, normalised to sum 1: what colours a picture holds, wherever they are."""
+    lab = cv2.cvtColor(picture, cv2.COLOR_RGB2LAB)
+    histogram = cv2.calcHist([lab], [0, 1, 2], mask, list(LAB_BINS), [0, 256, 0, 256, 0, 256]).ravel()
+    return histogram / max(float(histogram.sum()), 1.0)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Structural similarity (Wang et al. 2004) of two grey pictures of one size, Gaussian window σ = 1.5."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+
+    def blur(x: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(x, (11, 11), 1.5)
+
+    mu_a, mu_b = blur(a), blur(b)
+    var_a, var_b, cov = blur(a * a) - mu_a ** 2, blur(b * b) - mu_b ** 2, blur(a * b) - mu_a * mu_b
+    value = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    return float(value.mean())
+
+
+@dataclass(frozen=True)
+class ClassicalFeatures:
+    histogram: np.ndarray
+    grey: np.ndarray  # a 64 × 36 thumbnail for the structure term
+
+
+class Classical:
+    """Colour histogram intersection (what is in the picture) averaged with SSIM of small grey thumbnails (where it
+    is). No weights, ~1 ms a picture once decoded at the analysis size."""
+
+    name = "classical"
+
+    def features(self, picture: np.ndarray, mask: np.ndarray | None = None) -> ClassicalFeatures:
+        picture = shrink(picture)
+        if mask is not None and mask.shape != picture.shape[:2]:
+            mask = cv2.resize(mask, (picture.shape[1], picture.shape[0]), interpolation=cv2.INTER_NEAREST)
+        grey = cv2.resize(cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY), (64, 36), interpolation=cv2.INTER_AREA)
+        return ClassicalFeatures(colour_histogram(picture, mask), grey)
+
+    def similarity(self, a: ClassicalFeatures, b: ClassicalFeatures) -> float:
+        colour = float(np.minimum(a.histogram, b.histogram).sum())
+        return float(np.clip(0.5 * colour + 0.5 * max(ssim(a.grey, b.grey), 0.0), 0.0, 1.0))
+
+    def region_similarity(self, a: ClassicalFeatures, b: ClassicalFeatures) -> float:
+        """Colour alone: histogram intersection."""
+        return float(np.minimum(a.histogram, b.histogram).sum())
+
+
+class Neural:
+    """Image embeddings from a local CLIP or DINOv2 folder; likeness is the cosine similarity mapped to [0, 1]."""
+
+    def __init__(self, kind: str, folder: Path) -> None:
+        import torch
+        from transformers import AutoModel, CLIPModel
+
+        if not folder.is_dir():
+            raise InputError(folder, None, f"{kind} weights not found",
+                             "give qc.extractor a folder saved with save_pretrained, or use 'classical'")
+        self.name = f"{kind}:{folder.name}"
+        self._torch = torch
+        self._kind = kind
+        self._model = (CLIPModel if kind == "clip" else AutoModel).from_pretrained(folder).eval()
+        vision = self._model.config.vision_config if kind == "clip" else self._model.config
+        self._size = int(vision.image_size)
+        self._mean = np.array([0.48145466, 0.4578275, 0.40821073] if kind == "clip" else [0.485, 0.456, 0.406])
+        self._std = np.array([0.26862954, 0.26130258, 0.27577711] if kind == "clip" else [0.229, 0.224, 0.225])
+
+    def features(self, picture: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        if mask is not None:
+            picture = np.where(mask[..., None] > 0, picture, 127).astype(np.uint8)
+        resized = cv2.resize(picture, (self._size, self._size), interpolation=cv2.INTER_AREA) / 255.0
+        pixels = ((resized - self._mean) / self._std).transpose(2, 0, 1)[None].astype(np.float32)
+        with self._torch.no_grad():
+            tensor = self._torch.from_numpy(pixels)
+            if self._kind == "clip":
+                output = self._model.get_image_features(pixel_values=tensor)
+                embedding = output if isinstance(output, self._torch.Tensor) else output.pooler_output
+            else:
+                embedding = self._model(pixel_values=tensor).pooler_output
+        vector = embedding[0].numpy()
+        return vector / max(float(np.linalg.norm(vector)), 1e-8)
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.clip((1.0 + float(a @ b)) / 2.0, 0.0, 1.0))
+
+    def region_similarity(self, a: np.ndarray, b: np.ndarray) -> float:
+        return self.similarity(a, b)
+
+
+@cache
+def extractor_for(spec: str) -> Classical | Neural:
+    """`classical`, `clip:<folder>` or `dinov2:<folder>`; a neural model is loaded once per process."""
+    kind, _, folder = spec.partition(":")
+    if kind == "classical":
+        return Classical()
+    if kind in ("clip", "dinov2") and folder:
+        return Neural(kind, Path(folder))
+    raise ValueError(f"unknown QC extractor {spec!r}; use classical, clip:<folder> or dinov2:<folder>")
+
+
+@cache
+def _face_cascade() -> cv2.CascadeClassifier:
+    return cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
+
+
+def faces(picture: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Frontal faces (x, y, width, height) found by the cascade OpenCV ships; none in a flat drawing."""
+    grey = cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY)
+    found = _face_cascade().detectMultiScale(grey, scaleFactor=1.15, minNeighbors=5, minSize=(24, 24))
+    return [tuple(int(v) for v in box) for box in found]

@@ -1,0 +1,260 @@
+"""Consistency checks on clips whose answer is known, drawn with PIL and encoded with ffmpeg: the character's own
+reference in every frame, another character, a hard cut inside a shot, a frozen clip, a black one; and the retake
+policy on a real generator path, which keeps filming until a take passes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+from sqlalchemy import select
+
+from aigms.db import models
+from aigms.db.session import open_database, session_scope
+from aigms.production import footage, qc
+from aigms.production.generate import render_shot, take_seed
+from aigms.production.generators import BACKENDS
+from aigms.schemas.series import GeneratorSettings, Series
+from aigms.schemas.shotlist import Segment, Shot
+from builders import draw_plate, tiny_series
+
+FPS = 24
+
+
+@pytest.fixture
+def series(tmp_path: Path) -> Series:
+    return tiny_series(tmp_path / "series", 320, 180)
+
+
+def lab_shot(characters: list[str], duration: float = 2.0, segments: list[Segment] | None = None,
+             location: str | None = "lab") -> Shot:
+    return Shot(id="010", scene=1, kind="action", size="WS", location=location, characters=characters,
+                text="Lin waits.", duration=duration, segments=segments or [])
+
+
+def composite(series: Series, plate: str, figure: str | None, frames: int, step: int = 2) -> np.ndarray:
+    """The plate at the delivery size with the figure standing in it, walking `step` pixels a frame."""
+    width, height = series.delivery.width, series.delivery.height
+    background = Image.open(series.root / "bible" / plate).convert("RGBA").resize((width, height))
+    pictures = []
+    for index in range(frames):
+        canvas = background.copy()
+        if figure is not None:
+            person = Image.open(series.root / "bible" / figure).convert("RGBA").resize((60, 100))
+            canvas.alpha_composite(person, (60 + index * step, 60))
+        pictures.append(np.asarray(canvas.convert("RGB")))
+    return np.stack(pictures)
+
+
+def encode(frames: np.ndarray, out: Path) -> Path:
+    footage.write_frames(frames, FPS, out)
+    return out
+
+
+def checks_of(clip: Path, shot: Shot, series: Series, calls: int = 1) -> dict[str, qc.Check]:
+    return {check.name: check for check in qc.shot_checks(clip, shot, series, calls)}
+
+
+def test_the_characters_own_reference_in_every_frame_passes_identity(series: Series, tmp_path: Path) -> None:
+    clip = encode(composite(series, "lab.png", "lin.png", 48), tmp_path / "lin.mp4")
+    found = checks_of(clip, lab_shot(["lin"]), series)
+    assert found["identity"].passed, found["identity"]
+    assert found["location"].passed and found["conformance"].passed
+    assert found["identity"].extractor == "classical"
+
+
+def test_another_character_in_frame_fails_identity(series: Series, tmp_path: Path) -> None:
+    clip = encode(composite(series, "lab.png", "kai.png", 48), tmp_path / "kai.mp4")
+    found = checks_of(clip, lab_shot(["lin"]), series)
+    assert not found["identity"].passed, found["identity"]
+    assert "LIN" in found["identity"].reason
+
+
+def test_a_hard_cut_at_a_segment_join_fails_the_seam_check(series: Series, tmp_path: Path) -> None:
+    draw_plate(series.root / "bible" / "street.png", (200, 120, 30))
+    segments = [Segment(index=0, start=0.0, duration=1.0, mode="t2v", prompt="Lin waits."),
+                Segment(index=1, start=1.0, duration=1.0, mode="extend", prompt="Lin waits.")]
+    shot = lab_shot(["lin"], segments=segments)
+    whole = encode(composite(series, "lab.png", "lin.png", 48), tmp_path / "whole.mp4")
+    cut = encode(np.concatenate([composite(series, "lab.png", "lin.png", 24),
+                                 composite(series, "street.png", None, 24)]), tmp_path / "cut.mp4")
+    assert checks_of(whole, shot, series, calls=2)["seams"].passed
+    broken = checks_of(cut, shot, series, calls=2)["seams"]
+    assert not broken.passed
+    assert "1.00 s" in broken.reason
+
+
+def test_a_frozen_clip_is_caught(series: Series, tmp_path: Path) -> None:
+    moving = encode(composite(series, "lab.png", "lin.png", 48), tmp_path / "moving.mp4")
+    still = encode(composite(series, "lab.png", "lin.png", 48, step=0), tmp_path / "still.mp4")
+    assert checks_of(moving, lab_shot(["lin"]), series)["frozen"].passed
+    frozen = checks_of(still, lab_shot(["lin"]), series)["frozen"]
+    assert (frozen.passed, frozen.score) == (False, 0.0)
+
+
+def test_a_black_clip_is_caught(series: Series, tmp_path: Path) -> None:
+    clip = encode(np.zeros((48, 180, 320, 3), dtype=np.uint8), tmp_path / "black.mp4")
+    found = checks_of(clip, lab_shot(["lin"]), series)
+    assert (found["black"].passed, found["black"].score) == (False, 0.0)
+    assert not found["identity"].passed
+
+
+def test_a_clip_of_the_wrong_size_and_length_fails_conformance(series: Series, tmp_path: Path) -> None:
+    clip = encode(composite(series, "lab.png", "lin.png", 30)[:, :160, :240], tmp_path / "small.mp4")
+    found = checks_of(clip, lab_shot(["lin"]), series)["conformance"]
+    assert not found.passed
+    assert "240×160" in found.reason and "30 frames, not 48" in found.reason
+
+
+@pytest.fixture
+def testcard(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(BACKENDS, "testcard", "qc_testcard")
+
+
+def qc_rows(engine, take_id: int) -> dict[str, models.QCResult]:
+    with session_scope(engine) as session:
+        rows = session.scalars(select(models.QCResult).where(models.QCResult.take_id == take_id)).all()
+        session.expunge_all()
+        return {row.check: row for row in rows}
+
+
+def test_a_shot_failing_twice_is_filmed_again_and_its_third_take_selected(series: Series, tmp_path: Path,
+                                                                           testcard: None) -> None:
+    shot = lab_shot([], location=None)
+    series.generator = GeneratorSettings(backend="testcard", seed=7,
+                                         options={"good_seed": take_seed(7, shot.id, 2)})
+    engine = open_database(f"sqlite:///{tmp_path}/aigms.db")
+    result = render_shot(engine, tmp_path / "store", series, shot, None)
+    assert [take.seed for take in result.takes] == [take_seed(7, shot.id, k) for k in range(3)]
+    assert result.selected == result.takes[2]
+    assert not qc_rows(engine, result.takes[0].take_id)["black"].passed
+    assert all(row.passed for row in qc_rows(engine, result.takes[2].take_id).values())
+    assert result.failures == []
+
+
+def test_a_shot_that_never_passes_is_flagged_not_silently_accepted(series: Series, tmp_path: Path,
+                                                                     testcard: None) -> None:
+    shot = lab_shot([], location=None)
+    series.qc.retakes = 2
+    series.generator = GeneratorSettings(backend="testcard", seed=7, options={"good_seed": -1})
+    engine = open_database(f"sqlite:///{tmp_path}/aigms.db")
+    result = render_shot(engine, tmp_path / "store", series, shot, None)
+    assert len(result.takes) == 2
+    assert len(result.failures) == 1 and "no take passed QC in 2 take(s)" in result.failures[0]
+    assert "black 0.00 < 0.90" in result.failures[0]
+
+
+def tiny_clip(folder: Path) -> Path:
+    """A CLIP with random weights, a few kilobytes: real plumbing, meaningless likeness."""
+    import torch
+    from transformers import CLIPConfig, CLIPModel
+
+    torch.manual_seed(0)
+    text = {"vocab_size": 99, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+            "num_attention_heads": 2, "max_position_embeddings": 16, "bos_token_id": 0, "eos_token_id": 1}
+    vision = {"image_size": 32, "patch_size": 8, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+              "num_attention_heads": 2}
+    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)).eval().save_pretrained(folder)
+    return folder
+
+
+def test_a_local_clip_folder_scores_the_picture_checks_and_is_named_in_the_results(series: Series,
+                                                                                  tmp_path: Path) -> None:
+    series.qc.extractor = f"clip:{tiny_clip(tmp_path / 'clip-tiny')}"
+    draw_plate(series.root / "bible" / "street.png", (200, 120, 30))
+    segments = [Segment(index=0, start=0.0, duration=1.0, mode="t2v", prompt="Lin waits."),
+                Segment(index=1, start=1.0, duration=1.0, mode="extend", prompt="Lin waits.")]
+    clip = encode(np.concatenate([composite(series, "lab.png", "lin.png", 24),
+                                  composite(series, "street.png", None, 24)]), tmp_path / "cut.mp4")
+    found = checks_of(clip, lab_shot(["lin"], segments=segments), series, calls=2)
+    assert {name: found[name].extractor for name in ("identity", "location", "seams")} == dict.fromkeys(
+        ("identity", "location", "seams"), "clip:clip-tiny")
+    assert (found["black"].extractor, found["conformance"].extractor) == ("pixels", "ffprobe")
+    assert all(0.0 <= check.score <= 1.0 for check in found.values())
+    assert found["seams"].score < 1.0
+
+
+SCRIPT = """Title: Tiny
+
+INT. LAB - NIGHT
+
+Lin waits.
+
+Lin walks along the bench toward the far window.
+"""
+
+
+@pytest.fixture(scope="module")
+def strict_render(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> dict:
+    """An episode rendered through the flow with a location threshold no animatic frame reaches: every shot is
+    filmed up to the retake cap and flagged."""
+    from aigms.flows.episode import render_episode
+
+    root = tmp_path_factory.mktemp("qc-episode")
+    series = tiny_series(root / "series")
+    series.storyboard.rules = ["dialogue_coverage", "action_coverage", "scene_transition"]
+    series.qc.thresholds["location"] = 0.99
+    series.qc.retakes = 2
+    bible = series.model_dump(mode="json")
+    bible["episodes"] = [{"id": "s01e01", "script": "episodes/s01e01.fountain"}]
+    (root / "series" / "episodes").mkdir(parents=True)
+    (root / "series" / "episodes" / "s01e01.fountain").write_text(SCRIPT)
+    (root / "series" / "series.yaml").write_text(yaml.safe_dump(bible, sort_keys=False))
+    result = render_episode(str(root / "series"), "s01e01", str(root / "out"), str(root / "home"), force=True)
+    return {"root": root, "home": root / "home", "result": result}
+
+
+def test_a_flagged_shot_is_a_warning_of_the_render_and_its_best_take_is_cut_in(strict_render: dict) -> None:
+    flagged = [w for w in strict_render["result"].warnings if "no take passed QC in 2 take(s)" in w]
+    assert len(flagged) == strict_render["result"].shots == 2
+    engine = open_database(f"sqlite:///{strict_render['home']}/aigms.db")
+    with session_scope(engine) as session:
+        shots = session.scalars(select(models.Shot).order_by(models.Shot.position)).all()
+        assert all(len([t for t in shot.takes if t.kind == models.TAKE_CLIP]) == 2 for shot in shots)
+        checks = {row.check for row in shots[1].selected_take.qc_results}
+        assert {"continuity", "scene_location", "location", "identity"} <= checks
+
+
+def test_aigms_qc_prints_the_table_and_writes_a_report_with_contact_sheets(strict_render: dict) -> None:
+    report = strict_render["root"] / "qc.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "aigms", "qc", "s01e01", "--series", str(strict_render["root"] / "series"),
+         "--home", str(strict_render["home"]), "--out", str(report)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "location 0." in done.stdout and "<0.99" in done.stdout
+    html = report.read_text()
+    assert html.count("flagged: no take passed") == 2
+    assert html.count('src="data:image/jpeg;base64,') == 2 * 2 * 3  # shots × takes × first, middle, last
+    assert "<polyline" in html and "continuity" in html
+
+
+def test_a_take_found_again_keeps_its_scores_and_is_judged_by_the_new_thresholds(series: Series, tmp_path: Path,
+                                                                                testcard: None) -> None:
+    shot = lab_shot([], location=None)
+    series.qc.retakes = 1
+    series.generator = GeneratorSettings(backend="testcard", seed=7, options={"good_seed": take_seed(7, shot.id, 0)})
+    engine = open_database(f"sqlite:///{tmp_path}/aigms.db")
+    first = render_shot(engine, tmp_path / "store", series, shot, None)
+    before = qc_rows(engine, first.selected.take_id)
+    series.qc.thresholds["flicker"] = 1.0
+    again = render_shot(engine, tmp_path / "store", series, shot, None)
+    after = qc_rows(engine, again.selected.take_id)
+    assert again.selected.reused and again.selected.take_id == first.selected.take_id
+    assert before["flicker"].passed and not after["flicker"].passed
+    assert after["flicker"].score == before["flicker"].score and after["flicker"].threshold == 1.0
+    assert "flicker" in again.failures[0]
+
+
+def test_a_silent_dialogue_take_fails_conformance_when_the_generator_films_sound(series: Series,
+                                                                                 tmp_path: Path) -> None:
+    clip = encode(composite(series, "lab.png", "lin.png", 48), tmp_path / "silent.mp4")
+    shot = lab_shot(["lin"]).model_copy(update={"kind": "dialogue", "speaker": "lin", "dialogue": ["010-1"]})
+    assert checks_of(clip, shot, series)["conformance"].passed
+    series.qc.audio_in_clips = True
+    found = checks_of(clip, shot, series)["conformance"]
+    assert not found.passed and found.reason == "no audio under dialogue"
