@@ -5,7 +5,7 @@ Filming, recording and cutting are cached by Prefect under the content hash of t
 so a re-render runs only the tasks a change touches; a cached result is used only while the rows and files it names
 are still there. Lines are recorded while shots are filmed: CPU work overlaps generation."""
 
-import uuid
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from aigms.production import assets, deliver, edit, interchange, media, review, 
 from aigms.production.bible import load_series
 from aigms.production.approval import require_approved
 from aigms.production.generate import RenderedTake, ShotResult, render_shot
-from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
+from aigms.production.ingest import IngestReport, canonical_sha256, ingest_episode, ingest_series, load_shotlist, read_episode
 from aigms.schemas.series import Series, Voice
 from aigms.schemas.shotlist import Shot, ShotList
 
@@ -74,19 +74,25 @@ def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_r
 @task(cache_key_fn=line_key, persist_result=True)
 def record_line(database_url: str, store: Path, series: Series, language: str, shot: Shot) -> edit.LineAudio:
     """The studio's recording of the line if there is one, else a scratch voice; kept in the asset store. An
-    uncast extra speaks with the default voice."""
-    scratch = assets.scratch_dir(store) / f"line-{shot.id}-{uuid.uuid4().hex}.wav"
+    uncast extra speaks with the default voice. The work folder is named for the line, so a recording killed half
+    way is cleaned up by the render that resumes it."""
+    work = assets.scratch_dir(store) / f"line-{canonical_sha256([voice.line_id(shot), shot.text, language])}"
+    work.mkdir(exist_ok=True)
+    scratch = work / f"{shot.id}.wav"
     recording = voice.recorded_line(series, shot)
-    if recording is not None:
-        seconds = voice.conform_recording(recording, scratch, series.delivery.audio_rate)
-    else:
-        character = series.characters.get(shot.speaker or "")
-        seconds = voice.synthesize(shot.text, language, character.voice if character else Voice(), scratch,
-                                   series.delivery.audio_rate)
-    source = "recorded" if recording is not None else "scratch"
-    with session_scope(open_database(database_url)) as session:
-        asset = assets.put_file(session, store, scratch, "audio", {"duration": seconds, "source": source})
-        return edit.LineAudio(voice.line_id(shot), source, assets.asset_file(store, asset), seconds, asset.sha256)
+    try:
+        if recording is not None:
+            seconds = voice.conform_recording(recording, scratch, series.delivery.audio_rate)
+        else:
+            character = series.characters.get(shot.speaker or "")
+            seconds = voice.synthesize(shot.text, language, character.voice if character else Voice(), scratch,
+                                       series.delivery.audio_rate)
+        source = "recorded" if recording is not None else "scratch"
+        with session_scope(open_database(database_url)) as session:
+            asset = assets.put_file(session, store, scratch, "audio", {"duration": seconds, "source": source})
+            return edit.LineAudio(voice.line_id(shot), source, assets.asset_file(store, asset), seconds, asset.sha256)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,98 @@
+"""Orchestration at studio scale, on the real flow and a real database (SQLite, or PostgreSQL under `make test`):
+a render killed in the middle of a shot resumes without redoing finished work or leaving half-written files and
+rows behind, and a re-render runs only the Prefect tasks a change touches."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from databases import fresh_database_url
+from sqlalchemy import select
+
+from aigms.db import models
+from aigms.db.session import open_database, session_scope
+from aigms.production import assets
+from test_pipeline import small_copy
+
+pytestmark = pytest.mark.database
+
+
+@pytest.fixture
+def project(tmp_path: Path, prefect: None) -> Iterator[dict]:
+    """A small copy of the example series, its own database, and the session's Prefect server for subprocesses."""
+    from prefect.settings import PREFECT_API_URL
+
+    database_url = fresh_database_url(tmp_path / "home")
+    env = {**os.environ, "AIGMS_DATABASE_URL": database_url, "PREFECT_API_URL": PREFECT_API_URL.value(),
+           "AIGMS_WHISPER": "none"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIGMS_DATABASE_URL", database_url)
+        yield {"series": small_copy(tmp_path / "series"), "home": tmp_path / "home", "out": tmp_path / "out",
+               "database": database_url, "env": env}
+
+
+def render_command(project: dict) -> list[str]:
+    return [sys.executable, "-m", "aigms", "render", str(project["series"] / "episodes" / "s01e02.fountain"),
+            "--force", "--home", str(project["home"]), "--out", str(project["out"])]
+
+
+def takes_by_status(database_url: str) -> dict[str, list[models.Take]]:
+    with session_scope(open_database(database_url)) as session:
+        takes: dict[str, list[models.Take]] = {}
+        for take in session.scalars(select(models.Take).order_by(models.Take.id)):
+            takes.setdefault(take.status, []).append(take)
+        return takes
+
+
+def kill_while_filming(project: dict) -> list[models.Take]:
+    """Start `aigms render`, and SIGKILL it (with its ffmpeg children) once a shot is being filmed after another
+    was finished; returns the takes finished by then."""
+    process = subprocess.Popen(render_command(project), env=project["env"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        while process.poll() is None:
+            takes = takes_by_status(project["database"]) if (project["home"] / "store").exists() else {}
+            if takes.get(models.TAKE_OK) and takes.get(models.TAKE_RUNNING):
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                return takes_by_status(project["database"])[models.TAKE_OK]
+            time.sleep(0.05)
+        pytest.fail(f"the render ended (status {process.returncode}) before it could be killed mid-shot: "
+                    f"{process.stderr.read().decode()[-2000:]}")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        process.stderr.close()
+
+
+def test_a_render_killed_mid_shot_resumes_without_redoing_finished_work(project: dict) -> None:
+    finished = kill_while_filming(project)
+    assert takes_by_status(project["database"])[models.TAKE_RUNNING]
+
+    resumed = subprocess.run(render_command(project), env=project["env"], stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+    takes = takes_by_status(project["database"])
+    assert set(takes) == {models.TAKE_OK}
+    assert len(takes[models.TAKE_OK]) == 11
+    kept = {take.id: (take.recipe_sha256, take.asset_id, take.created_at) for take in takes[models.TAKE_OK]}
+    assert all(kept[take.id] == (take.recipe_sha256, take.asset_id, take.created_at) for take in finished)
+    with session_scope(open_database(project["database"])) as session:
+        runs = session.scalars(select(models.RenderRun).order_by(models.RenderRun.id)).all()
+        assert [(run.status, run.message) for run in runs] == [
+            (models.RUN_FAILED, "interrupted; a later render resumed its work"), (models.RUN_COMPLETED, None)]
+        assert (runs[1].shots_reused, runs[1].shots_rendered) == (len(finished), 11 - len(finished))
+        rows = session.scalars(select(models.Asset)).all()
+    store = project["home"] / "store"
+    assert all(assets.sha256_file(store / row.path) == row.sha256 for row in rows)
+    on_disk = {path.relative_to(store).as_posix() for path in store.rglob("*") if path.is_file()}
+    assert on_disk == {row.path for row in rows}
+    delivered = project["out"] / "bronze-echoes" / "s01e02"
+    assert sorted(path.name for path in delivered.iterdir() if path.name.startswith(".")) == []
