@@ -96,3 +96,44 @@ def test_a_render_killed_mid_shot_resumes_without_redoing_finished_work(project:
     assert on_disk == {row.path for row in rows}
     delivered = project["out"] / "bronze-echoes" / "s01e02"
     assert sorted(path.name for path in delivered.iterdir() if path.name.startswith(".")) == []
+
+
+def task_states(flow_run_id: object, expected: int) -> dict[str, list[str]]:
+    """The state of every task run of a flow run as Prefect's API (and its UI) shows it, by task; task run states
+    reach the server as events, so this waits until all `expected` have arrived."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        for _ in range(600):
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            if len(runs) >= expected and all(run.state and run.state.is_final() for run in runs):
+                break
+            time.sleep(0.1)
+    states: dict[str, list[str]] = {}
+    for run in runs:
+        states.setdefault(run.name.rsplit("-", 1)[0], []).append(run.state.name)
+    return {name: sorted(names) for name, names in states.items()}
+
+
+def test_a_one_line_change_runs_only_the_tasks_it_touches(project: dict) -> None:
+    from aigms.flows.episode import render_episode
+
+    def render() -> tuple[object, dict[str, list[str]]]:
+        state = render_episode(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]),
+                               force=True, return_state=True)
+        return state.result(), task_states(state.state_details.flow_run_id, 1 + 11 + 6 + 1)
+
+    first, _ = render()
+    video = first.video.stat()
+    again, unchanged = render()
+    assert unchanged == {"plan_episode": ["Completed"], "film_shot": ["Cached"] * 11, "record_line": ["Cached"] * 6,
+                         "cut_episode": ["Cached"]}
+    assert (again.video.stat().st_ino, again.video.stat().st_mtime_ns) == (video.st_ino, video.st_mtime_ns)
+
+    script = project["series"] / "episodes" / "s01e02.fountain"
+    script.write_text(script.read_text().replace("Then it is counting.", "Then it is keeping time."))
+    edited, touched = render()
+    assert touched == {"plan_episode": ["Completed"], "film_shot": ["Cached"] * 10 + ["Completed"],
+                       "record_line": ["Cached"] * 5 + ["Completed"], "cut_episode": ["Completed"]}
+    assert (edited.rendered, edited.reused) == (1, 10)
