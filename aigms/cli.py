@@ -171,6 +171,31 @@ def verify(file: Path) -> None:
         raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    series_dir: Annotated[Path, typer.Argument(help="the series folder whose series.yaml has `schedules:`")] = Path("."),
+    out: Annotated[Path, typer.Option("--out", help="delivery folder")] = Path("renders"),
+    home: HomeOption = None,
+) -> None:
+    """Register a Prefect deployment of `render-series` for each schedule in series.yaml and run them on their
+    cron schedules until stopped (Ctrl-C). Needs a Prefect server: `prefect server start` and PREFECT_API_URL."""
+    from prefect import serve as prefect_serve
+
+    from aigms.flows.schedules import deployments
+
+    try:
+        served = deployments(series_dir, out, home)
+    except InputError as error:
+        fail(error)
+    table = Table("deployment", "cron", "time zone", "episodes", title="aigms serve")
+    for deployment in served:
+        for schedule in deployment.schedules:
+            table.add_row(deployment.name, schedule.schedule.cron, schedule.schedule.timezone,
+                          ", ".join(deployment.parameters["episodes"] or ["every approved episode"]))
+    console.print(table)
+    prefect_serve(*served)
+
+
 def example_series() -> Path:
     return Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
 

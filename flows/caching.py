@@ -21,8 +21,8 @@ def _release() -> str:
 
 
 def _series(series: Series) -> dict[str, Any]:
-    """The bible without its episode list: adding an episode does not touch another episode's work."""
-    return series.model_dump(mode="json", exclude={"episodes"})
+    """The bible without its episode list and schedules: adding an episode or a schedule touches no other work."""
+    return series.model_dump(mode="json", exclude={"episodes", "schedules"})
 
 
 def _file_sha256(path: Path) -> str | None:

@@ -137,3 +137,39 @@ def test_a_one_line_change_runs_only_the_tasks_it_touches(project: dict) -> None
     assert touched == {"plan_episode": ["Completed"], "film_shot": ["Cached"] * 10 + ["Completed"],
                        "record_line": ["Cached"] * 5 + ["Completed"], "cut_episode": ["Completed"]}
     assert (edited.rendered, edited.reused) == (1, 10)
+
+
+def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(project: dict) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    bible = project["series"] / "series.yaml"
+    bible.write_text(bible.read_text() + 'schedules:\n  - {name: nightly, cron: "0 2 * * *", timezone: Asia/Shanghai}\n')
+    approve = subprocess.run([sys.executable, "-m", "aigms", "shots", "approve",
+                              str(project["series"] / "episodes" / "s01e02.fountain"), "--home", str(project["home"])],
+                             env=project["env"], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    assert approve.returncode == 0, approve.stderr
+    server = subprocess.Popen([sys.executable, "-m", "aigms", "serve", str(project["series"]), "--out",
+                               str(project["out"]), "--home", str(project["home"])], env=project["env"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True)
+    try:
+        with get_client(sync_client=True) as client:
+            for _ in range(1200):
+                assert server.poll() is None, server.stderr.read().decode()[-3000:]
+                try:
+                    deployment = client.read_deployment_by_name("render-series/bronze-echoes-nightly")
+                    break
+                except Exception:
+                    time.sleep(0.1)
+        assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [("0 2 * * *",
+                                                                                           "Asia/Shanghai")]
+        run = run_deployment("render-series/bronze-echoes-nightly", timeout=600)
+        assert run.state.is_completed(), run.state
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=60)
+        server.stderr.close()
+    delivered = project["out"] / "bronze-echoes"
+    assert sorted(path.name for path in delivered.iterdir()) == ["s01e02"]
+    assert (delivered / "s01e02" / "episode.mp4").is_file()
