@@ -181,12 +181,16 @@ def serve(
     cron schedules until stopped (Ctrl-C). Needs a Prefect server: `prefect server start` and PREFECT_API_URL."""
     from prefect import serve as prefect_serve
 
+    from aigms.flows.concurrency import GENERATE_TAG, ensure_generation_limit
     from aigms.flows.schedules import deployments
 
     try:
         served = deployments(series_dir, out, home)
     except InputError as error:
         fail(error)
+    slots = ensure_generation_limit()
+    console.print(f"at most {slots} shots filmed at once (Prefect tag {GENERATE_TAG!r})" if slots else
+                  f"no GPU here and no limit on tag {GENERATE_TAG!r}: the task runner bounds filming")
     table = Table("deployment", "cron", "time zone", "episodes", title="aigms serve")
     for deployment in served:
         for schedule in deployment.schedules:

@@ -3,7 +3,8 @@ The only place that knows the order of the stages; the work itself lives in `aig
 
 Filming, recording and cutting are cached by Prefect under the content hash of their inputs (`aigms.flows.caching`),
 so a re-render runs only the tasks a change touches; a cached result is used only while the rows and files it names
-are still there. Lines are recorded while shots are filmed: CPU work overlaps generation."""
+are still there. Lines are recorded while shots are filmed: CPU work overlaps generation, which the `generate` tag
+holds to one shot per GPU (`aigms.flows.concurrency`)."""
 
 import shutil
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
 from aigms.flows.caching import cut_key, film_key, line_key
+from aigms.flows.concurrency import GENERATE_TAG, ensure_generation_limit
 from aigms.production import assets, deliver, edit, interchange, media, review, subtitles, transcribe, voice
 from aigms.production.bible import load_series
 from aigms.production.approval import require_approved
@@ -29,9 +31,6 @@ from aigms.production.generate import RenderedTake, ShotResult, render_shot
 from aigms.production.ingest import IngestReport, canonical_sha256, ingest_episode, ingest_series, load_shotlist, read_episode
 from aigms.schemas.series import Series, Voice
 from aigms.schemas.shotlist import Shot, ShotList
-
-
-GENERATE_TAG = "generate"
 
 
 @dataclass(frozen=True)
@@ -170,12 +169,13 @@ def _close_interrupted_runs(session: Session, episode_id: int) -> None:
         run.message = "interrupted; a later render resumed its work"
 
 
-@flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
+@flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
 def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | None = None,
                    strict: bool = False, force: bool = False, takes: int = 1) -> EpisodeResult:
     """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`, `takes` takes a shot;
     the shot list must be approved unless `force` (previs of a draft, tests)."""
     logger = get_run_logger()
+    ensure_generation_limit()
     home_dir = settings.home(home)
     store, database_url = settings.store(home_dir), settings.database(home_dir)
     series = load_series(Path(series_dir))
@@ -193,14 +193,14 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         session.flush()
         run_id = run.id
     try:
-        film_futures = film_shot.map(
-            unmapped(database_url), unmapped(store), unmapped(series), shotlist.shots,
-            [rows[shot.id] for shot in shotlist.shots], unmapped(takes),
-        )
         line_futures = {
             shot.id: record_line.submit(database_url, store, series, shotlist.language, shot)
             for shot in shotlist.shots if shot.kind == "dialogue"
         }
+        film_futures = film_shot.map(
+            unmapped(database_url), unmapped(store), unmapped(series), shotlist.shots,
+            [rows[shot.id] for shot in shotlist.shots], unmapped(takes),
+        )
         filmed: dict[str, ShotResult] = {}
         for shot, future in zip(shotlist.shots, film_futures):
             result = future.result()

@@ -98,9 +98,9 @@ def test_a_render_killed_mid_shot_resumes_without_redoing_finished_work(project:
     assert sorted(path.name for path in delivered.iterdir() if path.name.startswith(".")) == []
 
 
-def task_states(flow_run_id: object, expected: int) -> dict[str, list[str]]:
-    """The state of every task run of a flow run as Prefect's API (and its UI) shows it, by task; task run states
-    reach the server as events, so this waits until all `expected` have arrived."""
+def task_runs(flow_run_id: object, expected: int) -> list:
+    """Every task run of a flow run as Prefect's API (and its UI) shows it; task run states reach the server as
+    events, so this waits until all `expected` have arrived in a final state."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
@@ -110,10 +110,14 @@ def task_states(flow_run_id: object, expected: int) -> dict[str, list[str]]:
             if len(runs) >= expected and all(run.state and run.state.is_final() for run in runs):
                 break
             time.sleep(0.1)
-    states: dict[str, list[str]] = {}
+    return runs
+
+
+def states(runs: list) -> dict[str, list[str]]:
+    by_task: dict[str, list[str]] = {}
     for run in runs:
-        states.setdefault(run.name.rsplit("-", 1)[0], []).append(run.state.name)
-    return {name: sorted(names) for name, names in states.items()}
+        by_task.setdefault(run.name.rsplit("-", 1)[0], []).append(run.state.name)
+    return {name: sorted(names) for name, names in by_task.items()}
 
 
 def test_a_one_line_change_runs_only_the_tasks_it_touches(project: dict) -> None:
@@ -122,7 +126,7 @@ def test_a_one_line_change_runs_only_the_tasks_it_touches(project: dict) -> None
     def render() -> tuple[object, dict[str, list[str]]]:
         state = render_episode(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]),
                                force=True, return_state=True)
-        return state.result(), task_states(state.state_details.flow_run_id, 1 + 11 + 6 + 1)
+        return state.result(), states(task_runs(state.state_details.flow_run_id, 1 + 11 + 6 + 1))
 
     first, _ = render()
     video = first.video.stat()
@@ -137,6 +141,26 @@ def test_a_one_line_change_runs_only_the_tasks_it_touches(project: dict) -> None
     assert touched == {"plan_episode": ["Completed"], "film_shot": ["Cached"] * 10 + ["Completed"],
                        "record_line": ["Cached"] * 5 + ["Completed"], "cut_episode": ["Completed"]}
     assert (edited.rendered, edited.reused) == (1, 10)
+
+
+def test_no_two_shots_are_filmed_at_once_on_one_gpu_and_lines_do_not_queue_behind_them(project: dict) -> None:
+    from prefect.client.orchestration import get_client
+
+    from aigms.flows.episode import render_episode
+
+    with get_client(sync_client=True) as client:
+        client.create_concurrency_limit(tag="generate", concurrency_limit=1)
+        try:
+            state = render_episode(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]),
+                                   force=True, return_state=True)
+        finally:
+            client.delete_concurrency_limit_by_tag("generate")
+    assert state.is_completed()
+    runs = task_runs(state.state_details.flow_run_id, 1 + 11 + 6 + 1)
+    filmed = sorted((run.start_time, run.end_time) for run in runs if run.name.startswith("film_shot"))
+    lines = [(run.start_time, run.end_time) for run in runs if run.name.startswith("record_line")]
+    assert len(filmed) == 11 and all(end <= start for (_, end), (start, _) in zip(filmed, filmed[1:]))
+    assert len(lines) == 6 and max(end for _, end in lines) < filmed[-1][0]
 
 
 def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(project: dict) -> None:
