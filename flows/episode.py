@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
+from aigms.flows.artifacts import publish_episode
 from aigms.flows.caching import cut_key, film_key, line_key
 from aigms.flows.concurrency import GENERATE_TAG, ensure_generation_limit
 from aigms.production import assets, deliver, edit, interchange, media, review, subtitles, transcribe, voice
@@ -244,6 +245,7 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         run.shots_rendered, run.shots_reused = rendered, len(selected) - rendered
         review.submit_for_approval(session, run.episode_id)
         review.record_cut(session, store, run, video, srt, manifest, media.probe(video).duration)
+    publish_episode(engine, series.id, episode_id, shotlist, selected, failures, video)
     for warning in edit_warnings:
         logger.warning(warning)
     logger.info("episode %s: %d shots, %d rendered, %d reused → %s", episode_id, len(selected), rendered,

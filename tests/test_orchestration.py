@@ -2,6 +2,7 @@
 a render killed in the middle of a shot resumes without redoing finished work or leaving half-written files and
 rows behind, and a re-render runs only the Prefect tasks a change touches."""
 
+import json
 import os
 import signal
 import subprocess
@@ -32,6 +33,7 @@ def project(tmp_path: Path, prefect: None) -> Iterator[dict]:
            "AIGMS_WHISPER": "none"}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AIGMS_DATABASE_URL", database_url)
+        patch.setenv("AIGMS_WHISPER", "none")
         yield {"series": small_copy(tmp_path / "series"), "home": tmp_path / "home", "out": tmp_path / "out",
                "database": database_url, "env": env}
 
@@ -161,6 +163,23 @@ def test_no_two_shots_are_filmed_at_once_on_one_gpu_and_lines_do_not_queue_behin
     lines = [(run.start_time, run.end_time) for run in runs if run.name.startswith("record_line")]
     assert len(filmed) == 11 and all(end <= start for (_, end), (start, _) in zip(filmed, filmed[1:]))
     assert len(lines) == 6 and max(end for _, end in lines) < filmed[-1][0]
+
+
+def test_an_episode_run_publishes_its_shots_and_its_file_to_the_prefect_ui(project: dict) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from aigms.flows.episode import render_episode
+
+    state = render_episode(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]), force=True,
+                           return_state=True)
+    with get_client(sync_client=True) as client:
+        artifacts = {artifact.key: artifact for artifact in client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))}
+    shots = json.loads(artifacts["bronze-echoes-s01e02-shots"].data)
+    assert [row["shot"] for row in shots] == [f"{10 * n:03d}" for n in range(1, 12)]
+    assert {(row["status"], row["generator"]) for row in shots} == {("filmed", "animatic")}
+    assert state.result().video.resolve().as_uri() in artifacts["bronze-echoes-s01e02-episode"].data
 
 
 def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(project: dict) -> None:
