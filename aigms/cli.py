@@ -88,9 +88,13 @@ def ingest(series_dir: Path, home: HomeOption = None, strict: StrictOption = Fal
 
 
 def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | None, strict: bool,
-            force: bool, takes: int = 1) -> None:
+            force: bool, takes: int = 1, dask: str | None = None) -> None:
     from aigms.flows.episode import render_episode
 
+    if dask:
+        from prefect_dask import DaskTaskRunner
+
+        render_episode = render_episode.with_options(task_runner=DaskTaskRunner(address=dask))
     table = Table("episode", "shots", "rendered", "reused", "video", title="aigms render")
     for episode_id in episode_ids:
         result = render_episode(str(series_dir), episode_id, str(out), str(home) if home else None, strict,
@@ -110,6 +114,8 @@ def render(
     takes: Annotated[int, typer.Option("--takes", min=1, help="takes per shot; the first good one is cut in")] = 1,
     from_manifest: Annotated[Path | None, typer.Option(
         "--from-manifest", help="render again from a delivered manifest.json (its media found by hash)")] = None,
+    dask: Annotated[str | None, typer.Option(
+        "--dask", help="address of a Dask scheduler (tcp://host:8786) whose workers run the tasks")] = None,
 ) -> None:
     """Render one episode to DIR/<series>/<episode>/ (episode.mp4, .srt, .vtt, timeline.otio, .edl, .xml,
     manifest.json). The shot list must be approved first (`aigms shots approve`), or forced."""
@@ -120,7 +126,7 @@ def render(
         if episode is None:
             raise InputError(Path.cwd(), None, "no episode given", "name a .fountain file, or use --from-manifest")
         folder, episode_id = locate_episode(episode, series_dir)
-        _render(folder, [episode_id], out, home, strict, force, takes)
+        _render(folder, [episode_id], out, home, strict, force, takes, dask)
     except (InputError, KeyError) as error:
         fail(error)
 

@@ -216,3 +216,20 @@ def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(pr
     delivered = project["out"] / "bronze-echoes"
     assert sorted(path.name for path in delivered.iterdir()) == ["s01e02"]
     assert (delivered / "s01e02" / "episode.mp4").is_file()
+
+
+def test_two_workers_on_a_local_dask_cluster_render_an_episode_together(project: dict) -> None:
+    from distributed import Client, LocalCluster, get_task_stream
+    from prefect_dask import DaskTaskRunner
+
+    from aigms.flows.episode import render_episode
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client, get_task_stream(client) as stream:
+        on_dask = render_episode.with_options(task_runner=DaskTaskRunner(address=cluster.scheduler_address))
+        result = on_dask(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]), force=True)
+    assert (result.shots, result.rendered) == (11, 11)
+    assert len({task["worker"] for task in stream.data}) == 2
+    with session_scope(open_database(project["database"])) as session:
+        takes = session.scalars(select(models.Take)).all()
+        assert sorted(take.status for take in takes) == [models.TAKE_OK] * 11
