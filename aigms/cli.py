@@ -179,7 +179,7 @@ def verify(file: Path) -> None:
 
 @app.command()
 def serve(
-    series_dir: Annotated[Path, typer.Argument(help="the series folder whose series.yaml has `schedules:`")] = Path("."),
+    series_dir: Annotated[Path, typer.Argument(help="the series folder; its series.yaml has `schedules:`")] = Path(),
     out: Annotated[Path, typer.Option("--out", help="delivery folder")] = Path("renders"),
     home: HomeOption = None,
 ) -> None:

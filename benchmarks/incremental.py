@@ -2,9 +2,9 @@
 `render_episode` flow (Prefect, the asset store, the database, the edit, Whisper-checked subtitles).
 
 Run: `.venv/bin/python benchmarks/incremental.py`. The episode is written here: four scenes of the example series,
-each an establishing shot and eleven of action and dialogue; the animatic generator films it at 640x360 so the run takes minutes, not
-hours. With a video model a shot costs minutes of GPU, so the ratio printed here (where filming is cheap and the
-edit weighs more) is the pessimistic end. Prefect's temporary server is started before the clock runs."""
+each an establishing shot and eleven of action and dialogue; the animatic generator films it at 640x360 so the run
+takes minutes, not hours. With a video model a shot costs minutes of GPU, so the ratio printed here (where filming
+is cheap and the edit weighs more) is the pessimistic end. Prefect's temporary server starts before the clock runs."""
 
 import os
 import shutil

@@ -1,23 +1,42 @@
 """Prefect cache keys for the episode's tasks: each key is the content hash of what the task reads (the bytes of
 reference images and recordings, the hashes of the takes and lines a cut is made of), never of file paths alone or
 of the time, so a re-render redoes exactly the tasks a change touches. Keys also name the database and the asset
-store, whose rows and files a cached result points at, and this release of aigms, whose code made it."""
+store, whose rows and files a cached result points at, the retakes asked of a shot, and the code that made it."""
 
-from importlib import metadata
+import hashlib
+from functools import cache
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
 from prefect.context import TaskRunContext
+from sqlalchemy import select
 
+from aigms.db import models
+from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
 from aigms.production import assets, voice
 from aigms.production.ingest import canonical_sha256
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot
 
+CODE_PACKAGES = ("aigms.production", "aigms.production.generators", "aigms.flows", "aigms.schemas", "aigms.db")
 
+
+@cache
 def _release() -> str:
-    return metadata.version("aigms")
+    """The version and the bytes of the code the tasks run: an upgrade, or an edit in a checkout, is a change."""
+    digest = hashlib.sha256(metadata.version("aigms").encode())
+    for package in CODE_PACKAGES:
+        for source in sorted(resources.files(package).iterdir(), key=lambda entry: entry.name):
+            if source.name.endswith(".py"):
+                digest.update(source.name.encode() + source.read_bytes())
+    return digest.hexdigest()
+
+
+def _retakes(database_url: str, shot_row_id: int) -> list[int]:
+    with session_scope(open_database(database_url)) as session:
+        return list(session.scalars(select(models.Retake.id).filter_by(shot_id=shot_row_id).order_by(models.Retake.id)))
 
 
 def _series(series: Series) -> dict[str, Any]:
@@ -42,6 +61,7 @@ def film_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
     return "film-" + canonical_sha256({
         "release": _release(), "database": parameters["database_url"], "store": str(parameters["store"]),
         "series": _series(series), "shot": shot.filmed(), "note": shot.note, "row": parameters["shot_row_id"],
+        "retakes": _retakes(parameters["database_url"], parameters["shot_row_id"]),
         "takes": parameters["takes"], "references": _references(series, shot),
     })
 

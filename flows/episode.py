@@ -29,7 +29,8 @@ from aigms.production import assets, deliver, edit, interchange, media, review, 
 from aigms.production.bible import load_series
 from aigms.production.approval import require_approved
 from aigms.production.generate import RenderedTake, ShotResult, render_shot
-from aigms.production.ingest import IngestReport, canonical_sha256, ingest_episode, ingest_series, load_shotlist, read_episode
+from aigms.production.ingest import (IngestReport, canonical_sha256, ingest_episode, ingest_series, load_shotlist,
+                                    read_episode)
 from aigms.schemas.series import Series, Voice
 from aigms.schemas.shotlist import Shot, ShotList
 

@@ -187,7 +187,8 @@ def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(pr
     from prefect.deployments import run_deployment
 
     bible = project["series"] / "series.yaml"
-    bible.write_text(bible.read_text() + 'schedules:\n  - {name: nightly, cron: "0 2 * * *", timezone: Asia/Shanghai}\n')
+    schedule = '  - {name: nightly, cron: "0 2 * * *", timezone: Asia/Shanghai}\n'
+    bible.write_text(bible.read_text() + "schedules:\n" + schedule)
     approve = subprocess.run([sys.executable, "-m", "aigms", "shots", "approve",
                               str(project["series"] / "episodes" / "s01e02.fountain"), "--home", str(project["home"])],
                              env=project["env"], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
@@ -233,3 +234,19 @@ def test_two_workers_on_a_local_dask_cluster_render_an_episode_together(project:
     with session_scope(open_database(project["database"])) as session:
         takes = session.scalars(select(models.Take)).all()
         assert sorted(take.status for take in takes) == [models.TAKE_OK] * 11
+
+
+@pytest.mark.parametrize("schedule, problem", [
+    ('{name: nightly, cron: "61 2 * * *"}', "schedule 'nightly': Invalid cron string"),
+    ('{name: nightly, cron: "0 2 * * *", timezone: Mars/Olympus}', "unknown time zone 'Mars/Olympus'"),
+    ('{name: nightly, cron: "0 2 * * *", episodes: [s09e01]}', "names episodes not in the series: s09e01"),
+])
+def test_a_bad_schedule_is_refused_naming_series_yaml(tmp_path: Path, schedule: str, problem: str) -> None:
+    from aigms.flows.schedules import deployments
+    from aigms.schemas.errors import InputError
+
+    series = small_copy(tmp_path / "series")
+    (series / "series.yaml").write_text((series / "series.yaml").read_text() + f"schedules:\n  - {schedule}\n")
+    with pytest.raises(InputError, match="series.yaml") as refused:
+        deployments(series, tmp_path / "out", tmp_path / "home")
+    assert problem in str(refused.value)
