@@ -28,6 +28,8 @@ def _qc(results: list[models.QCResult]) -> str:
 
 def publish_episode(engine: Engine, series_id: str, episode_id: str, shotlist: ShotList,
                     selected: dict[str, RenderedTake], failures: list[str], video: Path) -> None:
+    """Published synchronously (`_sync=True`): Prefect would hand back an unawaited coroutine, and publish nothing,
+    to a flow called from a thread that runs an event loop (a notebook, Playwright's sync API)."""
     with session_scope(engine) as session:
         qc = {take_id: list(session.scalars(select(models.QCResult).filter_by(take_id=take_id)))
               for take_id in {take.take_id for take in selected.values()}}
@@ -39,7 +41,9 @@ def publish_episode(engine: Engine, series_id: str, episode_id: str, shotlist: S
             "problems": "; ".join(failure for failure in failures if failure.startswith(f"shot {shot.id} ")),
         } for shot in shotlist.shots]
     create_table_artifact(rows, key=artifact_key(series_id, episode_id, "shots"),
-                          description=f"Shots of {episode_id}: the take cut in, filmed this run or reused, its QC")
+                          description=f"Shots of {episode_id}: the take cut in, filmed this run or reused, its QC",
+                          _sync=True)
     create_link_artifact(video.resolve().as_uri(), link_text=f"{episode_id} ({video.name})",
                          key=artifact_key(series_id, episode_id, "episode"),
-                         description=f"The delivered episode {episode_id}, with its subtitles and manifest beside it")
+                         description=f"The delivered episode {episode_id}, with its subtitles and manifest beside it",
+                         _sync=True)

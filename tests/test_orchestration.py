@@ -1,6 +1,8 @@
 """Orchestration at studio scale, on the real flow and a real database (SQLite, or PostgreSQL under `make test`):
 a render killed in the middle of a shot resumes without redoing finished work or leaving half-written files and
-rows behind, and a re-render runs only the Prefect tasks a change touches."""
+rows behind; a re-render runs only the Prefect tasks a change touches; shots wait for the GPU; schedules in
+series.yaml become served deployments; two Dask workers share an episode. Prefect calls that pick sync or async
+by the thread's event loop get `_sync=True`: the browser tests leave Playwright's loop running in the main thread."""
 
 import json
 import os
@@ -128,7 +130,7 @@ def test_a_one_line_change_runs_only_the_tasks_it_touches(project: dict) -> None
     def render() -> tuple[object, dict[str, list[str]]]:
         state = render_episode(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]),
                                force=True, return_state=True)
-        return state.result(), states(task_runs(state.state_details.flow_run_id, 1 + 11 + 6 + 1))
+        return state.result(_sync=True), states(task_runs(state.state_details.flow_run_id, 1 + 11 + 6 + 1))
 
     first, _ = render()
     video = first.video.stat()
@@ -179,7 +181,7 @@ def test_an_episode_run_publishes_its_shots_and_its_file_to_the_prefect_ui(proje
     shots = json.loads(artifacts["bronze-echoes-s01e02-shots"].data)
     assert [row["shot"] for row in shots] == [f"{10 * n:03d}" for n in range(1, 12)]
     assert {(row["status"], row["generator"]) for row in shots} == {("filmed", "animatic")}
-    assert state.result().video.resolve().as_uri() in artifacts["bronze-echoes-s01e02-episode"].data
+    assert state.result(_sync=True).video.resolve().as_uri() in artifacts["bronze-echoes-s01e02-episode"].data
 
 
 def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(project: dict) -> None:
@@ -208,7 +210,7 @@ def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(pr
                     time.sleep(0.1)
         assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [("0 2 * * *",
                                                                                            "Asia/Shanghai")]
-        run = run_deployment("render-series/bronze-echoes-nightly", timeout=600)
+        run = run_deployment("render-series/bronze-echoes-nightly", timeout=600, _sync=True)
         assert run.state.is_completed(), run.state
     finally:
         os.killpg(server.pid, signal.SIGINT)
