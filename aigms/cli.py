@@ -12,7 +12,7 @@ from rich.table import Table
 
 from aigms import shots
 from aigms.dashboard.cli import register as register_dashboard
-from aigms.options import HomeOption, SeriesOption, StrictOption, console, errors, fail, locate_episode
+from aigms.options import EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, errors, fail, locate_episode
 from aigms.schemas import SCHEMAS
 from aigms.schemas.errors import InputError
 
@@ -88,9 +88,13 @@ def ingest(series_dir: Path, home: HomeOption = None, strict: StrictOption = Fal
 
 
 def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | None, strict: bool,
-            force: bool, takes: int = 1) -> None:
+            force: bool, takes: int = 1, dask: str | None = None) -> None:
     from aigms.flows.episode import render_episode
 
+    if dask:
+        from prefect_dask import DaskTaskRunner
+
+        render_episode = render_episode.with_options(task_runner=DaskTaskRunner(address=dask))
     table = Table("episode", "shots", "rendered", "reused", "video", title="aigms render")
     for episode_id in episode_ids:
         result = render_episode(str(series_dir), episode_id, str(out), str(home) if home else None, strict,
@@ -110,6 +114,8 @@ def render(
     takes: Annotated[int, typer.Option("--takes", min=1, help="takes per shot; the first good one is cut in")] = 1,
     from_manifest: Annotated[Path | None, typer.Option(
         "--from-manifest", help="render again from a delivered manifest.json (its media found by hash)")] = None,
+    dask: Annotated[str | None, typer.Option(
+        "--dask", help="address of a Dask scheduler (tcp://host:8786) whose workers run the tasks")] = None,
 ) -> None:
     """Render one episode to DIR/<series>/<episode>/ (episode.mp4, .srt, .vtt, timeline.otio, .edl, .xml,
     manifest.json). The shot list must be approved first (`aigms shots approve`), or forced."""
@@ -120,7 +126,7 @@ def render(
         if episode is None:
             raise InputError(Path.cwd(), None, "no episode given", "name a .fountain file, or use --from-manifest")
         folder, episode_id = locate_episode(episode, series_dir)
-        _render(folder, [episode_id], out, home, strict, force, takes)
+        _render(folder, [episode_id], out, home, strict, force, takes, dask)
     except (InputError, KeyError) as error:
         fail(error)
 
@@ -173,7 +179,7 @@ def verify(file: Path) -> None:
 
 @app.command()
 def qc(
-    episode: Annotated[str, typer.Argument(help="the episode's .fountain file, or its id with --series")],
+    episode: EpisodeArgument,
     series_dir: SeriesOption = None,
     home: HomeOption = None,
     out: Annotated[Path | None, typer.Option("--out", help="HTML report (default: HOME/reports/<episode>-qc.html)")] = None,
@@ -213,6 +219,35 @@ def qc(
     console.print(f"report written to [bold]{path}[/]")
     if any(shot.flagged for shot in shots):
         raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    series_dir: Annotated[Path, typer.Argument(help="the series folder; its series.yaml has `schedules:`")] = Path(),
+    out: Annotated[Path, typer.Option("--out", help="delivery folder")] = Path("renders"),
+    home: HomeOption = None,
+) -> None:
+    """Register a Prefect deployment of `render-series` for each schedule in series.yaml and run them on their
+    cron schedules until stopped (Ctrl-C). Needs a Prefect server: `prefect server start` and PREFECT_API_URL."""
+    from prefect import serve as prefect_serve
+
+    from aigms.flows.concurrency import GENERATE_TAG, ensure_generation_limit
+    from aigms.flows.schedules import deployments
+
+    try:
+        served = deployments(series_dir, out, home)
+    except InputError as error:
+        fail(error)
+    slots = ensure_generation_limit()
+    console.print(f"at most {slots} shots filmed at once (Prefect tag {GENERATE_TAG!r})" if slots else
+                  f"no GPU here and no limit on tag {GENERATE_TAG!r}: the task runner bounds filming")
+    table = Table("deployment", "cron", "time zone", "episodes", title="aigms serve")
+    for deployment in served:
+        for schedule in deployment.schedules:
+            table.add_row(deployment.name, schedule.schedule.cron, schedule.schedule.timezone,
+                          ", ".join(deployment.parameters["episodes"] or ["every approved episode"]))
+    console.print(table)
+    prefect_serve(*served)
 
 
 def example_series() -> Path:

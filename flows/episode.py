@@ -1,24 +1,36 @@
 """The episode flow: script → shot list → one take per shot → voices → edit → subtitles → delivery.
-The only place that knows the order of the stages; the work itself lives in `aigms.production`."""
+The only place that knows the order of the stages; the work itself lives in `aigms.production`.
 
-import uuid
-from dataclasses import dataclass
+Filming, recording and cutting are cached by Prefect under the content hash of their inputs (`aigms.flows.caching`),
+so a re-render runs only the tasks a change touches; a cached result is used only while the rows and files it names
+are still there. Lines are recorded while shots are filmed: CPU work overlaps generation, which the `generate` tag
+holds to one shot per GPU (`aigms.flows.concurrency`)."""
+
+import shutil
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task, unmapped
+from prefect.futures import PrefectFuture
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
+from aigms.flows.artifacts import publish_episode
+from aigms.flows.caching import cut_key, film_key, line_key
+from aigms.flows.concurrency import GENERATE_TAG, ensure_generation_limit
 from aigms.production import assets, deliver, edit, interchange, media, qc, review, subtitles, transcribe, voice
 from aigms.production.bible import load_series
 from aigms.production.approval import require_approved
 from aigms.production.generate import RenderedTake, ShotResult, render_shot
-from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
+from aigms.production.ingest import (IngestReport, canonical_sha256, ingest_episode, ingest_series, load_shotlist,
+                                    read_episode)
 from aigms.schemas.series import Series, Voice
 from aigms.schemas.shotlist import Shot, ShotList
 
@@ -54,7 +66,7 @@ def plan_episode(database_url: str, series: Series, episode_id: str, strict: boo
         return load_shotlist(session, episode), rows, report.warnings
 
 
-@task(cache_policy=NONE, retries=1, tags=["generate"])
+@task(cache_key_fn=film_key, persist_result=True, retries=1, tags=[GENERATE_TAG])
 def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int,
               takes: int = 1) -> ShotResult:
     return render_shot(open_database(database_url), store, series, shot, shot_row_id, takes)
@@ -68,27 +80,49 @@ def check_across_shots(database_url: str, series: Series, shotlist: ShotList,
     return qc.check_episode(open_database(database_url), series, shotlist, clips)
 
 
-@task(cache_policy=NONE)
+@task(cache_key_fn=line_key, persist_result=True)
 def record_line(database_url: str, store: Path, series: Series, language: str, shot: Shot) -> edit.LineAudio:
     """The studio's recording of the line if there is one, else a scratch voice; kept in the asset store. An
-    uncast extra speaks with the default voice."""
-    scratch = assets.scratch_dir(store) / f"line-{shot.id}-{uuid.uuid4().hex}.wav"
+    uncast extra speaks with the default voice. The work folder is named for the line, so a recording killed half
+    way is cleaned up by the render that resumes it."""
+    work = assets.scratch_dir(store) / f"line-{canonical_sha256([voice.line_id(shot), shot.text, language])}"
+    work.mkdir(exist_ok=True)
+    scratch = work / f"{shot.id}.wav"
     recording = voice.recorded_line(series, shot)
-    if recording is not None:
-        seconds = voice.conform_recording(recording, scratch, series.delivery.audio_rate)
-    else:
-        character = series.characters.get(shot.speaker or "")
-        seconds = voice.synthesize(shot.text, language, character.voice if character else Voice(), scratch,
-                                   series.delivery.audio_rate)
-    source = "recorded" if recording is not None else "scratch"
-    with session_scope(open_database(database_url)) as session:
-        asset = assets.put_file(session, store, scratch, "audio", {"duration": seconds, "source": source})
-        return edit.LineAudio(voice.line_id(shot), source, assets.asset_file(store, asset), seconds, asset.sha256)
+    try:
+        if recording is not None:
+            seconds = voice.conform_recording(recording, scratch, series.delivery.audio_rate)
+        else:
+            character = series.characters.get(shot.speaker or "")
+            seconds = voice.synthesize(shot.text, language, character.voice if character else Voice(), scratch,
+                                       series.delivery.audio_rate)
+        source = "recorded" if recording is not None else "scratch"
+        with session_scope(open_database(database_url)) as session:
+            asset = assets.put_file(session, store, scratch, "audio", {"duration": seconds, "source": source})
+            return edit.LineAudio(voice.line_id(shot), source, assets.asset_file(store, asset), seconds, asset.sha256)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
-@task(cache_policy=NONE)
+@dataclass(frozen=True)
+class Cut:
+    """The delivered episode, with the hash of each file so a cached cut is trusted only while its files hold."""
+
+    video: Path
+    subtitles: Path
+    manifest: Path
+    sha256: dict[str, str]
+    warnings: list[str]
+
+    def is_there(self) -> bool:
+        return all(path.is_file() and assets.sha256_file(path) == self.sha256[name]
+                   for name, path in (("video", self.video), ("subtitles", self.subtitles),
+                                      ("manifest", self.manifest)))
+
+
+@task(cache_key_fn=cut_key, persist_result=True)
 def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotList, takes: dict[str, RenderedTake],
-                audio: dict[str, edit.LineAudio], folder: Path) -> tuple[Path, Path, Path, list[str]]:
+                audio: dict[str, edit.LineAudio], folder: Path) -> Cut:
     """Edit, subtitle and deliver; the delivered files also go into the asset store, each line's check into the
     database."""
     engine = open_database(database_url)
@@ -106,15 +140,52 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
             assets.put_file(session, store, delivered.path(name), kind, move=False)
         assets.put_file(session, store, delivered.manifest_path, "manifest", move=False)
         deliver.record_lines(session, series.id, timeline, checks)
-    return delivered.video, delivered.path("subtitles"), delivered.manifest_path, warnings + delivered.warnings
+    files = {"video": delivered.video, "subtitles": delivered.path("subtitles"), "manifest": delivered.manifest_path}
+    return Cut(**files, sha256={name: assets.sha256_file(path) for name, path in files.items()},
+               warnings=warnings + delivered.warnings)
 
 
-@flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=2), log_prints=True)
+def _asset_is_there(engine: Engine, store: Path, sha256: str) -> bool:
+    with session_scope(engine) as session:
+        asset = session.scalar(select(models.Asset).where(models.Asset.sha256 == sha256))
+        return asset is not None and assets.has_file(store, asset)
+
+
+def _take_is_there(engine: Engine, store: Path, take: RenderedTake) -> bool:
+    with session_scope(engine) as session:
+        row = session.get(models.Take, take.take_id)
+        return (row is not None and row.status == models.TAKE_OK and row.recipe_sha256 == take.recipe_sha256
+                and row.asset is not None and assets.has_file(store, row.asset))
+
+
+def _reselect(engine: Engine, shot_row_id: int, take_id: int) -> None:
+    """A cached filming did not run `render_shot`, which selects the take; an edit of the shot list may have
+    cleared the selection since."""
+    with session_scope(engine) as session:
+        shot = session.get(models.Shot, shot_row_id)
+        if shot.selected_take_id != take_id:
+            shot.selected_take_id = take_id
+
+
+def _cached(future: PrefectFuture) -> bool:
+    return future.state.name == "Cached"
+
+
+def _close_interrupted_runs(session: Session, episode_id: int) -> None:
+    """A render killed outright (SIGKILL, a lost machine) never marks its run; the next render of the episode,
+    which resumes its work, closes it."""
+    for run in session.scalars(select(models.RenderRun).filter_by(episode_id=episode_id, status=models.RUN_RUNNING)):
+        run.status, run.finished_at = models.RUN_FAILED, models.utcnow()
+        run.message = "interrupted; a later render resumed its work"
+
+
+@flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
 def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | None = None,
                    strict: bool = False, force: bool = False, takes: int = 1) -> EpisodeResult:
     """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`, `takes` takes a shot;
     the shot list must be approved unless `force` (previs of a draft, tests)."""
     logger = get_run_logger()
+    ensure_generation_limit()
     home_dir = settings.home(home)
     store, database_url = settings.store(home_dir), settings.database(home_dir)
     series = load_series(Path(series_dir))
@@ -125,17 +196,32 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
     with session_scope(engine) as session:
         shotlist = review.with_retake_notes(session, shotlist, rows)
         episode_row = session.scalar(select(models.Episode).filter_by(series_id=series.id, code=episode_id))
+        _close_interrupted_runs(session, episode_row.id)
         run = models.RenderRun(episode_id=episode_row.id, status=models.RUN_RUNNING, shots_total=len(shotlist.shots),
                                flow_run_id=flow_run.id)
         session.add(run)
         session.flush()
         run_id = run.id
     try:
-        futures = film_shot.map(
+        line_futures = {
+            shot.id: record_line.submit(database_url, store, series, shotlist.language, shot)
+            for shot in shotlist.shots if shot.kind == "dialogue"
+        }
+        film_futures = film_shot.map(
             unmapped(database_url), unmapped(store), unmapped(series), shotlist.shots,
             [rows[shot.id] for shot in shotlist.shots], unmapped(takes),
         )
-        filmed = {shot.id: future.result() for shot, future in zip(shotlist.shots, futures)}
+        filmed: dict[str, ShotResult] = {}
+        for shot, future in zip(shotlist.shots, film_futures):
+            result = future.result()
+            if _cached(future):
+                if all(_take_is_there(engine, store, take) for take in result.takes):
+                    result = ShotResult(replace(result.selected, reused=True), result.takes, result.failures)
+                    _reselect(engine, rows[shot.id], result.selected.take_id)
+                else:
+                    result = film_shot.with_options(refresh_cache=True)(database_url, store, series, shot,
+                                                                        rows[shot.id], takes)
+            filmed[shot.id] = result
         failures = [failure for result in filmed.values() for failure in result.failures]
         for failure in failures:
             logger.warning(failure)
@@ -144,13 +230,22 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         for warning in across:
             logger.warning(warning)
         failures += across
+        audio: dict[str, edit.LineAudio] = {}
+        for shot in shotlist.shots:
+            if shot.id in line_futures:
+                line = line_futures[shot.id].result()
+                if _cached(line_futures[shot.id]) and not _asset_is_there(engine, store, line.sha256):
+                    line = record_line.with_options(refresh_cache=True)(database_url, store, series,
+                                                                        shotlist.language, shot)
+                audio[shot.id] = line
         folder = Path(out_dir) / series.id / episode_id
         folder.mkdir(parents=True, exist_ok=True)
-        audio = {
-            shot.id: record_line(database_url, store, series, shotlist.language, shot)
-            for shot in shotlist.shots if shot.kind == "dialogue"
-        }
-        video, srt, manifest, edit_warnings = cut_episode(database_url, store, series, shotlist, selected, audio, folder)
+        future = cut_episode.submit(database_url, store, series, shotlist, selected, audio, folder)
+        cut = future.result()
+        if _cached(future) and not cut.is_there():
+            cut = cut_episode.with_options(refresh_cache=True)(database_url, store, series, shotlist, selected, audio,
+                                                                folder)
+        video, srt, manifest, edit_warnings = cut.video, cut.subtitles, cut.manifest, cut.warnings
     except BaseException as error:
         with session_scope(engine) as session:
             run = session.get(models.RenderRun, run_id)
@@ -163,6 +258,7 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         run.shots_rendered, run.shots_reused = rendered, len(selected) - rendered
         review.submit_for_approval(session, run.episode_id)
         review.record_cut(session, store, run, video, srt, manifest, media.probe(video).duration)
+    publish_episode(engine, series.id, episode_id, shotlist, selected, failures, video)
     for warning in edit_warnings:
         logger.warning(warning)
     logger.info("episode %s: %d shots, %d rendered, %d reused → %s", episode_id, len(selected), rendered,

@@ -3,6 +3,7 @@ who is in it, where it happens, how it is delivered and which generator films it
 
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -182,6 +183,27 @@ class EpisodeRef(Strict):
     number: int | None = Field(None, ge=1)
 
 
+class Schedule(Strict):
+    """A render on a clock, run by `aigms serve`: every approved episode (or the ones listed) is rendered; an
+    episode nothing touched costs only cache look-ups, so a nightly run redoes just what changed."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", examples=["nightly"])
+    cron: str = Field(pattern=r"^\S+( \S+){4}$", examples=["0 2 * * *"],
+                      description="five cron fields: minute hour day-of-month month day-of-week")
+    timezone: str = Field("UTC", examples=["Asia/Shanghai"])
+    episodes: list[str] = Field(default_factory=list, description="episode ids; empty: every episode")
+    takes: int = Field(1, ge=1, description="takes per shot")
+
+    @field_validator("timezone")
+    @classmethod
+    def known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC or Asia/Shanghai") from None
+        return value
+
+
 class Series(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", examples=["bronze-echoes"])
     title: str
@@ -197,6 +219,7 @@ class Series(Strict):
     labels: Labels = Field(default_factory=Labels)
     qc: QCSettings = Field(default_factory=QCSettings)
     episodes: list[EpisodeRef] = Field(default_factory=list)
+    schedules: list[Schedule] = Field(default_factory=list, description="renders `aigms serve` runs on a clock")
 
     _root: Path = PrivateAttr(default_factory=Path.cwd)
 
@@ -207,6 +230,13 @@ class Series(Strict):
             if episode.id in seen:
                 raise ValueError(f"episode id {episode.id!r} is used twice")
             seen.add(episode.id)
+        names = [schedule.name for schedule in self.schedules]
+        if len(names) != len(set(names)):
+            raise ValueError(f"schedule names must differ (got {', '.join(names)})")
+        for schedule in self.schedules:
+            unknown = sorted(set(schedule.episodes) - seen)
+            if unknown:
+                raise ValueError(f"schedule {schedule.name!r} names episodes not in the series: {', '.join(unknown)}")
         return self
 
     @property

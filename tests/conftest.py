@@ -1,11 +1,14 @@
-"""Test setup shared by every module: Prefect and Hugging Face kept offline and in a temporary home, and one
-Prefect test server for the whole session (starting one costs ~10 s)."""
+"""Test setup shared by every module: Prefect and Hugging Face kept offline and in a temporary home, one Prefect
+test server for the whole session (starting one costs ~10 s), and the database a DB-facing test runs on (SQLite, or
+the PostgreSQL server named by `AIGMS_TEST_DATABASE_URL`)."""
 
 import os
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from databases import fresh_database_url
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="aigms-prefect-")
 for key, value in {
@@ -25,3 +28,8 @@ def prefect() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return fresh_database_url(tmp_path)

@@ -1,4 +1,5 @@
-"""The project database on real SQLite files: migrations, constraints, cascades and one transaction per change."""
+"""The project database on real SQLite files and on a real PostgreSQL server: migrations (an older release's
+database upgrades with its rows), constraints, cascades and one transaction per change."""
 
 from pathlib import Path
 
@@ -6,11 +7,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, inspect, select
+from alembic import command
+from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from aigms.db import models
 from aigms.db.session import alembic_config, open_database, session_scope
+
+pytestmark = pytest.mark.database
 
 
 def newest_revision() -> str:
@@ -18,8 +22,8 @@ def newest_revision() -> str:
 
 
 @pytest.fixture
-def engine(tmp_path: Path):
-    return open_database(f"sqlite:///{tmp_path / 'aigms.db'}")
+def engine(database_url: str):
+    return open_database(database_url)
 
 
 def episode_with_shots(session, shots: int = 2) -> models.Episode:
@@ -42,13 +46,51 @@ def episode_with_shots(session, shots: int = 2) -> models.Episode:
     return episode
 
 
-def test_opening_migrates_to_head_in_wal_mode(engine, tmp_path: Path) -> None:
+def test_opening_migrates_to_head(engine) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"series", "seasons", "episodes", "scenes", "characters", "locations", "shots", "takes", "assets",
             "qc_results", "reviews", "render_runs", "dialogue_lines", "alembic_version"} <= tables
     with engine.connect() as connection:
-        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == newest_revision()
+
+
+def test_sqlite_opens_in_wal_mode(tmp_path: Path) -> None:
+    with open_database(f"sqlite:///{tmp_path / 'aigms.db'}").connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_a_database_made_by_the_first_release_upgrades_with_its_rows(database_url: str) -> None:
+    old = create_engine(database_url)
+    with old.begin() as connection:
+        config = alembic_config(database_url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    with old.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO series (id, title, language, root, bible, bible_sha256, created_at, updated_at) "
+            "VALUES ('show', 'Show', 'en', '/x', '{}', :zero, :now, :now)"), {"zero": "0" * 64, "now": "2026-01-01"})
+        connection.execute(text("INSERT INTO seasons (id, series_id, number) VALUES (7, 'show', 1)"))
+        connection.execute(text(
+            "INSERT INTO episodes (id, series_id, season_id, code, title, language, script_path, script_sha256, "
+            "status) VALUES (3, 'show', 7, 's01e01', 'Pilot', 'en', 'e.fountain', :zero, 'draft')"), {"zero": "0" * 64})
+        connection.execute(text(
+            "INSERT INTO shots (id, episode_id, code, position, kind, spec, spec_sha256, duration, status) "
+            "VALUES (5, 3, '010', 0, 'action', '{\"text\": \"The hum deepens.\"}', :zero, 2.5, 'planned')"),
+            {"zero": "0" * 64})
+        connection.execute(text(
+            "INSERT INTO takes (id, shot_id, recipe_sha256, recipe, generator, seed, status, created_at) "
+            "VALUES (9, 5, :recipe, '{}', 'animatic', 42, 'ok', :now)"), {"recipe": "a" * 64, "now": "2026-01-01"})
+    old.dispose()
+    engine = open_database(database_url)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == newest_revision()
+    with session_scope(engine) as session:
+        episode = session.get(models.Episode, 3)
+        assert (episode.code, episode.title, episode.series.title) == ("s01e01", "Pilot", "Show")
+        assert [(shot.code, shot.spec, shot.duration) for shot in episode.shots] == [
+            ("010", {"text": "The hum deepens."}, 2.5)]
+        take = session.get(models.Take, 9)
+        assert (take.shot_id, take.recipe_sha256, take.seed) == (5, "a" * 64, 42)
 
 
 def test_migration_matches_the_models(engine) -> None:

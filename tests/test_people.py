@@ -13,10 +13,12 @@ from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.production import people
 
+pytestmark = pytest.mark.database
+
 
 @pytest.fixture
-def engine(tmp_path: Path):
-    return open_database(f"sqlite:///{tmp_path / 'aigms.db'}")
+def engine(database_url: str):
+    return open_database(database_url)
 
 
 def test_a_password_is_stored_only_as_an_argon2id_hash(engine) -> None:

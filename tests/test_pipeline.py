@@ -1,11 +1,13 @@
 """The walking skeleton end to end: a series folder in, playable subtitled episodes out, and nothing rendered twice."""
 
 import json
+from collections.abc import Iterator
 import shutil
 from pathlib import Path
 
 import pysubs2
 import pytest
+from databases import fresh_database_url
 from sqlalchemy import func, select
 
 from aigms.db import models
@@ -19,6 +21,8 @@ from aigms.production.media import probe
 from aigms.schemas.errors import InputError
 from aigms.schemas.manifest import Manifest
 
+pytestmark = pytest.mark.database
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
 
 
@@ -30,18 +34,21 @@ def small_copy(destination: Path) -> Path:
     return destination
 
 
-def take_count(home: Path) -> int:
-    with session_scope(open_database(f"sqlite:///{home}/aigms.db")) as session:
+def take_count(database_url: str) -> int:
+    with session_scope(open_database(database_url)) as session:
         return session.scalar(select(func.count()).select_from(models.Take))
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> dict:
+def rendered(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("pipeline")
     series = small_copy(root / "series")
     home, out = root / "home", root / "out"
-    result = render_episode(str(series), "s01e02", str(out), str(home), force=True)
-    return {"series": series, "home": home, "out": out, "result": result}
+    database_url = fresh_database_url(home)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIGMS_DATABASE_URL", database_url)
+        result = render_episode(str(series), "s01e02", str(out), str(home), force=True)
+        yield {"series": series, "home": home, "out": out, "result": result, "database": database_url}
 
 
 def test_episode_has_picture_and_sound_at_the_delivery_spec(rendered: dict) -> None:
@@ -85,41 +92,41 @@ def test_uncast_extra_is_a_warning_with_its_line(rendered: dict) -> None:
 
 
 def test_second_render_regenerates_no_clip(rendered: dict) -> None:
-    before = take_count(rendered["home"])
+    before = take_count(rendered["database"])
     again = render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]),
                            force=True)
     assert (again.rendered, again.reused) == (0, 11)
-    assert take_count(rendered["home"]) == before
+    assert take_count(rendered["database"]) == before
 
 
 def test_changing_one_line_regenerates_only_its_shot(rendered: dict) -> None:
     script = rendered["series"] / "episodes" / "s01e02.fountain"
     text = script.read_text()
     script.write_text(text.replace("Then it is counting.", "Then it is keeping time."))
-    before = take_count(rendered["home"])
+    before = take_count(rendered["database"])
     try:
         again = render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]),
                            force=True)
     finally:
         script.write_text(text)
     assert (again.rendered, again.reused) == (1, 10)
-    assert take_count(rendered["home"]) == before + 1
+    assert take_count(rendered["database"]) == before + 1
     subs = pysubs2.load(str(again.subtitles))
     assert "Then it is keeping time." in [line.plaintext for line in subs]
 
 
 def test_render_runs_are_recorded(rendered: dict) -> None:
-    with session_scope(open_database(f"sqlite:///{rendered['home']}/aigms.db")) as session:
+    with session_scope(open_database(rendered["database"])) as session:
         runs = session.scalars(select(models.RenderRun).order_by(models.RenderRun.id)).all()
         assert runs[0].status == models.RUN_COMPLETED
         assert (runs[0].shots_total, runs[0].shots_rendered) == (11, 11)
 
 
 def test_an_unapproved_shot_list_is_not_rendered(rendered: dict) -> None:
-    before = take_count(rendered["home"])
+    before = take_count(rendered["database"])
     with pytest.raises(InputError, match="shot list of s01e02 is not approved"):
         render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]))
-    assert take_count(rendered["home"]) == before
+    assert take_count(rendered["database"]) == before
 
 
 def test_inserting_a_line_films_only_the_new_shot_and_numbers_it_between(rendered: dict) -> None:

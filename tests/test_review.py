@@ -13,12 +13,14 @@ from aigms.production.review import Reviewer, ReviewError
 from aigms.schemas.errors import InputError
 from aigms.schemas.shotlist import Segment, Shot, ShotList
 
+pytestmark = pytest.mark.database
+
 DIRECTOR = Reviewer("mei", "director")
 
 
 @pytest.fixture
-def engine(tmp_path: Path):
-    engine = open_database(f"sqlite:///{tmp_path / 'aigms.db'}")
+def engine(tmp_path: Path, database_url: str):
+    engine = open_database(database_url)
     with session_scope(engine) as session:
         session.add(models.Series(id="show", title="Show", language="en", root=str(tmp_path), bible={},
                                   bible_sha256="0" * 64))

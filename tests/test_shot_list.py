@@ -20,6 +20,8 @@ from aigms.schemas.errors import InputError
 from aigms.schemas.shotlist import Shot
 from builders import tiny_series
 
+pytestmark = pytest.mark.database
+
 SCRIPT = """INT. LAB - NIGHT
 
 Lin waits by the bench.
@@ -38,13 +40,13 @@ Kai projects a pulsing map onto the wall.
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> dict:
+def project(tmp_path: Path, database_url: str) -> dict:
     series = tiny_series(tmp_path / "show")
     (tmp_path / "show" / "e.fountain").write_text(SCRIPT)
     bible = series.model_dump(mode="json", exclude_defaults=True)
     bible["episodes"] = [{"id": "s01e01", "script": "e.fountain"}]
     (tmp_path / "show" / "series.yaml").write_text(yaml.safe_dump(bible, allow_unicode=True))
-    engine = open_database(f"sqlite:///{tmp_path / 'aigms.db'}")
+    engine = open_database(database_url)
     project = {"root": tmp_path / "show", "engine": engine, "script": tmp_path / "show" / "e.fountain"}
     plan(project)
     return project

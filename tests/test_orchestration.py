@@ -1,0 +1,254 @@
+"""Orchestration at studio scale, on the real flow and a real database (SQLite, or PostgreSQL under `make test`):
+a render killed in the middle of a shot resumes without redoing finished work or leaving half-written files and
+rows behind; a re-render runs only the Prefect tasks a change touches; shots wait for the GPU; schedules in
+series.yaml become served deployments; two Dask workers share an episode. Prefect calls that pick sync or async
+by the thread's event loop get `_sync=True`: the browser tests leave Playwright's loop running in the main thread."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from databases import fresh_database_url
+from sqlalchemy import select
+
+from aigms.db import models
+from aigms.db.session import open_database, session_scope
+from aigms.production import assets
+from test_pipeline import small_copy
+
+pytestmark = pytest.mark.database
+
+
+@pytest.fixture
+def project(tmp_path: Path, prefect: None) -> Iterator[dict]:
+    """A small copy of the example series, its own database, and the session's Prefect server for subprocesses."""
+    from prefect.settings import PREFECT_API_URL
+
+    database_url = fresh_database_url(tmp_path / "home")
+    env = {**os.environ, "AIGMS_DATABASE_URL": database_url, "PREFECT_API_URL": PREFECT_API_URL.value(),
+           "AIGMS_WHISPER": "none"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIGMS_DATABASE_URL", database_url)
+        patch.setenv("AIGMS_WHISPER", "none")
+        yield {"series": small_copy(tmp_path / "series"), "home": tmp_path / "home", "out": tmp_path / "out",
+               "database": database_url, "env": env}
+
+
+def render_command(project: dict) -> list[str]:
+    return [sys.executable, "-m", "aigms", "render", str(project["series"] / "episodes" / "s01e02.fountain"),
+            "--force", "--home", str(project["home"]), "--out", str(project["out"])]
+
+
+def takes_by_status(database_url: str) -> dict[str, list[models.Take]]:
+    with session_scope(open_database(database_url)) as session:
+        takes: dict[str, list[models.Take]] = {}
+        for take in session.scalars(select(models.Take).order_by(models.Take.id)):
+            takes.setdefault(take.status, []).append(take)
+        return takes
+
+
+def kill_while_filming(project: dict) -> list[models.Take]:
+    """Start `aigms render`, and SIGKILL it (with its ffmpeg children) once a shot is being filmed after another
+    was finished; returns the takes finished by then."""
+    process = subprocess.Popen(render_command(project), env=project["env"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        while process.poll() is None:
+            takes = takes_by_status(project["database"]) if (project["home"] / "store").exists() else {}
+            if takes.get(models.TAKE_OK) and takes.get(models.TAKE_RUNNING):
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                return takes_by_status(project["database"])[models.TAKE_OK]
+            time.sleep(0.05)
+        pytest.fail(f"the render ended (status {process.returncode}) before it could be killed mid-shot: "
+                    f"{process.stderr.read().decode()[-2000:]}")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        process.stderr.close()
+
+
+def test_a_render_killed_mid_shot_resumes_without_redoing_finished_work(project: dict) -> None:
+    finished = kill_while_filming(project)
+    assert takes_by_status(project["database"])[models.TAKE_RUNNING]
+
+    resumed = subprocess.run(render_command(project), env=project["env"], stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+    takes = takes_by_status(project["database"])
+    assert set(takes) == {models.TAKE_OK}
+    assert len(takes[models.TAKE_OK]) == 11
+    kept = {take.id: (take.recipe_sha256, take.asset_id, take.created_at) for take in takes[models.TAKE_OK]}
+    assert all(kept[take.id] == (take.recipe_sha256, take.asset_id, take.created_at) for take in finished)
+    with session_scope(open_database(project["database"])) as session:
+        runs = session.scalars(select(models.RenderRun).order_by(models.RenderRun.id)).all()
+        assert [(run.status, run.message) for run in runs] == [
+            (models.RUN_FAILED, "interrupted; a later render resumed its work"), (models.RUN_COMPLETED, None)]
+        assert (runs[1].shots_reused, runs[1].shots_rendered) == (len(finished), 11 - len(finished))
+        rows = session.scalars(select(models.Asset)).all()
+    store = project["home"] / "store"
+    assert all(assets.sha256_file(store / row.path) == row.sha256 for row in rows)
+    on_disk = {path.relative_to(store).as_posix() for path in store.rglob("*") if path.is_file()}
+    assert on_disk == {row.path for row in rows}
+    delivered = project["out"] / "bronze-echoes" / "s01e02"
+    assert sorted(path.name for path in delivered.iterdir() if path.name.startswith(".")) == []
+
+
+def task_runs(flow_run_id: object, expected: int) -> list:
+    """Every task run of a flow run as Prefect's API (and its UI) shows it; task run states reach the server as
+    events, so this waits until all `expected` have arrived in a final state."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        for _ in range(600):
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            if len(runs) >= expected and all(run.state and run.state.is_final() for run in runs):
+                break
+            time.sleep(0.1)
+    return runs
+
+
+def states(runs: list) -> dict[str, list[str]]:
+    by_task: dict[str, list[str]] = {}
+    for run in runs:
+        by_task.setdefault(run.name.rsplit("-", 1)[0], []).append(run.state.name)
+    return {name: sorted(names) for name, names in by_task.items()}
+
+
+def test_a_one_line_change_runs_only_the_tasks_it_touches(project: dict) -> None:
+    from aigms.flows.episode import render_episode
+
+    def render() -> tuple[object, dict[str, list[str]]]:
+        state = render_episode(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]),
+                               force=True, return_state=True)
+        return state.result(_sync=True), states(task_runs(state.state_details.flow_run_id, 1 + 11 + 6 + 1))
+
+    first, _ = render()
+    video = first.video.stat()
+    again, unchanged = render()
+    assert unchanged == {"plan_episode": ["Completed"], "film_shot": ["Cached"] * 11, "record_line": ["Cached"] * 6,
+                         "cut_episode": ["Cached"]}
+    assert (again.video.stat().st_ino, again.video.stat().st_mtime_ns) == (video.st_ino, video.st_mtime_ns)
+
+    script = project["series"] / "episodes" / "s01e02.fountain"
+    script.write_text(script.read_text().replace("Then it is counting.", "Then it is keeping time."))
+    edited, touched = render()
+    assert touched == {"plan_episode": ["Completed"], "film_shot": ["Cached"] * 10 + ["Completed"],
+                       "record_line": ["Cached"] * 5 + ["Completed"], "cut_episode": ["Completed"]}
+    assert (edited.rendered, edited.reused) == (1, 10)
+
+
+def test_no_two_shots_are_filmed_at_once_on_one_gpu_and_lines_do_not_queue_behind_them(project: dict) -> None:
+    from prefect.client.orchestration import get_client
+
+    from aigms.flows.episode import render_episode
+
+    with get_client(sync_client=True) as client:
+        client.create_concurrency_limit(tag="generate", concurrency_limit=1)
+        try:
+            state = render_episode(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]),
+                                   force=True, return_state=True)
+        finally:
+            client.delete_concurrency_limit_by_tag("generate")
+    assert state.is_completed()
+    runs = task_runs(state.state_details.flow_run_id, 1 + 11 + 6 + 1)
+    filmed = sorted((run.start_time, run.end_time) for run in runs if run.name.startswith("film_shot"))
+    lines = [(run.start_time, run.end_time) for run in runs if run.name.startswith("record_line")]
+    assert len(filmed) == 11 and all(end <= start for (_, end), (start, _) in zip(filmed, filmed[1:]))
+    assert len(lines) == 6 and max(end for _, end in lines) < filmed[-1][0]
+
+
+def test_an_episode_run_publishes_its_shots_and_its_file_to_the_prefect_ui(project: dict) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from aigms.flows.episode import render_episode
+
+    state = render_episode(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]), force=True,
+                           return_state=True)
+    with get_client(sync_client=True) as client:
+        artifacts = {artifact.key: artifact for artifact in client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))}
+    shots = json.loads(artifacts["bronze-echoes-s01e02-shots"].data)
+    assert [row["shot"] for row in shots] == [f"{10 * n:03d}" for n in range(1, 12)]
+    assert {(row["status"], row["generator"]) for row in shots} == {("filmed", "animatic")}
+    assert state.result(_sync=True).video.resolve().as_uri() in artifacts["bronze-echoes-s01e02-episode"].data
+
+
+def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(project: dict) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    bible = project["series"] / "series.yaml"
+    schedule = '  - {name: nightly, cron: "0 2 * * *", timezone: Asia/Shanghai}\n'
+    bible.write_text(bible.read_text() + "schedules:\n" + schedule)
+    approve = subprocess.run([sys.executable, "-m", "aigms", "shots", "approve",
+                              str(project["series"] / "episodes" / "s01e02.fountain"), "--home", str(project["home"])],
+                             env=project["env"], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    assert approve.returncode == 0, approve.stderr
+    server = subprocess.Popen([sys.executable, "-m", "aigms", "serve", str(project["series"]), "--out",
+                               str(project["out"]), "--home", str(project["home"])], env=project["env"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True)
+    try:
+        with get_client(sync_client=True) as client:
+            for _ in range(1200):
+                assert server.poll() is None, server.stderr.read().decode()[-3000:]
+                try:
+                    deployment = client.read_deployment_by_name("render-series/bronze-echoes-nightly")
+                    break
+                except Exception:
+                    time.sleep(0.1)
+        assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [("0 2 * * *",
+                                                                                           "Asia/Shanghai")]
+        run = run_deployment("render-series/bronze-echoes-nightly", timeout=600, _sync=True)
+        assert run.state.is_completed(), run.state
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=60)
+        server.stderr.close()
+    delivered = project["out"] / "bronze-echoes"
+    assert sorted(path.name for path in delivered.iterdir()) == ["s01e02"]
+    assert (delivered / "s01e02" / "episode.mp4").is_file()
+
+
+def test_two_workers_on_a_local_dask_cluster_render_an_episode_together(project: dict) -> None:
+    from distributed import Client, LocalCluster, get_task_stream
+    from prefect_dask import DaskTaskRunner
+
+    from aigms.flows.episode import render_episode
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client, get_task_stream(client) as stream:
+        on_dask = render_episode.with_options(task_runner=DaskTaskRunner(address=cluster.scheduler_address))
+        result = on_dask(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]), force=True)
+    assert (result.shots, result.rendered) == (11, 11)
+    assert len({task["worker"] for task in stream.data}) == 2
+    with session_scope(open_database(project["database"])) as session:
+        takes = session.scalars(select(models.Take)).all()
+        assert sorted(take.status for take in takes) == [models.TAKE_OK] * 11
+
+
+@pytest.mark.parametrize("schedule, problem", [
+    ('{name: nightly, cron: "61 2 * * *"}', "schedule 'nightly': Invalid cron string"),
+    ('{name: nightly, cron: "0 2 * * *", timezone: Mars/Olympus}', "unknown time zone 'Mars/Olympus'"),
+    ('{name: nightly, cron: "0 2 * * *", episodes: [s09e01]}', "names episodes not in the series: s09e01"),
+])
+def test_a_bad_schedule_is_refused_naming_series_yaml(tmp_path: Path, schedule: str, problem: str) -> None:
+    from aigms.flows.schedules import deployments
+    from aigms.schemas.errors import InputError
+
+    series = small_copy(tmp_path / "series")
+    (series / "series.yaml").write_text((series / "series.yaml").read_text() + f"schedules:\n  - {schedule}\n")
+    with pytest.raises(InputError, match="series.yaml") as refused:
+        deployments(series, tmp_path / "out", tmp_path / "home")
+    assert problem in str(refused.value)
