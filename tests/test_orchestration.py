@@ -130,20 +130,21 @@ def test_a_one_line_change_runs_only_the_tasks_it_touches(project: dict) -> None
     def render() -> tuple[object, dict[str, list[str]]]:
         state = render_episode(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]),
                                force=True, return_state=True)
-        return state.result(_sync=True), states(task_runs(state.state_details.flow_run_id, 1 + 11 + 6 + 1))
+        return state.result(_sync=True), states(task_runs(state.state_details.flow_run_id, 1 + 11 + 6 + 1 + 1))
 
     first, _ = render()
     video = first.video.stat()
     again, unchanged = render()
     assert unchanged == {"plan_episode": ["Completed"], "film_shot": ["Cached"] * 11, "record_line": ["Cached"] * 6,
-                         "cut_episode": ["Cached"]}
+                         "check_across_shots": ["Completed"], "cut_episode": ["Cached"]}
     assert (again.video.stat().st_ino, again.video.stat().st_mtime_ns) == (video.st_ino, video.st_mtime_ns)
 
     script = project["series"] / "episodes" / "s01e02.fountain"
     script.write_text(script.read_text().replace("Then it is counting.", "Then it is keeping time."))
     edited, touched = render()
     assert touched == {"plan_episode": ["Completed"], "film_shot": ["Cached"] * 10 + ["Completed"],
-                       "record_line": ["Cached"] * 5 + ["Completed"], "cut_episode": ["Completed"]}
+                       "record_line": ["Cached"] * 5 + ["Completed"], "check_across_shots": ["Completed"],
+                       "cut_episode": ["Completed"]}
     assert (edited.rendered, edited.reused) == (1, 10)
 
 
@@ -160,7 +161,7 @@ def test_no_two_shots_are_filmed_at_once_on_one_gpu_and_lines_do_not_queue_behin
         finally:
             client.delete_concurrency_limit_by_tag("generate")
     assert state.is_completed()
-    runs = task_runs(state.state_details.flow_run_id, 1 + 11 + 6 + 1)
+    runs = task_runs(state.state_details.flow_run_id, 1 + 11 + 6 + 1 + 1)
     filmed = sorted((run.start_time, run.end_time) for run in runs if run.name.startswith("film_shot"))
     lines = [(run.start_time, run.end_time) for run in runs if run.name.startswith("record_line")]
     assert len(filmed) == 11 and all(end <= start for (_, end), (start, _) in zip(filmed, filmed[1:]))
