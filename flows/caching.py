@@ -66,6 +66,15 @@ def film_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
     })
 
 
+def across_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    """The cross-shot checks read the selected take of every shot, in story order and scene by scene."""
+    return "across-" + canonical_sha256({
+        "release": _release(), "database": parameters["database_url"], "series": _series(parameters["series"]),
+        "shots": [(shot.id, shot.scene) for shot in parameters["shotlist"].shots],
+        "takes": {shot_id: (take.take_id, take.clip_sha256) for shot_id, take in parameters["selected"].items()},
+    })
+
+
 def line_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
     series, shot = parameters["series"], parameters["shot"]
     recording = voice.recorded_line(series, shot)

@@ -23,7 +23,7 @@ from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
 from aigms.flows.artifacts import publish_episode
-from aigms.flows.caching import cut_key, film_key, line_key
+from aigms.flows.caching import across_key, cut_key, film_key, line_key
 from aigms.flows.concurrency import GENERATE_TAG, ensure_generation_limit
 from aigms.production import assets, deliver, edit, interchange, media, qc, review, subtitles, transcribe, voice
 from aigms.production.bible import load_series
@@ -72,7 +72,7 @@ def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_r
     return render_shot(open_database(database_url), store, series, shot, shot_row_id, takes)
 
 
-@task(cache_policy=NONE)
+@task(cache_key_fn=across_key, persist_result=True)
 def check_across_shots(database_url: str, series: Series, shotlist: ShotList,
                        selected: dict[str, RenderedTake]) -> list[str]:
     """The checks that need every shot filmed: continuity across each cut, each set against its scene."""
