@@ -24,7 +24,6 @@ class SceneContext:
     index: int
     location: str | None
     series: Series
-    language: str
     entering: Transition = "cut"
 
 

@@ -116,7 +116,7 @@ def plan_shots(script: Script, series: Series, episode_id: str, script_path: Pat
     plan = Plan(ShotList(series=series.id, episode=episode_id, language=language, fps=fps))
     pending: Transition = "cut"
     for index, scene in enumerate(script.scenes, start=1):
-        context = SceneContext(scene, index, resolve_location(scene.location, series), series, language, pending)
+        context = SceneContext(scene, index, resolve_location(scene.location, series), series, pending)
         if context.location is None and series.locations:
             plan.warnings.append(
                 f"{script_path}:{scene.line}: no location in the bible matches {scene.location!r}; "
