@@ -69,7 +69,13 @@ def plan_episode(database_url: str, series: Series, episode_id: str, strict: boo
 @task(cache_key_fn=film_key, persist_result=True, retries=1, tags=[GENERATE_TAG])
 def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int,
               takes: int = 1) -> ShotResult:
-    return render_shot(open_database(database_url), store, series, shot, shot_row_id, takes)
+    """Retried once: the retry finds the takes the first attempt finished by their recipes. The failure is logged
+    as a warning, as Prefect tells of a retry only at INFO."""
+    try:
+        return render_shot(open_database(database_url), store, series, shot, shot_row_id, takes)
+    except Exception as error:
+        get_run_logger().warning("shot %s: %s: %s", shot.id, type(error).__name__, error)
+        raise
 
 
 @task(cache_key_fn=across_key, persist_result=True)
@@ -202,6 +208,8 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         session.add(run)
         session.flush()
         run_id = run.id
+        made_before = set(session.scalars(select(models.Take.id).where(
+            models.Take.shot_id.in_(rows.values()), models.Take.status == models.TAKE_OK)))
     try:
         line_futures = {
             shot.id: record_line.submit(database_url, store, series, shotlist.language, shot)
@@ -216,7 +224,6 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
             result = future.result()
             if _cached(future):
                 if all(_take_is_there(engine, store, take) for take in result.takes):
-                    result = ShotResult(replace(result.selected, reused=True), result.takes, result.failures)
                     _reselect(engine, rows[shot.id], result.selected.take_id)
                 else:
                     result = film_shot.with_options(refresh_cache=True)(database_url, store, series, shot,
@@ -225,7 +232,9 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         failures = [failure for result in filmed.values() for failure in result.failures]
         for failure in failures:
             logger.warning(failure)
-        selected = {shot_id: result.selected for shot_id, result in filmed.items()}
+        # Reused means finished by an earlier render: a take a retry of this run found by its recipe was filmed now.
+        selected = {shot_id: replace(result.selected, reused=result.selected.take_id in made_before)
+                    for shot_id, result in filmed.items()}
         across = check_across_shots(database_url, series, shotlist, selected)
         for warning in across:
             logger.warning(warning)

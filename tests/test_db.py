@@ -139,3 +139,34 @@ def test_a_take_outlives_its_deleted_shot(engine) -> None:
     with session_scope(engine) as session:
         survivor = session.scalars(select(models.Take)).one()
         assert (survivor.recipe_sha256, survivor.shot_id) == ("b" * 64, None)
+
+
+def test_two_changes_that_read_then_write_at_once_both_land(engine) -> None:
+    """Two filming tasks in one process: each reads, then writes. The second writer must wait its turn, not fail
+    with 'database is locked' because the first committed after it read."""
+    import threading
+
+    first_has_read, second_is_done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        first_has_read.wait()
+        try:
+            with session_scope(engine) as session:
+                session.add(models.Asset(sha256="b" * 64, kind="clip", path="b", size=1))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            second_is_done.set()
+
+    writer = threading.Thread(target=second)
+    writer.start()
+    with session_scope(engine) as session:
+        session.scalar(select(func.count()).select_from(models.Asset))
+        first_has_read.set()
+        second_is_done.wait(timeout=2)
+        session.add(models.Asset(sha256="a" * 64, kind="clip", path="a", size=1))
+    writer.join()
+    assert errors == []
+    with session_scope(engine) as session:
+        assert sorted(session.scalars(select(models.Asset.sha256))) == ["a" * 64, "b" * 64]
