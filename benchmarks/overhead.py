@@ -24,6 +24,7 @@ from aigms.db import models  # noqa: E402
 from aigms.db.session import default_database_url, open_database, session_scope  # noqa: E402
 from aigms.flows import episode  # noqa: E402
 from aigms.production.bible import load_series  # noqa: E402
+from aigms.production.generate import render_shot  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
 
@@ -38,7 +39,7 @@ def direct(series_dir: Path, episode_id: str, out: Path, home: Path) -> int:
     series = load_series(series_dir)
     url, store = default_database_url(home), home / "store"
     shotlist, rows, _ = episode.plan_episode.fn(url, series, episode_id, False, True)
-    takes = {shot.id: episode.film_shot.fn(url, store, series, shot, rows[shot.id], 1).selected
+    takes = {shot.id: render_shot(open_database(url), store, series, shot, rows[shot.id]).selected
              for shot in shotlist.shots}
     audio = {shot.id: episode.record_line.fn(url, store, series, shotlist.language, shot)
              for shot in shotlist.shots if shot.kind == "dialogue"}

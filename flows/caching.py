@@ -15,7 +15,7 @@ from sqlalchemy import select
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
-from aigms.production import assets, voice
+from aigms.production import assets, generate, voice
 from aigms.production.ingest import canonical_sha256
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot
@@ -63,6 +63,32 @@ def film_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
         "series": _series(series), "shot": shot.filmed(), "note": shot.note, "row": parameters["shot_row_id"],
         "retakes": _retakes(parameters["database_url"], parameters["shot_row_id"]),
         "takes": parameters["takes"], "references": _references(series, shot),
+    })
+
+
+def keyframe_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    """A keyframe and a take are keyed by their recipe, the hash the asset store already finds them by: a code
+    upgrade that leaves a recipe alone films nothing again."""
+    recipe = generate.keyframe_recipe(parameters["shot"], parameters["series"], parameters["seed"],
+                                      parameters["generator"])
+    return "keyframe-" + canonical_sha256({
+        "database": parameters["database_url"], "store": str(parameters["store"]), "recipe": canonical_sha256(recipe)})
+
+
+def take_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    keyframe = parameters["keyframe"]
+    recipe = generate.take_recipe(parameters["shot"], parameters["series"], parameters["seed"],
+                                  parameters["generator"], keyframe.clip_sha256 if keyframe else None)
+    return "take-" + canonical_sha256({
+        "database": parameters["database_url"], "store": str(parameters["store"]), "recipe": canonical_sha256(recipe)})
+
+
+def check_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    """A take's checks read its pixels, the shot it should show (cast, length) and the thresholds."""
+    take = parameters["take"]
+    return "check-" + canonical_sha256({
+        "release": _release(), "database": parameters["database_url"], "series": _series(parameters["series"]),
+        "shot": parameters["shot"].filmed(), "take": (take.take_id, take.clip_sha256),
     })
 
 

@@ -9,8 +9,9 @@ holds to one shot per GPU (`aigms.flows.concurrency`)."""
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from prefect import flow, get_run_logger, task, unmapped
+from prefect import Task, flow, get_run_logger, task, unmapped
 from prefect.futures import PrefectFuture
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
@@ -23,12 +24,14 @@ from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
 from aigms.flows.artifacts import publish_episode
-from aigms.flows.caching import across_key, cut_key, film_key, line_key
+from aigms.flows.caching import across_key, check_key, cut_key, film_key, keyframe_key, line_key, take_key
 from aigms.flows.concurrency import GENERATE_TAG, ensure_generation_limit
-from aigms.production import assets, deliver, edit, interchange, media, qc, review, subtitles, transcribe, voice
+from aigms.production import (assets, deliver, edit, generate, interchange, media, qc, review, subtitles, transcribe,
+                               voice)
 from aigms.production.bible import load_series
 from aigms.production.approval import require_approved
-from aigms.production.generate import RenderedTake, ShotResult, render_shot
+from aigms.production.generate import RenderedTake, ShotResult, Steps, render_shot
+from aigms.production.generators import Generator
 from aigms.production.ingest import (IngestReport, canonical_sha256, ingest_episode, ingest_series, load_shotlist,
                                     read_episode)
 from aigms.schemas.series import Series, Voice
@@ -66,16 +69,56 @@ def plan_episode(database_url: str, series: Series, episode_id: str, strict: boo
         return load_shotlist(session, episode), rows, report.warnings
 
 
-@task(cache_key_fn=film_key, persist_result=True, retries=1, tags=[GENERATE_TAG])
+@task(cache_key_fn=film_key, persist_result=True, retries=1)
 def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int,
               takes: int = 1) -> ShotResult:
-    """Retried once: the retry finds the takes the first attempt finished by their recipes. The failure is logged
-    as a warning, as Prefect tells of a retry only at INFO."""
+    """The shot's takes and their retakes, each take's keyframe, filming and checks a task of its own. Untagged:
+    holding a GPU slot while its own steps wait for one would deadlock a one-GPU machine.
+
+    Retried once: the retry finds the takes the first attempt finished by their recipes. The failure is logged as
+    a warning, as Prefect tells of a retry only at INFO."""
+    steps = Steps(
+        keyframe=lambda seed, generator: (
+            _still_there(make_keyframe, database_url, store, series, shot, shot_row_id, seed, generator)
+            if generator.options.get("keyframe") else None),
+        film=lambda seed, generator, keyframe: _still_there(film_take, database_url, store, series, shot,
+                                                            shot_row_id, seed, generator, keyframe),
+        check=lambda take: check_take(database_url, series, shot, take),
+    )
     try:
-        return render_shot(open_database(database_url), store, series, shot, shot_row_id, takes)
+        return render_shot(open_database(database_url), store, series, shot, shot_row_id, takes, steps=steps)
     except Exception as error:
         get_run_logger().warning("shot %s: %s: %s", shot.id, type(error).__name__, error)
         raise
+
+
+@task(cache_key_fn=keyframe_key, persist_result=True, tags=[GENERATE_TAG])
+def make_keyframe(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int, seed: int,
+                  generator: Generator) -> RenderedTake | None:
+    return generate.make_keyframe(open_database(database_url), store, series, shot, shot_row_id, seed, generator)
+
+
+@task(cache_key_fn=take_key, persist_result=True, tags=[GENERATE_TAG])
+def film_take(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int, seed: int,
+              generator: Generator, keyframe: RenderedTake | None) -> RenderedTake:
+    """Every segment of the take, chained: a model call each, in one task, since each starts from the frames the
+    one before it made."""
+    return generate.film_take(open_database(database_url), store, series, shot, shot_row_id, seed, generator,
+                              keyframe)
+
+
+@task(cache_key_fn=check_key, persist_result=True)
+def check_take(database_url: str, series: Series, shot: Shot, take: RenderedTake) -> qc.Verdict:
+    return generate.check_take(open_database(database_url), series, shot, take)
+
+
+def _still_there(step: Task, database_url: str, store: Path, *args: Any) -> RenderedTake:
+    """A cached keyframe or take is used only while its row and file are still there; else it is made again."""
+    state = step(database_url, store, *args, return_state=True)
+    take = state.result()
+    if state.name == "Cached" and not _take_is_there(open_database(database_url), store, take):
+        take = step.with_options(refresh_cache=True)(database_url, store, *args)
+    return take
 
 
 @task(cache_key_fn=across_key, persist_result=True)

@@ -12,6 +12,7 @@ import hashlib
 import math
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -300,10 +301,17 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
 
 def render_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None,
                 seed: int | None = None, generator: Generator | None = None) -> RenderedTake:
-    """Render the shot unless a take of the same recipe exists. Raises `GenerationFailed` after recording it."""
+    """The keyframe (when the generator makes one), then the take."""
     generator = generator or generator_for(shot, series)
     seed = take_seed(generator.settings.seed, shot.id, 0) if seed is None else seed
     keyframe = make_keyframe(engine, store, series, shot, shot_row_id, seed, generator)
+    return film_take(engine, store, series, shot, shot_row_id, seed, generator, keyframe)
+
+
+def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, seed: int,
+              generator: Generator, keyframe: RenderedTake | None) -> RenderedTake:
+    """Film the shot from its keyframe unless a take of the same recipe exists. Raises `GenerationFailed` after
+    recording it."""
     recipe = take_recipe(shot, series, seed, generator, keyframe.clip_sha256 if keyframe else None)
     recipe_sha256 = canonical_sha256(recipe)
     found = find_take(engine, store, recipe_sha256)
@@ -339,8 +347,28 @@ def render_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
                         generator=generator.spec)
 
 
+@dataclass(frozen=True)
+class Steps:
+    """The three steps of a take as `render_shot` calls them. Direct calls by default; the episode flow passes
+    Prefect tasks, so each step is cached, tagged for the GPU (keyframe, film) or not (QC) and shown on its own,
+    while the retake policy stays here, in one place."""
+
+    keyframe: Callable[[int, Generator], RenderedTake | None]
+    film: Callable[[int, Generator, RenderedTake | None], RenderedTake]
+    check: Callable[[RenderedTake], qc.Verdict]
+
+
+def direct_steps(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None) -> Steps:
+    return Steps(
+        keyframe=lambda seed, generator: make_keyframe(engine, store, series, shot, shot_row_id, seed, generator),
+        film=lambda seed, generator, keyframe: film_take(engine, store, series, shot, shot_row_id, seed, generator,
+                                                         keyframe),
+        check=lambda take: check_take(engine, series, shot, take),
+    )
+
+
 def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, takes: int = 1,
-                seed: int | None = None) -> ShotResult:
+                seed: int | None = None, steps: Steps | None = None) -> ShotResult:
     """`takes` takes of the shot, each retried with a fresh seed when it fails (up to `options.retries` times,
     never for a model that cannot be found). Seeds derive from the shot id unless `seed` is given (then take k's
     first attempt uses seed + k).
@@ -348,6 +376,7 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
     Retake policy: every take is checked (`aigms.production.qc`) as soon as it is made; while none passes, more
     takes with new seeds follow, up to `qc.retakes` takes in all. The best-scoring take is selected; a shot none of
     whose takes passes keeps its best take and is flagged (a warning here, failed checks on the dashboard)."""
+    steps = steps or direct_steps(engine, store, series, shot, shot_row_id)
     generator = generator_for(shot, series)
     retries = int(generator.options.get("retries", 1))
     cap = max(takes, series.qc.retakes) if series.qc.enabled else takes
@@ -361,21 +390,22 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
             chosen = (take_seed(generator.settings.seed, shot.id, take, attempt) if seed is None
                       else seed + take + attempt * cap)
             try:
-                made.append(render_take(engine, store, series, shot, shot_row_id, chosen, generator))
+                made.append(steps.film(chosen, generator, steps.keyframe(chosen, generator)))
             except GenerationFailed as failure:
                 failures.append(f"shot {shot.id} take {take + 1} (seed {chosen}): {failure.reason}")
                 if not failure.retry:
                     break
                 continue
             if series.qc.enabled:
-                verdicts[made[-1].take_id] = _check(engine, series, shot, made[-1])
+                verdicts[made[-1].take_id] = steps.check(made[-1])
             break
     if not made:
         stand_in = Generator("animatic", load_backend("animatic"), GeneratorSettings(seed=generator.settings.seed))
-        made.append(render_take(engine, store, series, shot, shot_row_id, None, stand_in))
+        stand_in_seed = take_seed(stand_in.settings.seed, shot.id, 0)
+        made.append(steps.film(stand_in_seed, stand_in, steps.keyframe(stand_in_seed, stand_in)))
         failures.append(f"shot {shot.id}: every take failed; its animatic stands in")
         if series.qc.enabled:
-            verdicts[made[-1].take_id] = _check(engine, series, shot, made[-1])
+            verdicts[made[-1].take_id] = steps.check(made[-1])
     selected = made[0]
     if verdicts:
         best = max(verdicts.values(), key=lambda verdict: (verdict.passed, verdict.score))
@@ -387,7 +417,7 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
     return ShotResult(selected, made, failures)
 
 
-def _check(engine: Engine, series: Series, shot: Shot, take: RenderedTake) -> qc.Verdict:
+def check_take(engine: Engine, series: Series, shot: Shot, take: RenderedTake) -> qc.Verdict:
     with session_scope(engine) as session:
         calls = len(session.get(models.Take, take.take_id).recipe.get("calls") or [None])
     return qc.check_take(engine, series, shot, take.take_id, take.clip, calls, take.reused)

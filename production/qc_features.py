@@ -5,6 +5,7 @@ are used when `series.yaml` names a local folder of their weights (`qc.extractor
 An extractor turns an RGB picture (uint8, height × width × 3) into features, and scores two features' likeness in
 [0, 1]. Every score the checks store names the extractor that made it."""
 
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -139,9 +140,16 @@ def extractor_for(spec: str) -> Classical | Neural:
     raise ValueError(f"unknown QC extractor {spec!r}; use classical, clip:<folder> or dinov2:<folder>")
 
 
-@cache
+_per_thread = threading.local()
+
+
 def _face_cascade() -> cv2.CascadeClassifier:
-    return cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
+    """One per thread: a cascade keeps the scales of the picture it is searching, so threads sharing one, on
+    pictures of different sizes, trip OpenCV's assertions (shots are checked in parallel)."""
+    if not hasattr(_per_thread, "face_cascade"):
+        _per_thread.face_cascade = cv2.CascadeClassifier(
+            str(Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"))
+    return _per_thread.face_cascade
 
 
 def faces(picture: np.ndarray) -> list[tuple[int, int, int, int]]:

@@ -258,3 +258,32 @@ def test_a_silent_dialogue_take_fails_conformance_when_the_generator_films_sound
     series.qc.audio_in_clips = True
     found = checks_of(clip, shot, series)["conformance"]
     assert not found.passed and found.reason == "no audio under dialogue"
+
+
+def test_faces_are_found_the_same_from_many_threads_at_once() -> None:
+    """Shots are checked in parallel threads, on frames and crops of every size; a detector shared between them
+    once failed takes at random (an OpenCV assertion) and sent them to be filmed again."""
+    import threading
+
+    from aigms.production.qc_features import faces
+
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, 255, (144 + 16 * i, 256 + 32 * i, 3), dtype=np.uint8) for i in range(4)]
+    expected = [faces(frame) for frame in frames]
+    found: list[tuple[int, object]] = []
+
+    def detect() -> None:
+        for _ in range(25):
+            for index, frame in enumerate(frames):
+                try:
+                    found.append((index, faces(frame)))
+                except Exception as error:
+                    found.append((index, error))
+
+    threads = [threading.Thread(target=detect) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(found) == 4 * 25 * 4
+    assert [(index, result) for index, result in found if result != expected[index]] == []
