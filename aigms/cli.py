@@ -226,16 +226,20 @@ def serve(
     series_dir: Annotated[Path, typer.Argument(help="the series folder; its series.yaml has `schedules:`")] = Path(),
     out: Annotated[Path, typer.Option("--out", help="delivery folder")] = Path("renders"),
     home: HomeOption = None,
+    pool: Annotated[str | None, typer.Option(
+        "--pool", help="register on this Prefect work pool for its workers to run, and return")] = None,
 ) -> None:
     """Register a Prefect deployment of `render-series` for each schedule in series.yaml and run them on their
-    cron schedules until stopped (Ctrl-C). Needs a Prefect server: `prefect server start` and PREFECT_API_URL."""
+    cron schedules until stopped (Ctrl-C); with --pool, register them on a work pool and return, for the workers on
+    the GPU machines (`prefect worker start --pool NAME --limit 1`) to run. Needs a Prefect server:
+    `prefect server start` and PREFECT_API_URL."""
     from prefect import serve as prefect_serve
 
     from aigms.flows.concurrency import GENERATE_TAG, ensure_generation_limit
-    from aigms.flows.schedules import deployments
+    from aigms.flows.schedules import deployments, register_on_pool
 
     try:
-        served = deployments(series_dir, out, home)
+        served = register_on_pool(series_dir, out, home, pool) if pool else deployments(series_dir, out, home)
     except InputError as error:
         fail(error)
     slots = ensure_generation_limit()
@@ -247,6 +251,10 @@ def serve(
             table.add_row(deployment.name, schedule.schedule.cron, schedule.schedule.timezone,
                           ", ".join(deployment.parameters["episodes"] or ["every approved episode"]))
     console.print(table)
+    if pool:
+        console.print(f"registered on work pool {pool!r}: start a worker on each GPU machine with "
+                      f"`prefect worker start --pool {pool} --limit 1`")
+        return
     prefect_serve(*served)
 
 

@@ -1,9 +1,13 @@
 """The `schedules:` of series.yaml as Prefect deployments of `render_series`, each on its cron schedule, for
-`aigms serve` to register and run with Prefect's own runner (`prefect.serve`)."""
+`aigms serve` to register and run with Prefect's own runner (`prefect.serve`), or to register on a work pool whose
+workers, one per GPU machine, run them (`register_on_pool`)."""
 
 from pathlib import Path
 
-from prefect.deployments.runner import RunnerDeployment
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron
 
 from aigms.flows import settings
@@ -12,7 +16,8 @@ from aigms.production.bible import find_series_file, load_series
 from aigms.schemas.errors import InputError
 
 
-def deployments(series_dir: Path, out_dir: Path, home: Path | None) -> list[RunnerDeployment]:
+def deployments(series_dir: Path, out_dir: Path, home: Path | None,
+                entrypoint_type: EntrypointType = EntrypointType.FILE_PATH) -> list[RunnerDeployment]:
     """One deployment per schedule, named `<series>-<schedule>`; paths are made absolute, since the runner may
     start flow runs from another working directory."""
     bible = find_series_file(series_dir)
@@ -34,5 +39,21 @@ def deployments(series_dir: Path, out_dir: Path, home: Path | None) -> list[Runn
             parameters={"series_dir": str(bible.parent.resolve()), "out_dir": str(out_dir.resolve()),
                         "home": str(settings.home(home)), "episodes": schedule.episodes or None,
                         "takes": schedule.takes},
+            entrypoint_type=entrypoint_type,
         ))
+    return made
+
+
+def register_on_pool(series_dir: Path, out_dir: Path, home: Path | None, pool: str) -> list[RunnerDeployment]:
+    """The deployments registered on `pool` (a process pool, made if missing). A worker imports the flow from the
+    aigms installed beside it (a module path, not a file of this checkout), so every GPU machine runs the same
+    release; the series, store and delivery paths must be the same on every machine (a shared mount)."""
+    made = deployments(series_dir, out_dir, home, EntrypointType.MODULE_PATH)
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(pool)
+        except ObjectNotFound:
+            client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
+    for deployment in made:
+        deployment.apply(work_pool_name=pool)
     return made
