@@ -45,9 +45,7 @@ def _planned(episode: str, series_dir: Path | None, home: Path | None,
 
 
 def _approval(row: "models.Episode") -> str | None:
-    from aigms.production.approval import is_approved
-
-    if not is_approved(row):
+    if not row.shotlist_approved:
         return None
     return f"{row.shotlist_approved_by}, {row.shotlist_approved_at:%Y-%m-%d %H:%M}"
 

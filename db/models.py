@@ -90,6 +90,13 @@ class Episode(Base):
         back_populates="episode", order_by="Shot.position", cascade="all, delete-orphan", passive_deletes=True
     )
 
+    @property
+    def shotlist_approved(self) -> bool | None:
+        """Signed as it stands now; None while there is no shot list to sign."""
+        if self.shotlist_sha256 is None:
+            return None
+        return self.shotlist_approved_sha256 == self.shotlist_sha256
+
 
 class BibleEntry:
     """A character or a location: a named entry of the series bible, its full record kept as written."""

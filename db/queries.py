@@ -246,14 +246,11 @@ def series_overview(session: Session) -> list[SeriesSummary]:
     by_series: dict[str, list[EpisodeSummary]] = defaultdict(list)
     targets = {row.id: _target_seconds(row.bible) for row in series_rows}
     for episode in episodes:
-        approved = None
-        if episode.shotlist_sha256 is not None:
-            approved = episode.shotlist_approved_sha256 == episode.shotlist_sha256
         by_series[episode.series_id].append(EpisodeSummary(
             id=episode.id, series_id=episode.series_id, code=episode.code, title=episode.title, status=episode.status,
             shots=sum(counts[episode.id].values()), by_status=dict(counts[episode.id]),
             planned_seconds=round(planned[episode.id], 3), cut_seconds=cut_seconds.get(episode.id),
-            target_seconds=targets.get(episode.series_id), shotlist_approved=approved,
+            target_seconds=targets.get(episode.series_id), shotlist_approved=episode.shotlist_approved,
             open_retakes=retakes.get(episode.id, 0),
         ))
     return [SeriesSummary(row.id, row.title, row.language, by_series[row.id]) for row in series_rows]

@@ -32,12 +32,8 @@ def approve_shotlist(session: Session, episode: models.Episode, author: str, not
     return review
 
 
-def is_approved(episode: models.Episode) -> bool:
-    return episode.shotlist_sha256 is not None and episode.shotlist_approved_sha256 == episode.shotlist_sha256
-
-
 def require_approved(episode: models.Episode) -> None:
-    if not is_approved(episode):
+    if not episode.shotlist_approved:
         changed = " (it changed since it was approved)" if episode.shotlist_approved_sha256 else ""
         raise InputError(
             Path(episode.script_path), None, f"the shot list of {episode.code} is not approved{changed}",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from aigms.production.approval import approve_shotlist, is_approved
+from aigms.production.approval import approve_shotlist
 from aigms.production.bible import load_series
 from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
 from aigms.production.shot_edits import export_shotlist, import_edits
@@ -214,19 +214,19 @@ def test_yaml_round_trip_and_its_errors_name_the_line(project: dict, tmp_path: P
 def test_approval_holds_until_the_shot_list_changes(project: dict) -> None:
     with session_scope(project["engine"]) as session:
         episode = session.scalar(select(models.Episode))
-        assert not is_approved(episode)
+        assert not episode.shotlist_approved
         approve_shotlist(session, episode, "director", "good coverage")
     with session_scope(project["engine"]) as session:
         episode = session.scalar(select(models.Episode))
-        assert is_approved(episode) and episode.shotlist_approved_by == "director"
+        assert episode.shotlist_approved and episode.shotlist_approved_by == "director"
         review = session.scalar(select(models.Review))
         assert (review.target_type, review.status, review.note) == ("shotlist", "done", "good coverage")
     plan(project)
     with session_scope(project["engine"]) as session:
-        assert is_approved(session.scalar(select(models.Episode)))
+        assert session.scalar(select(models.Episode)).shotlist_approved
     edit_script(project, "Always.", "Never.")
     with session_scope(project["engine"]) as session:
-        assert not is_approved(session.scalar(select(models.Episode)))
+        assert not session.scalar(select(models.Episode)).shotlist_approved
 
 
 def test_a_shot_can_be_given_its_own_generator_from_the_spreadsheet(project: dict, tmp_path: Path) -> None:
