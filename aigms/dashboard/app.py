@@ -28,6 +28,7 @@ class Settings:
     store: Path
     secret: str
     prefect_ui_url: str | None = None
+    https: bool = False
 
 
 async def _csrf_refused(scope: Scope, send: Send, _reason: object) -> None:
@@ -54,7 +55,7 @@ def build(settings: Settings) -> FastAPI:
     app.state.store = settings.store
     app.state.prefect_ui_url = settings.prefect_ui_url.rstrip("/") if settings.prefect_ui_url else None
     app.add_middleware(SessionMiddleware, secret_key=settings.secret, session_cookie=SESSION_COOKIE,
-                       max_age=SESSION_DAYS * 86400, same_site="lax")
+                       max_age=SESSION_DAYS * 86400, same_site="lax", https_only=settings.https)
     app.include_router(api.router)
     app.include_router(pages.router)
 
@@ -86,9 +87,10 @@ def build(settings: Settings) -> FastAPI:
 
 def create_app(settings: Settings) -> ASGIApp:
     """Every POST, PUT, PATCH or DELETE must carry the signed token of the `csrftoken` cookie, as a form field or an
-    `x-csrftoken` header; the login form is checked even before its sender has a session."""
+    `x-csrftoken` header; the login form is checked even before its sender has a session. Served behind HTTPS,
+    both cookies are marked Secure, so a browser never sends them over plain HTTP."""
     return asgi_csrf(build(settings), signing_secret=settings.secret, always_protect={"/login"},
-                     send_csrf_failed=_csrf_refused)
+                     send_csrf_failed=_csrf_refused, cookie_secure=settings.https)
 
 
 def new_secret() -> str:

@@ -35,6 +35,8 @@ def dashboard(
     home: HomeOption = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    https: Annotated[bool, typer.Option(
+        "--https", help="served to people through HTTPS (a TLS proxy in front): cookies marked Secure")] = False,
 ) -> None:
     """Serve the studio dashboard: series, episodes, shots and takes, review, render runs; JSON API under /api."""
     import uvicorn
@@ -45,7 +47,7 @@ def dashboard(
     home_dir = settings.home(home)
     app = create_app(Settings(
         database_url=settings.database(home_dir), store=settings.store(home_dir),
-        secret=dashboard_secret(home_dir), prefect_ui_url=os.environ.get("PREFECT_UI_URL"),
+        secret=dashboard_secret(home_dir), prefect_ui_url=os.environ.get("PREFECT_UI_URL"), https=https,
     ))
     console.print(f"aigms dashboard on [bold]http://{host}:{port}/[/] (API docs at /api/docs)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
