@@ -9,6 +9,7 @@ is stood in for by its animatic, so the episode goes on. A take that comes out b
 (`aigms.production.qc`) is filmed again with a new seed, up to `qc.retakes` takes a shot."""
 
 import hashlib
+import json
 import math
 import shutil
 import time
@@ -24,7 +25,7 @@ from aigms.db import models
 from aigms.db.session import session_scope
 from aigms.production import assets, footage, media, qc
 from aigms.production.conform import conform
-from aigms.production.files import atomic_path
+from aigms.production.files import atomic_path, atomic_write_text
 from aigms.production.generators import (Capabilities, GenerationFailed, Generator, KeyframeRequest, SegmentRequest,
                                          animatic, generator_for, load_backend)
 from aigms.production.ingest import canonical_sha256
@@ -280,13 +281,13 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
         else:
             mode, skip = "t2v", 0
         frames = delivered_frames if direct else snap_frames(keep + skip, caps.frame_step)
-        path = out if direct else work / f"segment-{k}.mkv"
+        path = out if direct else work / f"segment-{k:03d}.mkv"
         request = SegmentRequest(
             shot, series, generator.model, generator.options, k, mode, segment.prompt, seed, frames,
             delivery.width if direct else width, delivery.height if direct else height,
             delivery.fps if direct else fps, image, video, generator.options.get("negative_prompt", ""),
         )
-        calls.append(generator.module.render_segment(request, path))
+        calls.append(generator.module.render_segment(request, path) if direct else _segment(generator, request, path))
         pieces.append((path, skip, keep))
     if direct:
         return None, calls
@@ -297,6 +298,19 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
     conform(joined, delivery, delivered_frames, out, generator.options.get("fit", "crop"),
             generator.options.get("motion", "duplicate"))
     return native, calls
+
+
+def _segment(generator: Generator, request: SegmentRequest, path: Path) -> dict[str, Any]:
+    """One model call of a chain, kept in the take's work folder (named for its recipe) with the parameters it was
+    called with: a render killed or interrupted half way through a three-minute continuation starts again at the
+    segment it stopped in, from the same frames, not at the first."""
+    called = path.with_suffix(".json")
+    if path.is_file() and called.is_file():
+        return json.loads(called.read_text())
+    with atomic_path(path) as temporary:
+        call = generator.module.render_segment(request, temporary)
+    atomic_write_text(called, json.dumps(call))
+    return call
 
 
 def render_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None,
@@ -332,12 +346,15 @@ def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
                 recipe["native"] = original.sha256
             asset = assets.put_file(session, store, clip, "clip", info.as_dict())
             asset_id, path, sha256 = asset.id, assets.asset_file(store, asset), asset.sha256
-    except Exception as error:
-        reason = error.reason if isinstance(error, GenerationFailed) else f"{type(error).__name__}: {error}"
-        _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_FAILED, reason)
-        raise
-    finally:
+    except GenerationFailed as failure:
+        _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_FAILED, failure.reason)
         shutil.rmtree(work, ignore_errors=True)
+        raise
+    except Exception as error:
+        _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_FAILED,
+                f"{type(error).__name__}: {error}")
+        raise
+    shutil.rmtree(work, ignore_errors=True)
     recipe["calls"] = calls
     if generator.name == "diffusers":
         recipe["software"] = generator.module.software()
