@@ -162,6 +162,8 @@ def find_take(engine: Engine, store: Path, recipe_sha256: str) -> RenderedTake |
 def _record(engine: Engine, recipe: dict[str, Any], recipe_sha256: str, spec: str, seed: int, shot_row_id: int | None,
             status: str, reason: str | None = None, asset_id: int | None = None,
             seconds: float | None = None) -> int:
+    """The take's row; a take starting to be filmed puts its shot in progress (`wip`) for the dashboard, in the same
+    transaction."""
     with session_scope(engine) as session:
         take = session.scalar(select(models.Take).where(models.Take.recipe_sha256 == recipe_sha256))
         if take is None:
@@ -169,6 +171,8 @@ def _record(engine: Engine, recipe: dict[str, Any], recipe_sha256: str, spec: st
             session.add(take)
         take.kind, take.shot_id, take.recipe, take.generator, take.seed = recipe["kind"], shot_row_id, recipe, spec, seed
         take.status, take.failure_reason, take.asset_id, take.render_seconds = status, reason, asset_id, seconds
+        if status == models.TAKE_RUNNING and shot_row_id is not None:
+            session.get(models.Shot, shot_row_id).status = models.STATUS_WIP
         session.flush()
         return take.id
 

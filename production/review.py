@@ -141,8 +141,9 @@ def with_retake_notes(session: Session, shotlist: ShotList, shot_rows: dict[str,
 
 def submit_for_approval(session: Session, episode_id: int) -> int:
     """After a render: a shot with a new take waits for approval; a retake answered by a take other than the
-    rejected one is filled. An approved shot whose selected take changed (its script changed) waits again.
-    Returns the number of shots now waiting."""
+    rejected one is filled, while a shot still cut with its rejected take goes back to retake. An approved shot
+    whose selected take changed (its script changed) waits again; one filmed (wip) that kept its approved take is
+    done again. Returns the number of shots now waiting."""
     shots = list(session.scalars(select(models.Shot).where(models.Shot.episode_id == episode_id)))
     approved = set(session.scalars(
         select(models.Review.target_id).where(
@@ -154,13 +155,14 @@ def submit_for_approval(session: Session, episode_id: int) -> int:
     for shot in shots:
         if shot.selected_take_id is None:
             continue
-        if shot.status == models.STATUS_RETAKE:
-            retakes = _open_retakes(session, shot.id)
-            if any(retake.rejected_take_id == shot.selected_take_id for retake in retakes):
-                continue
-            for retake in retakes:
-                retake.filled_take_id, retake.filled_at = shot.selected_take_id, models.utcnow()
-        if shot.status == models.STATUS_DONE and shot.selected_take_id in approved:
+        retakes = _open_retakes(session, shot.id)
+        if any(retake.rejected_take_id == shot.selected_take_id for retake in retakes):
+            shot.status = models.STATUS_RETAKE
+            continue
+        for retake in retakes:
+            retake.filled_take_id, retake.filled_at = shot.selected_take_id, models.utcnow()
+        if shot.status in (models.STATUS_DONE, models.STATUS_WIP) and shot.selected_take_id in approved:
+            shot.status = models.STATUS_DONE
             continue
         shot.status = models.STATUS_WAITING
         waiting += 1

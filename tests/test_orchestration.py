@@ -53,6 +53,12 @@ def takes_by_status(database_url: str) -> dict[str, list[models.Take]]:
         return takes
 
 
+def shot_statuses(database_url: str, row_ids: set[int] | None = None) -> set[str]:
+    with session_scope(open_database(database_url)) as session:
+        shots = session.scalars(select(models.Shot)).all()
+        return {shot.status for shot in shots if row_ids is None or shot.id in row_ids}
+
+
 def kill_while_filming(project: dict) -> list[models.Take]:
     """Start `aigms render`, and SIGKILL it (with its ffmpeg children) once a shot is being filmed after another
     was finished; returns the takes finished by then."""
@@ -77,7 +83,9 @@ def kill_while_filming(project: dict) -> list[models.Take]:
 
 def test_a_render_killed_mid_shot_resumes_without_redoing_finished_work(project: dict) -> None:
     finished = kill_while_filming(project)
-    assert takes_by_status(project["database"])[models.TAKE_RUNNING]
+    running = takes_by_status(project["database"])[models.TAKE_RUNNING]
+    assert running
+    assert shot_statuses(project["database"], {take.shot_id for take in running}) == {models.STATUS_WIP}
 
     resumed = subprocess.run(render_command(project), env=project["env"], stdin=subprocess.DEVNULL,
                              capture_output=True, text=True, timeout=600)
@@ -94,6 +102,7 @@ def test_a_render_killed_mid_shot_resumes_without_redoing_finished_work(project:
             (models.RUN_FAILED, "interrupted; a later render resumed its work"), (models.RUN_COMPLETED, None)]
         assert (runs[1].shots_reused, runs[1].shots_rendered) == (len(finished), 11 - len(finished))
         rows = session.scalars(select(models.Asset)).all()
+    assert shot_statuses(project["database"]) == {models.STATUS_WAITING}
     store = project["home"] / "store"
     assert all(assets.sha256_file(store / row.path) == row.sha256 for row in rows)
     on_disk = {path.relative_to(store).as_posix() for path in store.rglob("*") if path.is_file()}
