@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import Task, flow, get_run_logger, task, unmapped
-from prefect.futures import PrefectFuture
+from prefect.states import State
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -116,7 +116,7 @@ def _still_there(step: Task, database_url: str, store: Path, *args: Any) -> Rend
     """A cached keyframe or take is used only while its row and file are still there; else it is made again."""
     state = step(database_url, store, *args, return_state=True)
     take = state.result()
-    if state.name == "Cached" and not _take_is_there(open_database(database_url), store, take):
+    if _cached(state) and not _take_is_there(open_database(database_url), store, take):
         take = step.with_options(refresh_cache=True)(database_url, store, *args)
     return take
 
@@ -216,8 +216,8 @@ def _reselect(engine: Engine, shot_row_id: int, take_id: int) -> None:
             shot.selected_take_id = take_id
 
 
-def _cached(future: PrefectFuture) -> bool:
-    return future.state.name == "Cached"
+def _cached(state: State) -> bool:
+    return state.name == "Cached"
 
 
 def _close_interrupted_runs(session: Session, episode_id: int) -> None:
@@ -265,7 +265,7 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         filmed: dict[str, ShotResult] = {}
         for shot, future in zip(shotlist.shots, film_futures):
             result = future.result()
-            if _cached(future):
+            if _cached(future.state):
                 if all(_take_is_there(engine, store, take) for take in result.takes):
                     _reselect(engine, rows[shot.id], result.selected.take_id)
                 else:
@@ -286,7 +286,7 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         for shot in shotlist.shots:
             if shot.id in line_futures:
                 line = line_futures[shot.id].result()
-                if _cached(line_futures[shot.id]) and not _asset_is_there(engine, store, line.sha256):
+                if _cached(line_futures[shot.id].state) and not _asset_is_there(engine, store, line.sha256):
                     line = record_line.with_options(refresh_cache=True)(database_url, store, series,
                                                                         shotlist.language, shot)
                 audio[shot.id] = line
@@ -294,7 +294,7 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         folder.mkdir(parents=True, exist_ok=True)
         future = cut_episode.submit(database_url, store, series, shotlist, selected, audio, folder)
         cut = future.result()
-        if _cached(future) and not cut.is_there():
+        if _cached(future.state) and not cut.is_there():
             cut = cut_episode.with_options(refresh_cache=True)(database_url, store, series, shotlist, selected, audio,
                                                                 folder)
         video, srt, manifest, edit_warnings = cut.video, cut.subtitles, cut.manifest, cut.warnings
