@@ -1,5 +1,6 @@
-"""Real data for dashboard tests: the example series at 320×180, one episode rendered through the real Prefect flow,
-the other only ingested, three people with three roles, and the app served by uvicorn on a free port."""
+"""Real data for dashboard tests: the example series at 320×180 on the database `fresh_database_url` gives, one
+episode rendered through the real Prefect flow, the other only ingested, three people with three roles, and the app
+served by uvicorn on a free port."""
 
 import re
 import shutil
@@ -11,7 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import uvicorn
+from databases import fresh_database_url
 from starlette.testclient import TestClient
 
 from aigms.dashboard.app import Settings, create_app, new_secret
@@ -37,6 +40,10 @@ class Studio:
     def settings(self, prefect_ui_url: str | None = None) -> Settings:
         return Settings(self.database_url, self.store, new_secret(), prefect_ui_url)
 
+    def render(self) -> EpisodeResult:
+        """s01e02 through the flow again; the flow finds the studio's database where `aigms render` does."""
+        return render_s01e02(self.series, self.home, self.database_url)
+
 
 def small_series(destination: Path) -> Path:
     shutil.copytree(EXAMPLE, destination)
@@ -45,11 +52,17 @@ def small_series(destination: Path) -> Path:
     return destination
 
 
+def render_s01e02(series: Path, home: Path, database_url: str) -> EpisodeResult:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIGMS_DATABASE_URL", database_url)
+        return render_episode(str(series), "s01e02", str(home.parent / "out"), str(home), force=True)
+
+
 def render_studio(root: Path) -> Studio:
     """s01e02 rendered by the flow; s01e01 ingested but not filmed; a director, a viewer and an admin."""
     series_dir, home = small_series(root / "series"), root / "home"
-    database_url = f"sqlite:///{home / 'aigms.db'}"
-    result = render_episode(str(series_dir), "s01e02", str(root / "out"), str(home), force=True)
+    database_url = fresh_database_url(home)
+    result = render_s01e02(series_dir, home, database_url)
     series = load_series(series_dir)
     engine = open_database(database_url)
     with session_scope(engine) as session:

@@ -25,6 +25,12 @@ def series(tmp_path: Path) -> Path:
     return Path(shutil.copytree(EXAMPLE, tmp_path / "series"))
 
 
+@pytest.fixture
+def project(tmp_path: Path, database_url: str) -> dict[str, str]:
+    """Where `aigms` keeps its work: a home folder, and the database the test runs on (PostgreSQL under `make test`)."""
+    return {"AIGMS_HOME": str(tmp_path / "home"), "AIGMS_DATABASE_URL": database_url}
+
+
 def test_script_json_has_scenes_with_typed_elements() -> None:
     done = aigms("script", str(EXAMPLE / "episodes" / "s01e02.fountain"), "--json")
     assert done.returncode == 0, done.stderr
@@ -87,10 +93,10 @@ def test_malformed_script_is_refused_with_its_line(series: Path) -> None:
     assert f"s01e02.fountain:{line}" in done.stderr
 
 
-def test_ingest_twice_changes_nothing(series: Path) -> None:
-    env = {"AIGMS_HOME": str(series / ".aigms")}
-    first = aigms("ingest", str(series), env=env)
-    second = aigms("ingest", str(series), env=env)
+@pytest.mark.database
+def test_ingest_twice_changes_nothing(series: Path, project: dict[str, str]) -> None:
+    first = aigms("ingest", str(series), env=project)
+    second = aigms("ingest", str(series), env=project)
     assert first.returncode == second.returncode == 0
     assert "0 rows written" not in first.stdout
     assert "2 episodes, 0 rows written" in second.stdout
@@ -105,43 +111,47 @@ def test_init_scaffolds_a_series_that_ingests(tmp_path: Path) -> None:
     assert aigms("init", str(folder)).returncode == 1
 
 
-def test_shot_list_round_trips_through_a_spreadsheet_and_gates_the_render(series: Path, tmp_path: Path) -> None:
-    env = {"AIGMS_HOME": str(tmp_path / "home")}
+@pytest.mark.database
+def test_shot_list_round_trips_through_a_spreadsheet_and_gates_the_render(series: Path, tmp_path: Path,
+                                                                          project: dict[str, str]) -> None:
     exported = tmp_path / "s01e02.csv"
-    assert aigms("shots", "export", "s01e02", "--series", str(series), "--out", str(exported), env=env).returncode == 0
+    done = aigms("shots", "export", "s01e02", "--series", str(series), "--out", str(exported), env=project)
+    assert done.returncode == 0, done.stderr
     text = exported.read_text()
     assert text.splitlines()[0].startswith("id,scene,kind,size,framing,angle,move")
     exported.write_text(text.replace("020,1,action,MS,", "020,1,action,CU,", 1))
-    done = aigms("shots", "import", str(exported), env=env)
+    done = aigms("shots", "import", str(exported), env=project)
     assert done.returncode == 0, done.stderr
     assert "1 shots edited (020)" in done.stdout
-    shown = aigms("shots", "show", "s01e02", "--series", str(series), env={**env, "COLUMNS": "200"})
+    shown = aigms("shots", "show", "s01e02", "--series", str(series), env={**project, "COLUMNS": "200"})
     row = next(line for line in shown.stdout.splitlines() if "│ 020 " in line)
     assert "CU" in row and "size" in row and "not approved" in shown.stdout
-    refused = aigms("render", "s01e02", "--series", str(series), "--out", str(tmp_path / "out"), env=env)
+    refused = aigms("render", "s01e02", "--series", str(series), "--out", str(tmp_path / "out"), env=project)
     assert refused.returncode == 1
     assert "not approved" in refused.stderr and "aigms shots approve s01e02" in refused.stderr
     assert not (tmp_path / "out").exists()
-    approved = aigms("shots", "approve", "s01e02", "--series", str(series), "--by", "director", env=env)
+    approved = aigms("shots", "approve", "s01e02", "--series", str(series), "--by", "director", env=project)
     assert approved.returncode == 0 and "approved" in approved.stdout
 
 
-def test_bad_row_in_an_imported_shot_list_names_the_line(series: Path, tmp_path: Path) -> None:
-    env = {"AIGMS_HOME": str(tmp_path / "home")}
+@pytest.mark.database
+def test_bad_row_in_an_imported_shot_list_names_the_line(series: Path, tmp_path: Path,
+                                                         project: dict[str, str]) -> None:
     exported = tmp_path / "s01e01.csv"
-    aigms("shots", "export", "s01e01", "--series", str(series), "--out", str(exported), env=env)
+    aigms("shots", "export", "s01e01", "--series", str(series), "--out", str(exported), env=project)
     lines = exported.read_text().splitlines()
     lines[3] = lines[3].replace(",CU,", ",GIANT,", 1)
     exported.write_text("\n".join(lines) + "\n")
-    done = aigms("shots", "import", str(exported), env=env)
+    done = aigms("shots", "import", str(exported), env=project)
     assert done.returncode == 1
     assert f"{exported}:4: shot 030: size" in done.stderr
 
 
-def test_storyboard_sheet_has_a_numbered_panel_per_shot(series: Path, tmp_path: Path) -> None:
-    env = {"AIGMS_HOME": str(tmp_path / "home")}
+@pytest.mark.database
+def test_storyboard_sheet_has_a_numbered_panel_per_shot(series: Path, tmp_path: Path,
+                                                        project: dict[str, str]) -> None:
     sheet = tmp_path / "board.html"
-    done = aigms("shots", "board", "s01e01", "--series", str(series), "--out", str(sheet), env=env)
+    done = aigms("shots", "board", "s01e01", "--series", str(series), "--out", str(sheet), env=project)
     assert done.returncode == 0, done.stderr
     html = sheet.read_text()
     assert html.count('<article class="panel"') == 11

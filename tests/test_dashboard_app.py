@@ -15,8 +15,9 @@ from starlette.testclient import TestClient
 from aigms.dashboard.app import create_app
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from aigms.flows.episode import render_episode
 from dashboard_data import Studio, render_studio, sign_in
+
+pytestmark = pytest.mark.database
 
 
 @pytest.fixture(scope="module")
@@ -197,8 +198,7 @@ def test_the_next_render_answers_a_rejection_with_a_new_take(fresh_studio: Studi
     rejected = client.get(f"/api/shots/{shot}").json()["takes"][0]["id"]
     client.post(f"/takes/{rejected}/review", data={"csrftoken": token, "decision": "reject",
                                                    "note": "the drone's eye should glow red"})
-    again = render_episode(str(fresh_studio.series), "s01e02", str(fresh_studio.home.parent / "out"),
-                           str(fresh_studio.home), force=True)
+    again = fresh_studio.render()
     assert (again.rendered, again.reused) == (1, 10)
     detail = client.get(f"/api/shots/{shot}").json()
     new = next(take for take in detail["takes"] if take["selected"])
@@ -207,8 +207,7 @@ def test_the_next_render_answers_a_rejection_with_a_new_take(fresh_studio: Studi
     assert detail["status"] == models.STATUS_WAITING
     assert detail["retakes"][0]["filled_take_id"] == new["id"]
     assert client.get("/api/retakes").json() == []
-    steady = render_episode(str(fresh_studio.series), "s01e02", str(fresh_studio.home.parent / "out"),
-                            str(fresh_studio.home), force=True)
+    steady = fresh_studio.render()
     assert (steady.rendered, steady.reused) == (0, 11)
 
 

@@ -21,7 +21,10 @@ from aigms.production import assets, interchange, media
 from aigms.production.voice import synthesize
 from aigms.schemas.manifest import Manifest
 from aigms.schemas.series import Voice
+from databases import fresh_database_url
 from test_pipeline import small_copy
+
+pytestmark = pytest.mark.database
 
 WRONG_LINE, WRONG_SHOT = "090-1", "090"
 
@@ -34,9 +37,13 @@ def delivered(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> dict:
     synthesize("The weather was lovely at the seaside yesterday.", "en", Voice(), series / "voices" / f"{WRONG_LINE}.wav",
                22050)
     home, out = root / "home", root / "out"
-    result = render_episode(str(series), "s01e02", str(out), str(home), force=True)
+    database_url = fresh_database_url(home)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIGMS_DATABASE_URL", database_url)
+        result = render_episode(str(series), "s01e02", str(out), str(home), force=True)
     manifest = Manifest.model_validate_json(result.manifest.read_text())
-    return {"root": root, "home": home, "result": result, "folder": result.folder, "manifest": manifest}
+    return {"root": root, "home": home, "database": database_url, "result": result, "folder": result.folder,
+            "manifest": manifest}
 
 
 def test_the_wrongly_recorded_line_is_flagged_but_subtitled_as_written(delivered: dict) -> None:
@@ -49,7 +56,7 @@ def test_the_wrongly_recorded_line_is_flagged_but_subtitled_as_written(delivered
 
 
 def test_each_lines_check_is_a_database_row(delivered: dict) -> None:
-    with session_scope(open_database(f"sqlite:///{delivered['home']}/aigms.db")) as session:
+    with session_scope(open_database(delivered["database"])) as session:
         rows = session.scalars(select(models.DialogueLine).order_by(models.DialogueLine.code)).all()
         assert [row.code for row in rows] == ["030-1", "040-1", "050-1", "090-1", "100-1", "110-1"]
         wrong = next(row for row in rows if row.code == WRONG_LINE)
@@ -108,7 +115,8 @@ def test_a_manifest_renders_the_same_picture_again(delivered: dict) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "aigms", "render", "--from-manifest", str(delivered["folder"] / "manifest.json"),
          "--out", str(out), "--home", str(delivered["home"])],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "200"}, timeout=300,
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+        env={**os.environ, "COLUMNS": "200", "AIGMS_DATABASE_URL": delivered["database"]},
     )
     assert done.returncode == 0, done.stderr
     again = out / "bronze-echoes" / "s01e02"
@@ -124,7 +132,8 @@ def test_a_manifest_whose_media_is_gone_is_refused_with_the_shot(delivered: dict
     broken.write_text(manifest.model_dump_json())
     done = subprocess.run([sys.executable, "-m", "aigms", "render", "--from-manifest", str(broken), "--out",
                            str(tmp_path), "--home", str(delivered["home"])], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "300"}, timeout=120)
+                          stdin=subprocess.DEVNULL, timeout=120,
+                          env={**os.environ, "COLUMNS": "300", "AIGMS_DATABASE_URL": delivered["database"]})
     assert done.returncode == 1
     assert "the take of shot 030" in done.stderr and "manifest.json" in done.stderr
 

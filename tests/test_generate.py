@@ -1,6 +1,8 @@
 """Generation on real diffusers pipelines: tiny random-weight Wan and LTX pipelines saved to a folder and named in
 `series.yaml` as `diffusers:<folder>`, rendered through `aigms render` and checked as an editor would — playable
-clips of the right length, keyframes in the store, conditioning that changes the picture, takes that reproduce."""
+clips of the right length, keyframes in the store, conditioning that changes the picture, takes that reproduce.
+Marked `database` are the tests about the rows a render leaves (takes, assets); the rest are about the picture and
+stay on SQLite, since re-running tiny diffusers pipelines on PostgreSQL would test the models, not the database."""
 
 import hashlib
 import os
@@ -25,6 +27,7 @@ from aigms.production.generators import Capabilities, SegmentRequest, diffusers 
 from aigms.schemas.series import Delivery, GeneratorSettings, Series
 from aigms.schemas.shotlist import Segment, Shot
 from builders import tiny_series
+from databases import fresh_database_url
 import tiny_pipelines
 
 SCRIPT = """Title: Tiny
@@ -62,18 +65,21 @@ def write_series(root: Path, generator: GeneratorSettings) -> Series:
     return series
 
 
-def aigms_render(series: Path, home: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "aigms", "render", str(series / "episodes" / "s01e01.fountain"), "--out",
-         str(home / "out"), "--home", str(home), "--force", *extra], capture_output=True, text=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdin=subprocess.DEVNULL, timeout=600,
-    )
+def aigms(database_url: str, *args: str) -> subprocess.CompletedProcess:
+    """`aigms` as a user runs it, on the database the test gave it."""
+    return subprocess.run([sys.executable, "-m", "aigms", *args], capture_output=True, text=True,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "AIGMS_DATABASE_URL": database_url},
+                          stdin=subprocess.DEVNULL, timeout=600)
 
 
-def takes_of(home: Path) -> dict[str, list[models.Take]]:
+def aigms_render(series: Path, home: Path, database_url: str, *extra: str) -> subprocess.CompletedProcess:
+    return aigms(database_url, "render", str(series / "episodes" / "s01e01.fountain"), "--out", str(home / "out"),
+                 "--home", str(home), "--force", *extra)
+
+
+def takes_of(database_url: str) -> dict[str, list[models.Take]]:
     """Every take by shot code, in the order they were made, with their assets loaded."""
-    engine = open_database(f"sqlite:///{home}/aigms.db")
-    with session_scope(engine) as session:
+    with session_scope(open_database(database_url)) as session:
         rows = session.scalars(select(models.Take).options(selectinload(models.Take.asset)).order_by(models.Take.id))
         by_shot: dict[str, list[models.Take]] = {}
         for take in rows:
@@ -83,10 +89,10 @@ def takes_of(home: Path) -> dict[str, list[models.Take]]:
         return by_shot
 
 
-def stored(home: Path, sha256: str) -> Path:
-    with session_scope(open_database(f"sqlite:///{home}/aigms.db")) as session:
+def stored(render: dict, sha256: str) -> Path:
+    with session_scope(open_database(render["database"])) as session:
         asset = session.scalar(select(models.Asset).where(models.Asset.sha256 == sha256))
-        return assets.asset_file(home / "store", asset)
+        return assets.asset_file(render["home"] / "store", asset)
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +100,9 @@ def wan_render(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, 
     root = tmp_path_factory.mktemp("wan")
     options = {**TINY_CALL, "max_frames": 17}
     write_series(root / "series", GeneratorSettings(backend=f"diffusers:{tiny_models['wan']}", seed=5, options=options))
-    done = aigms_render(root / "series", root / "home", "--takes", "2")
-    return {"done": done, "home": root / "home", "takes": takes_of(root / "home")}
+    database_url = fresh_database_url(root / "home")
+    done = aigms_render(root / "series", root / "home", database_url, "--takes", "2")
+    return {"done": done, "home": root / "home", "database": database_url, "takes": takes_of(database_url)}
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +110,9 @@ def ltx_render(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, 
     root = tmp_path_factory.mktemp("ltx")
     options = {**TINY_CALL, "max_frames": 21, "keyframe": str(tiny_models["sd"]), "keyframe_steps": 2}
     write_series(root / "series", GeneratorSettings(backend=f"diffusers:{tiny_models['ltx']}", seed=5, options=options))
-    done = aigms_render(root / "series", root / "home")
-    return {"done": done, "home": root / "home", "takes": takes_of(root / "home")}
+    database_url = fresh_database_url(root / "home")
+    done = aigms_render(root / "series", root / "home", database_url)
+    return {"done": done, "home": root / "home", "database": database_url, "takes": takes_of(database_url)}
 
 
 def clip_takes(takes: list[models.Take]) -> list[models.Take]:
@@ -133,12 +141,13 @@ def test_long_shot_is_a_three_segment_chain_without_repeated_frames(wan_render: 
     assert [call["mode"] for call in calls] == ["t2v", "i2v", "i2v"]
     assert [call["pipeline"] for call in calls] == ["WanPipeline", "WanImageToVideoPipeline", "WanImageToVideoPipeline"]
     assert all((call["frames"] - 1) % 4 == 0 and call["width"] % 32 == 0 for call in calls)
-    native = stored(wan_render["home"], take.recipe["native"])
+    native = stored(wan_render, take.recipe["native"])
     assert_playable(native, 40, calls[0]["width"], calls[0]["height"], 8)
     assert_playable(assets.asset_file(wan_render["home"] / "store", take.asset), 120, 320, 180, 24)
     assert sum(call["frames"] for call in calls) > 40  # the overlap and the model's own lengths were trimmed
 
 
+@pytest.mark.database
 def test_takes_option_makes_several_takes_with_seeds_from_the_shot(wan_render: dict) -> None:
     for code in ("010", "020"):
         takes = clip_takes(wan_render["takes"][code])
@@ -149,6 +158,7 @@ def test_takes_option_makes_several_takes_with_seeds_from_the_shot(wan_render: d
         {take.seed for take in clip_takes(wan_render["takes"]["020"])})
 
 
+@pytest.mark.database
 def test_take_recipe_names_model_pipeline_dtype_and_software(wan_render: dict) -> None:
     recipe = clip_takes(wan_render["takes"]["010"])[0].recipe
     assert recipe["generator"]["pipeline"] == "WanPipeline"
@@ -158,6 +168,7 @@ def test_take_recipe_names_model_pipeline_dtype_and_software(wan_render: dict) -
     assert recipe["calls"][0]["steps"] == 2
 
 
+@pytest.mark.database
 def test_keyframe_is_an_asset_and_the_first_segment_starts_from_it(ltx_render: dict) -> None:
     assert ltx_render["done"].returncode == 0, ltx_render["done"].stderr
     for code in ("010", "020"):
@@ -172,14 +183,13 @@ def test_keyframe_is_an_asset_and_the_first_segment_starts_from_it(ltx_render: d
         assert still.size == (first["width"], first["height"])
 
 
+@pytest.mark.database
 def test_keyframes_are_reviewed_on_the_storyboard_before_any_video(ltx_render: dict, tmp_path: Path) -> None:
     home = ltx_render["home"]
     series = home.parent / "series"
 
     def shots(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "aigms", "shots", *args, "s01e01", "--series", str(series),
-                               "--home", str(home)], capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                              env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=600)
+        return aigms(ltx_render["database"], "shots", *args, "s01e01", "--series", str(series), "--home", str(home))
 
     made = shots("keyframes")
     assert made.returncode == 0, made.stderr
@@ -195,7 +205,7 @@ def test_ltx_continues_a_chain_from_a_video_condition(ltx_render: dict) -> None:
     assert [call["mode"] for call in calls] == ["i2v", "extend", "extend"]
     assert calls[1]["pipeline"] == "LTXConditionPipeline" and calls[1]["conditioning"]["video"]
     assert_playable(assets.asset_file(ltx_render["home"] / "store", take.asset), 120, 320, 180, 24)
-    assert_playable(stored(ltx_render["home"], take.recipe["native"]), 40, calls[0]["width"], calls[0]["height"], 8)
+    assert_playable(stored(ltx_render, take.recipe["native"]), 40, calls[0]["width"], calls[0]["height"], 8)
 
 
 def test_ltx_keeps_latent_frame_zero_equal_to_the_encoded_image(tiny_models: dict[str, Path]) -> None:
@@ -249,21 +259,22 @@ def test_same_recipe_makes_the_same_bytes_and_another_seed_does_not(tiny_models:
     shot = Shot(id="030", scene=1, kind="action", location="lab", text="Lin waits.", prompt="lin waits", duration=2.0)
     clips = []
     for home, seed in (("a", 11), ("b", 11), ("c", 12)):
-        engine = open_database(f"sqlite:///{tmp_path / home}.db")
-        take = render_take(engine, tmp_path / home, series, shot, None, seed)
+        engine = open_database(fresh_database_url(tmp_path / home))
+        take = render_take(engine, tmp_path / home / "store", series, shot, None, seed)
         assert not take.reused
         clips.append(take.clip)
     assert hashlib.sha256(clips[0].read_bytes()).digest() == hashlib.sha256(clips[1].read_bytes()).digest()
     assert not np.array_equal(footage.read_frames(clips[0]), footage.read_frames(clips[2]))
 
 
-def test_black_output_fails_the_take_retries_and_the_animatic_stands_in(tiny_models: dict[str, Path],
-                                                                        tmp_path: Path) -> None:
+@pytest.mark.database
+def test_black_output_fails_the_take_retries_and_the_animatic_stands_in(tiny_models: dict[str, Path], tmp_path: Path,
+                                                                        database_url: str) -> None:
     series = tiny_series(tmp_path / "series")
     series.generator = GeneratorSettings(backend=f"diffusers:{tiny_models['black']}",
                                          options={**TINY_CALL, "max_frames": 9, "retries": 1})
     shot = Shot(id="040", scene=1, kind="action", location="lab", text="Lin waits.", duration=1.0)
-    engine = open_database(f"sqlite:///{tmp_path}/aigms.db")
+    engine = open_database(database_url)
     result = render_shot(engine, tmp_path / "store", series, shot, None)
     with session_scope(engine) as session:
         takes = session.scalars(select(models.Take).order_by(models.Take.id)).all()
@@ -275,11 +286,12 @@ def test_black_output_fails_the_take_retries_and_the_animatic_stands_in(tiny_mod
     assert media.probe(result.selected.clip).frames == 24
 
 
-def test_a_model_missing_offline_fails_once_without_retry(tmp_path: Path) -> None:
+@pytest.mark.database
+def test_a_model_missing_offline_fails_once_without_retry(tmp_path: Path, database_url: str) -> None:
     series = tiny_series(tmp_path / "series")
     series.generator = GeneratorSettings(backend="diffusers:nobody/no-such-video-model", options={"retries": 3})
     shot = Shot(id="050", scene=1, kind="action", text="Lin waits.", duration=1.0)
-    engine = open_database(f"sqlite:///{tmp_path}/aigms.db")
+    engine = open_database(database_url)
     result = render_shot(engine, tmp_path / "store", series, shot, None)
     with session_scope(engine) as session:
         failed = session.scalars(select(models.Take).where(models.Take.status == models.TAKE_FAILED)).all()
@@ -289,11 +301,12 @@ def test_a_model_missing_offline_fails_once_without_retry(tmp_path: Path) -> Non
     assert any("every take failed" in failure for failure in result.failures)
 
 
-def test_pipeline_is_loaded_once_per_process_across_shots(tiny_models: dict[str, Path], tmp_path: Path) -> None:
+def test_pipeline_is_loaded_once_per_process_across_shots(tiny_models: dict[str, Path], tmp_path: Path,
+                                                         database_url: str) -> None:
     series = tiny_series(tmp_path / "series")
     series.generator = GeneratorSettings(backend=f"diffusers:{tiny_models['ltx']}",
                                          options={**TINY_CALL, "max_frames": 9})
-    engine = open_database(f"sqlite:///{tmp_path}/aigms.db")
+    engine = open_database(database_url)
     for number in (1, 2, 3):
         shot = Shot(id=f"{number}00", scene=1, kind="action", text=f"Lin waits {number}.", duration=1.0)
         render_shot(engine, tmp_path / "store", series, shot, None)
@@ -357,10 +370,11 @@ def test_conform_interpolates_motion_up_to_the_delivery_fps(tmp_path: Path) -> N
     assert len(set(levels["interpolate"][:12])) > 4  # frames made in between
 
 
-def test_a_shot_can_name_its_own_generator(tmp_path: Path) -> None:
+@pytest.mark.database
+def test_a_shot_can_name_its_own_generator(tmp_path: Path, database_url: str) -> None:
     series = tiny_series(tmp_path / "series")
     series.generator = GeneratorSettings(backend="diffusers:nobody/no-such-video-model")
     shot = Shot(id="060", scene=1, kind="action", text="Lin waits.", duration=1.0,
                 generator=GeneratorSettings(backend="animatic", seed=2))
-    result = render_shot(open_database(f"sqlite:///{tmp_path}/aigms.db"), tmp_path / "store", series, shot, None)
+    result = render_shot(open_database(database_url), tmp_path / "store", series, shot, None)
     assert (result.selected.generator, result.failures) == ("animatic", [])

@@ -61,22 +61,24 @@ def test_a_name_is_taken_once(engine) -> None:
             people.add_user(session, "mei", "viewer", "another-pass")
 
 
-def aigms(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+def aigms(home: Path, database_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "aigms", *args, "--home", str(home)], capture_output=True, text=True,
                           input=stdin, stdin=subprocess.DEVNULL if stdin is None else None,
-                          env={**os.environ, "AIGMS_DATABASE_URL": ""}, timeout=120)
+                          env={**os.environ, "AIGMS_DATABASE_URL": database_url}, timeout=120)
 
 
-def test_users_add_reads_the_password_from_stdin_and_the_account_signs_in(tmp_path: Path) -> None:
-    done = aigms(tmp_path, "users", "add", "mei", "--role", "director", "--password-stdin", stdin="bronze-mask-7\n")
+def test_users_add_reads_the_password_from_stdin_and_the_account_signs_in(tmp_path: Path, engine,
+                                                                         database_url: str) -> None:
+    done = aigms(tmp_path, database_url, "users", "add", "mei", "--role", "director", "--password-stdin",
+                 stdin="bronze-mask-7\n")
     assert done.returncode == 0, done.stderr
-    with session_scope(open_database(f"sqlite:///{tmp_path / 'aigms.db'}")) as session:
+    with session_scope(engine) as session:
         assert people.authenticate(session, "mei", "bronze-mask-7").role == "director"
-    listed = aigms(tmp_path, "users", "list")
+    listed = aigms(tmp_path, database_url, "users", "list")
     assert "mei" in listed.stdout and "director" in listed.stdout
 
 
-def test_users_add_refuses_an_unknown_role_in_one_line(tmp_path: Path) -> None:
-    done = aigms(tmp_path, "users", "add", "mei", "--role", "wizard", "--password-stdin")
+def test_users_add_refuses_an_unknown_role_in_one_line(tmp_path: Path, database_url: str) -> None:
+    done = aigms(tmp_path, database_url, "users", "add", "mei", "--role", "wizard", "--password-stdin")
     assert done.returncode == 1
     assert "unknown role 'wizard'" in done.stderr

@@ -2,6 +2,7 @@
 reference in every frame, another character, a hard cut inside a shot, a frozen clip, a black one; and the retake
 policy on a real generator path, which keeps filming until a take passes."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from aigms.production.generators import BACKENDS
 from aigms.schemas.series import GeneratorSettings, Series
 from aigms.schemas.shotlist import Segment, Shot
 from builders import draw_plate, tiny_series
+from databases import fresh_database_url
 
 FPS = 24
 
@@ -121,12 +123,13 @@ def qc_rows(engine, take_id: int) -> dict[str, models.QCResult]:
         return {row.check: row for row in rows}
 
 
+@pytest.mark.database
 def test_a_shot_failing_twice_is_filmed_again_and_its_third_take_selected(series: Series, tmp_path: Path,
-                                                                           testcard: None) -> None:
+                                                                           testcard: None, database_url: str) -> None:
     shot = lab_shot([], location=None)
     series.generator = GeneratorSettings(backend="testcard", seed=7,
                                          options={"good_seed": take_seed(7, shot.id, 2)})
-    engine = open_database(f"sqlite:///{tmp_path}/aigms.db")
+    engine = open_database(database_url)
     result = render_shot(engine, tmp_path / "store", series, shot, None)
     assert [take.seed for take in result.takes] == [take_seed(7, shot.id, k) for k in range(3)]
     assert result.selected == result.takes[2]
@@ -135,12 +138,13 @@ def test_a_shot_failing_twice_is_filmed_again_and_its_third_take_selected(series
     assert result.failures == []
 
 
+@pytest.mark.database
 def test_a_shot_that_never_passes_is_flagged_not_silently_accepted(series: Series, tmp_path: Path,
-                                                                     testcard: None) -> None:
+                                                                     testcard: None, database_url: str) -> None:
     shot = lab_shot([], location=None)
     series.qc.retakes = 2
     series.generator = GeneratorSettings(backend="testcard", seed=7, options={"good_seed": -1})
-    engine = open_database(f"sqlite:///{tmp_path}/aigms.db")
+    engine = open_database(database_url)
     result = render_shot(engine, tmp_path / "store", series, shot, None)
     assert len(result.takes) == 2
     assert len(result.failures) == 1 and "no take passed QC in 2 take(s)" in result.failures[0]
@@ -203,14 +207,18 @@ def strict_render(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> di
     (root / "series" / "episodes").mkdir(parents=True)
     (root / "series" / "episodes" / "s01e01.fountain").write_text(SCRIPT)
     (root / "series" / "series.yaml").write_text(yaml.safe_dump(bible, sort_keys=False))
-    result = render_episode(str(root / "series"), "s01e01", str(root / "out"), str(root / "home"), force=True)
-    return {"root": root, "home": root / "home", "result": result}
+    database_url = fresh_database_url(root / "home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIGMS_DATABASE_URL", database_url)
+        result = render_episode(str(root / "series"), "s01e01", str(root / "out"), str(root / "home"), force=True)
+    return {"root": root, "home": root / "home", "database": database_url, "result": result}
 
 
+@pytest.mark.database
 def test_a_flagged_shot_is_a_warning_of_the_render_and_its_best_take_is_cut_in(strict_render: dict) -> None:
     flagged = [w for w in strict_render["result"].warnings if "no take passed QC in 2 take(s)" in w]
     assert len(flagged) == strict_render["result"].shots == 2
-    engine = open_database(f"sqlite:///{strict_render['home']}/aigms.db")
+    engine = open_database(strict_render["database"])
     with session_scope(engine) as session:
         shots = session.scalars(select(models.Shot).order_by(models.Shot.position)).all()
         assert all(len([t for t in shot.takes if t.kind == models.TAKE_CLIP]) == 2 for shot in shots)
@@ -218,12 +226,14 @@ def test_a_flagged_shot_is_a_warning_of_the_render_and_its_best_take_is_cut_in(s
         assert {"continuity", "scene_location", "location", "identity"} <= checks
 
 
+@pytest.mark.database
 def test_aigms_qc_prints_the_table_and_writes_a_report_with_contact_sheets(strict_render: dict) -> None:
     report = strict_render["root"] / "qc.html"
     done = subprocess.run(
         [sys.executable, "-m", "aigms", "qc", "s01e01", "--series", str(strict_render["root"] / "series"),
          "--home", str(strict_render["home"]), "--out", str(report)],
         capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
+        env={**os.environ, "AIGMS_DATABASE_URL": strict_render["database"]},
     )
     assert done.returncode == 1, done.stderr
     assert "location 0." in done.stdout and "<0.99" in done.stdout
@@ -233,12 +243,14 @@ def test_aigms_qc_prints_the_table_and_writes_a_report_with_contact_sheets(stric
     assert "<polyline" in html and "continuity" in html
 
 
+@pytest.mark.database
 def test_a_take_found_again_keeps_its_scores_and_is_judged_by_the_new_thresholds(series: Series, tmp_path: Path,
-                                                                                testcard: None) -> None:
+                                                                                testcard: None,
+                                                                                database_url: str) -> None:
     shot = lab_shot([], location=None)
     series.qc.retakes = 1
     series.generator = GeneratorSettings(backend="testcard", seed=7, options={"good_seed": take_seed(7, shot.id, 0)})
-    engine = open_database(f"sqlite:///{tmp_path}/aigms.db")
+    engine = open_database(database_url)
     first = render_shot(engine, tmp_path / "store", series, shot, None)
     before = qc_rows(engine, first.selected.take_id)
     series.qc.thresholds["flicker"] = 1.0
