@@ -34,8 +34,8 @@ demo: setup
 
 # The DB-facing tests (marked `database`) run a second time on a throwaway PostgreSQL server.
 test: setup
-	$(BIN)/pytest
-	.ci/with-postgres $(BIN)/pytest -m database -p no:cacheprovider
+	$(BIN)/pytest --durations=15
+	.ci/with-postgres $(BIN)/pytest -m database -p no:cacheprovider --durations=15
 
 bench: setup
 	$(BIN)/python benchmarks/overhead.py

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from sqlalchemy import select
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.production import assets
+from processes import interrupt
 from test_pipeline import small_copy
 
 pytestmark = pytest.mark.database
@@ -196,21 +196,6 @@ def test_an_episode_run_publishes_its_shots_and_its_file_to_the_prefect_ui(proje
     assert state.result(_sync=True).video.resolve().as_uri() in artifacts["bronze-echoes-s01e02-episode"].data
 
 
-def stop_serving(server: subprocess.Popen) -> None:
-    """Ctrl-C, as a person stops `aigms serve`. Prefect's runner pauses the schedules and waits for its flow-run
-    processes before it exits; on a machine loaded by the rest of the suite that has taken over five minutes, so
-    after two the whole process group is killed and the wait is reported as a warning, with what it printed."""
-    os.kill(server.pid, signal.SIGINT)
-    try:
-        server.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-        warnings.warn(f"aigms serve did not stop within 120 s of Ctrl-C: {server.stderr.read().decode()[-2000:]}")
-    finally:
-        server.stderr.close()
-
-
 def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(project: dict) -> None:
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
@@ -240,7 +225,7 @@ def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(pr
         run = run_deployment("render-series/bronze-echoes-nightly", timeout=600, _sync=True)
         assert run.state.is_completed(), run.state
     finally:
-        stop_serving(server)
+        interrupt("aigms serve", server)
     delivered = project["out"] / "bronze-echoes"
     assert sorted(path.name for path in delivered.iterdir()) == ["s01e02"]
     assert (delivered / "s01e02" / "episode.mp4").is_file()

@@ -3,7 +3,6 @@ series.yaml on a process pool, two real `prefect worker` processes (one per GPU 
 take the runs and render two episodes side by side into the shared database and store."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from sqlalchemy import select
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
+from processes import interrupt
 from test_pipeline import small_copy
 
 POOL = "gpu-farm"
@@ -57,11 +57,7 @@ def test_two_workers_of_a_work_pool_render_two_episodes_side_by_side(tmp_path: P
                 assert all(worker.poll() is None for worker in workers), workers[0].stderr.read().decode()[-3000:]
                 time.sleep(0.2)
     finally:
-        for worker in workers:
-            os.killpg(worker.pid, signal.SIGINT)
-        for worker in workers:
-            worker.wait(timeout=300)
-            worker.stderr.close()
+        interrupt("prefect worker", *workers)
 
     assert [run.state.name for run in runs] == ["Completed", "Completed"]
     assert {run.work_pool_name for run in runs} == {POOL}
