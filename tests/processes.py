@@ -6,13 +6,13 @@ import subprocess
 import time
 import warnings
 
-GRACE_SECONDS = 30
+GRACE_SECONDS = 10
 
 
 def interrupt(name: str, *processes: subprocess.Popen) -> None:
     """Ctrl-C to each, then wait. Alone they stop in seconds; late in the full suite, with the session's Prefect
     server holding thousands of task runs and their events, `aigms serve` and `prefect worker` have taken over five
-    minutes to say goodbye to it. After half a minute the process group is killed and the wait is reported as a
+    minutes to say goodbye to it. After ten seconds the process group is killed and the wait is reported as a
     warning with what the process printed, not as a failure of the test's point."""
     for process in processes:
         os.kill(process.pid, signal.SIGINT)
