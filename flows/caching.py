@@ -66,21 +66,23 @@ def film_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
     })
 
 
-def keyframe_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
+def _recipe_key(kind: str, parameters: dict[str, Any], recipe: dict[str, Any]) -> str:
     """A keyframe and a take are keyed by their recipe, the hash the asset store already finds them by: a code
     upgrade that leaves a recipe alone films nothing again."""
-    recipe = generate.keyframe_recipe(parameters["shot"], parameters["series"], parameters["seed"],
-                                      parameters["generator"])
-    return "keyframe-" + canonical_sha256({
+    return f"{kind}-" + canonical_sha256({
         "database": parameters["database_url"], "store": str(parameters["store"]), "recipe": canonical_sha256(recipe)})
+
+
+def keyframe_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    return _recipe_key("keyframe", parameters, generate.keyframe_recipe(
+        parameters["shot"], parameters["series"], parameters["seed"], parameters["generator"]))
 
 
 def take_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
     keyframe = parameters["keyframe"]
-    recipe = generate.take_recipe(parameters["shot"], parameters["series"], parameters["seed"],
-                                  parameters["generator"], keyframe.clip_sha256 if keyframe else None)
-    return "take-" + canonical_sha256({
-        "database": parameters["database_url"], "store": str(parameters["store"]), "recipe": canonical_sha256(recipe)})
+    return _recipe_key("take", parameters, generate.take_recipe(
+        parameters["shot"], parameters["series"], parameters["seed"], parameters["generator"],
+        keyframe.clip_sha256 if keyframe else None))
 
 
 def check_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:

@@ -151,11 +151,15 @@ def submit_for_approval(session: Session, episode_id: int) -> int:
             models.Review.target_id.in_([shot.selected_take_id for shot in shots if shot.selected_take_id]),
         )
     ))
+    open_retakes: dict[int, list[models.Retake]] = {}
+    for retake in session.scalars(select(models.Retake).where(
+            models.Retake.shot_id.in_([shot.id for shot in shots]), models.Retake.filled_take_id.is_(None))):
+        open_retakes.setdefault(retake.shot_id, []).append(retake)
     waiting = 0
     for shot in shots:
         if shot.selected_take_id is None:
             continue
-        retakes = _open_retakes(session, shot.id)
+        retakes = open_retakes.get(shot.id, [])
         if any(retake.rejected_take_id == shot.selected_take_id for retake in retakes):
             shot.status = models.STATUS_RETAKE
             continue
