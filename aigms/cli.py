@@ -46,7 +46,7 @@ def init(folder: Path, title: Annotated[str, typer.Option()] = "Untitled Series"
 @app.command()
 def script(file: Path, as_json: Annotated[bool, typer.Option("--json", help="print the parsed script as JSON")] = False) -> None:
     """Parse a Fountain script and show its scenes and elements."""
-    from aigms.production.script import read_script
+    from aigms.production.script.fountain import read_script
 
     try:
         parsed = read_script(file)
@@ -69,7 +69,7 @@ def ingest(series_dir: Path, home: HomeOption = None, strict: StrictOption = Fal
     from aigms.db.session import open_database, session_scope
     from aigms.flows import settings
     from aigms.production.bible import load_series
-    from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, read_episode
+    from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, read_episode
 
     try:
         series = load_series(series_dir)
@@ -133,7 +133,7 @@ def render(
 
 def _render_from_manifest(manifest: Path, out: Path, home: Path | None) -> None:
     from aigms.flows import settings
-    from aigms.production.deliver import read_manifest, render_from_manifest
+    from aigms.production.deliver.delivery import read_manifest, render_from_manifest
 
     before = read_manifest(manifest).picture_sha256
     delivered = render_from_manifest(manifest, settings.store(settings.home(home)), out)
@@ -146,8 +146,8 @@ def _render_from_manifest(manifest: Path, out: Path, home: Path | None) -> None:
 def verify(file: Path) -> None:
     """Report the AIGC labels, subtitle tracks and picture integrity a delivered video carries; exit status 1 when
     its implicit label is missing, incomplete or names another picture."""
-    from aigms.production.labels import AIGC_FIELDS, inspect
-    from aigms.production.media import MediaError
+    from aigms.production.post.labels import AIGC_FIELDS, inspect
+    from aigms.production.store.media import MediaError
 
     if not file.is_file():
         fail(InputError(file, None, "file not found", "give the path of a delivered video"))
@@ -192,7 +192,7 @@ def qc(
     from aigms.db.session import open_database, session_scope
     from aigms.flows import settings
     from aigms.production.bible import load_series
-    from aigms.production.qc_report import gather, write_report
+    from aigms.production.qc.report import gather, write_report
 
     try:
         folder, episode_id = locate_episode(episode, series_dir)

@@ -29,7 +29,7 @@ def _planned(episode: str, series_dir: Path | None, home: Path | None,
     from aigms.db.session import open_database, session_scope
     from aigms.flows import settings
     from aigms.production.bible import load_series
-    from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, read_episode
+    from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, read_episode
 
     folder, episode_id = locate_episode(episode, series_dir)
     series = load_series(folder)
@@ -56,8 +56,8 @@ def show(episode: EpisodeArgument, series_dir: SeriesOption = None, home: HomeOp
     """The shot list: framing, timing, segments, people's edits and conflicts, the runtime against the target."""
     from aigms.db import models
     from aigms.db.session import session_scope
-    from aigms.production.ingest import load_shotlist
-    from aigms.production.timing import duration_report
+    from aigms.production.storyboard.ingest import load_shotlist
+    from aigms.production.storyboard.timing import duration_report
 
     try:
         series, engine, row_id = _planned(episode, series_dir, home, strict)
@@ -101,9 +101,9 @@ def export(
     """Write the shot list for editing; `aigms shots import` reads it back."""
     from aigms.db import models
     from aigms.db.session import session_scope
-    from aigms.production.files import atomic_write_text
-    from aigms.production.ingest import load_shotlist
-    from aigms.production.shot_edits import FORMATS, export_shotlist
+    from aigms.production.store.files import atomic_write_text
+    from aigms.production.storyboard.ingest import load_shotlist
+    from aigms.production.storyboard.shot_edits import FORMATS, export_shotlist
 
     if form not in FORMATS:
         fail(ValueError(f"--format must be one of {', '.join(FORMATS)}, not {form!r}"))
@@ -126,7 +126,7 @@ def import_(file: Path, home: HomeOption = None) -> None:
     re-plans until the script under the shot changes. All rows or none."""
     from aigms.db.session import open_database, session_scope
     from aigms.flows import settings
-    from aigms.production.shot_edits import import_edits
+    from aigms.production.storyboard.shot_edits import import_edits
 
     engine = open_database(settings.database(settings.home(home)))
     try:
@@ -150,7 +150,7 @@ def approve(
     """Approve the shot list as it stands; any later change to it needs approving again before a render."""
     from aigms.db import models
     from aigms.db.session import session_scope
-    from aigms.production.approval import approve_shotlist
+    from aigms.production.storyboard.approval import approve_shotlist
 
     try:
         _, engine, row_id = _planned(episode, series_dir, home)
@@ -174,8 +174,8 @@ def board(
     from aigms.db import models
     from aigms.db.session import session_scope
     from aigms.flows import settings
-    from aigms.production.board import current_keyframes, filmed_clips, print_pdf, write_board
-    from aigms.production.ingest import load_shotlist
+    from aigms.production.storyboard.board import current_keyframes, filmed_clips, print_pdf, write_board
+    from aigms.production.storyboard.ingest import load_shotlist
 
     try:
         series, engine, row_id = _planned(episode, series_dir, home)
@@ -204,9 +204,9 @@ def keyframes(episode: EpisodeArgument, series_dir: SeriesOption = None, home: H
     from aigms.db import models
     from aigms.db.session import session_scope
     from aigms.flows import settings
-    from aigms.production.generate import make_keyframe, take_seed
-    from aigms.production.generators import GenerationFailed, generator_for
-    from aigms.production.ingest import load_shotlist
+    from aigms.production.generate.takes import make_keyframe, take_seed
+    from aigms.production.generate.generators import GenerationFailed, generator_for
+    from aigms.production.storyboard.ingest import load_shotlist
 
     try:
         series, engine, row_id = _planned(episode, series_dir, home)

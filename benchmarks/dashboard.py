@@ -28,7 +28,7 @@ from sqlalchemy import insert
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from aigms.production import people
+from aigms.production.review import people
 
 EPISODES, SHOTS, TAKES, QC_CHECKS = 24, 50, 5, 3
 STATUSES = [models.STATUS_TODO, models.STATUS_WAITING, models.STATUS_RETAKE, models.STATUS_DONE]

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import ffmpeg
 
-from aigms.production import edit, media
+from aigms.production.post import edit
+from aigms.production.store import media
 from aigms.schemas.series import ImplicitLabel, SubtitleRules, VisibleLabel
 from aigms.schemas.timeline import Media, PictureClip, Timeline
 

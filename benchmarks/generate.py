@@ -26,8 +26,8 @@ from rich.table import Table  # noqa: E402
 
 import tiny_pipelines  # noqa: E402
 from aigms.db.session import open_database  # noqa: E402
-from aigms.production.generate import render_shot  # noqa: E402
-from aigms.production.generators import diffusers as backend  # noqa: E402
+from aigms.production.generate.takes import render_shot  # noqa: E402
+from aigms.production.generate.generators import diffusers as backend  # noqa: E402
 from aigms.schemas.series import GeneratorSettings, Series  # noqa: E402
 from aigms.schemas.shotlist import Shot  # noqa: E402
 from builders import tiny_series  # noqa: E402

@@ -24,7 +24,7 @@ from aigms.db import models  # noqa: E402
 from aigms.db.session import default_database_url, open_database, session_scope  # noqa: E402
 from aigms.flows import episode  # noqa: E402
 from aigms.production.bible import load_series  # noqa: E402
-from aigms.production.generate import render_shot  # noqa: E402
+from aigms.production.generate.takes import render_shot  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
 

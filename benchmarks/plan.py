@@ -18,9 +18,9 @@ from sqlalchemy import select
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.production.bible import load_series
-from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, read_episode
-from aigms.production.script import read_script
-from aigms.production.storyboard import plan_shots
+from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, read_episode
+from aigms.production.script.fountain import read_script
+from aigms.production.storyboard.plan import plan_shots
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
 CAST = {"zh": ["@林月", "@周教授", "@凯"], "en": ["LIN YUE", "PROFESSOR ZHOU", "KAI"]}

@@ -16,9 +16,9 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from aigms.db.session import open_database  # noqa: E402
-from aigms.production import qc  # noqa: E402
-from aigms.production.generate import render_take  # noqa: E402
-from aigms.production.qc_features import extractor_for  # noqa: E402
+from aigms.production import qc# noqa: E402
+from aigms.production.generate.takes import render_take  # noqa: E402
+from aigms.production.qc.features import extractor_for  # noqa: E402
 from aigms.schemas.shotlist import Shot  # noqa: E402
 from builders import tiny_series  # noqa: E402
 

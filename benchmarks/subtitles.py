@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aigms.production import transcribe
-from aigms.production.voice import synthesize
+from aigms.production.post import transcribe
+from aigms.production.post.voice import synthesize
 from aigms.schemas.series import Voice
 
 RATE = 16000

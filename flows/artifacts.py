@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from aigms.db import models
 from aigms.db.session import session_scope
-from aigms.production.generate import RenderedTake
+from aigms.production.generate.takes import RenderedTake
 from aigms.schemas.shotlist import ShotList
 
 

@@ -5,7 +5,9 @@ store, whose rows and files a cached result points at, the retakes asked of a sh
 
 import hashlib
 from functools import cache
+from collections.abc import Iterator
 from importlib import metadata, resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,22 @@ from sqlalchemy import select
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
-from aigms.production import assets, generate, voice
-from aigms.production.ingest import canonical_sha256
+from aigms.production import generate
+from aigms.production.post import voice
+from aigms.production.store import assets
+from aigms.production.store.assets import canonical_sha256
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot
 
-CODE_PACKAGES = ("aigms.production", "aigms.production.generators", "aigms.flows", "aigms.schemas", "aigms.db")
+CODE_PACKAGES = ("aigms.production", "aigms.flows", "aigms.schemas", "aigms.db")
+
+
+def _sources(folder: Traversable) -> Iterator[Traversable]:
+    for entry in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if entry.is_dir() and entry.name != "__pycache__":
+            yield from _sources(entry)
+        elif entry.name.endswith(".py"):
+            yield entry
 
 
 @cache
@@ -28,9 +40,8 @@ def _release() -> str:
     """The version and the bytes of the code the tasks run: an upgrade, or an edit in a checkout, is a change."""
     digest = hashlib.sha256(metadata.version("aigms").encode())
     for package in CODE_PACKAGES:
-        for source in sorted(resources.files(package).iterdir(), key=lambda entry: entry.name):
-            if source.name.endswith(".py"):
-                digest.update(source.name.encode() + source.read_bytes())
+        for source in _sources(resources.files(package)):
+            digest.update(source.name.encode() + source.read_bytes())
     return digest.hexdigest()
 
 

@@ -26,14 +26,16 @@ from aigms.flows import settings
 from aigms.flows.artifacts import publish_episode
 from aigms.flows.caching import across_key, check_key, cut_key, film_key, keyframe_key, line_key, take_key
 from aigms.flows.concurrency import GENERATE_TAG, ensure_generation_limit
-from aigms.production import (assets, deliver, edit, generate, interchange, media, qc, review, subtitles, transcribe,
-                               voice)
+from aigms.production import deliver, generate, qc, review
+from aigms.production.deliver import interchange
+from aigms.production.post import edit, subtitles, transcribe, voice
+from aigms.production.store import assets, media
 from aigms.production.bible import load_series
-from aigms.production.approval import require_approved
-from aigms.production.generate import RenderedTake, ShotResult, Steps, render_shot
-from aigms.production.generators import Generator
-from aigms.production.ingest import (IngestReport, canonical_sha256, ingest_episode, ingest_series, load_shotlist,
-                                    read_episode)
+from aigms.production.storyboard.approval import require_approved
+from aigms.production.generate.takes import RenderedTake, ShotResult, Steps, render_shot
+from aigms.production.generate.generators import Generator
+from aigms.production.store.assets import canonical_sha256
+from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
 from aigms.schemas.series import Series, Voice
 from aigms.schemas.shotlist import Shot, ShotList
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jinja2
 
-from aigms.production.files import atomic_write_text
+from aigms.production.store.files import atomic_write_text
 
 
 def slug(title: str) -> str:

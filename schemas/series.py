@@ -68,7 +68,7 @@ DEFAULT_RULES = ["establishing", "dialogue_coverage", "action_coverage", "scene_
 
 
 class Storyboard(Strict):
-    """How the planner covers a scene. `rules` run in order; each is a name from `aigms.production.coverage.RULES`
+    """How the planner covers a scene. `rules` run in order; each is a name from `aigms.production.storyboard.coverage.RULES`
     or a `module:function` of the studio's own, so a house style is a list, not a fork."""
 
     rules: list[str] = Field(default_factory=lambda: list(DEFAULT_RULES))

@@ -1,6 +1,6 @@
 """An episode's edit as data: which take plays when, how each shot is entered, which line is heard where, the
 music under it, the labels on it and the sound level it is delivered at. Built from the shot list and the
-selected takes, rendered by `aigms.production.edit`, exported to OpenTimelineIO and kept in the manifest, so the
+selected takes, rendered by `aigms.production.post.edit`, exported to OpenTimelineIO and kept in the manifest, so the
 same episode can be rendered again from it alone."""
 
 from typing import Literal

@@ -20,9 +20,9 @@ from starlette.testclient import TestClient
 from aigms.dashboard.app import Settings, create_app, new_secret
 from aigms.db.session import open_database, session_scope
 from aigms.flows.episode import EpisodeResult, render_episode
-from aigms.production import people
+from aigms.production.review import people
 from aigms.production.bible import load_series
-from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, read_episode
+from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, read_episode
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
 PASSWORDS = {"mei": "director-pass", "kai": "viewer-pass", "ada": "admin-pass"}

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from aigms.production import footage
-from aigms.production.generators import Capabilities, SegmentRequest
+from aigms.production.generate import footage
+from aigms.production.generate.generators import Capabilities, SegmentRequest
 
 NAME = "testcard"
 VERSION = "1"

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from aigms.dashboard.app import Settings, create_app, new_secret
 from aigms.db.session import open_database, session_scope
-from aigms.production.people import add_user
+from aigms.production.review.people import add_user
 
 pytestmark = pytest.mark.database
 

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows.episode import render_episode
-from aigms.production import assets, interchange, media
-from aigms.production.voice import synthesize
+from aigms.production.deliver import interchange
+from aigms.production.store import assets, media
+from aigms.production.post.voice import synthesize
 from aigms.schemas.manifest import Manifest
 from aigms.schemas.series import Voice
 from databases import fresh_database_url

@@ -9,7 +9,7 @@ from pathlib import Path
 import pysubs2
 import pytest
 
-from aigms.production.media import probe
+from aigms.production.store.media import probe
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aigms.production import assets, edit, labels, media, subtitles
-from aigms.production.generate import RenderedTake
-from aigms.production.generators import animatic
-from aigms.production.voice import synthesize
+from aigms.production.post import edit, labels, subtitles
+from aigms.production.store import assets, media
+from aigms.production.generate.takes import RenderedTake
+from aigms.production.generate.generators import animatic
+from aigms.production.post.voice import synthesize
 from aigms.schemas.series import MusicBed, Voice
 from aigms.schemas.shotlist import Shot, ShotList
 from builders import tiny_series

@@ -20,10 +20,11 @@ from sqlalchemy.orm import selectinload
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from aigms.production import assets, footage, media
-from aigms.production.conform import conform
-from aigms.production.generate import native_size, render_shot, render_take, snap_frames, split_segments
-from aigms.production.generators import Capabilities, SegmentRequest, diffusers as backend
+from aigms.production.generate import footage
+from aigms.production.store import assets, media
+from aigms.production.generate.conform import conform
+from aigms.production.generate.takes import native_size, render_shot, render_take, snap_frames, split_segments
+from aigms.production.generate.generators import Capabilities, SegmentRequest, diffusers as backend
 from aigms.schemas.series import Delivery, GeneratorSettings, Series
 from aigms.schemas.shotlist import Segment, Shot
 from builders import tiny_series

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from aigms.production import assets
+from aigms.production.store import assets
 from processes import interrupt
 from test_pipeline import small_copy
 

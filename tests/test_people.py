@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from aigms.production import people
+from aigms.production.review import people
 
 pytestmark = pytest.mark.database
 

@@ -15,9 +15,9 @@ from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
 from aigms.flows.episode import render_episode
 from aigms.production.bible import load_series
-from aigms.production.board import filmed_clips, write_board
-from aigms.production.ingest import load_shotlist
-from aigms.production.media import probe
+from aigms.production.storyboard.board import filmed_clips, write_board
+from aigms.production.storyboard.ingest import load_shotlist
+from aigms.production.store.media import probe
 from aigms.schemas.errors import InputError
 from aigms.schemas.manifest import Manifest
 

@@ -15,9 +15,10 @@ from sqlalchemy import select
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from aigms.production import footage, qc
-from aigms.production.generate import render_shot, take_seed
-from aigms.production.generators import BACKENDS
+from aigms.production import qc
+from aigms.production.generate import footage
+from aigms.production.generate.takes import render_shot, take_seed
+from aigms.production.generate.generators import BACKENDS
 from aigms.schemas.series import GeneratorSettings, Series
 from aigms.schemas.shotlist import Segment, Shot
 from builders import draw_plate, tiny_series
@@ -277,7 +278,7 @@ def test_faces_are_found_the_same_from_many_threads_at_once() -> None:
     once failed takes at random (an OpenCV assertion) and sent them to be filmed again."""
     import threading
 
-    from aigms.production.qc_features import faces
+    from aigms.production.qc.features import faces
 
     rng = np.random.default_rng(1)
     frames = [rng.integers(0, 255, (144 + 16 * i, 256 + 32 * i, 3), dtype=np.uint8) for i in range(4)]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from aigms.production import footage
+from aigms.production.generate import footage
 
 pytestmark = pytest.mark.database
 
@@ -24,11 +24,11 @@ FILM = """
 import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
-from aigms.production.generators import BACKENDS
+from aigms.production.generate.generators import BACKENDS
 BACKENDS["chain"] = "chain_backend"
 from builders import tiny_series
 from aigms.db.session import open_database
-from aigms.production.generate import render_shot
+from aigms.production.generate.takes import render_shot
 from aigms.schemas.series import GeneratorSettings
 from aigms.schemas.shotlist import Shot
 

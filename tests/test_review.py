@@ -9,7 +9,7 @@ from sqlalchemy import select
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.production import review
-from aigms.production.review import Reviewer, ReviewError
+from aigms.production.review.reviews import Reviewer, ReviewError
 from aigms.schemas.errors import InputError
 from aigms.schemas.shotlist import Segment, Shot, ShotList
 

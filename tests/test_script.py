@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from aigms.production.script import parse_fountain, read_script
+from aigms.production.script.fountain import parse_fountain, read_script
 from aigms.schemas.errors import InputError
 
 

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from aigms.production.approval import approve_shotlist
+from aigms.production.storyboard.approval import approve_shotlist
 from aigms.production.bible import load_series
-from aigms.production.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
-from aigms.production.shot_edits import export_shotlist, import_edits
-from aigms.production.shot_ids import number_shots
+from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
+from aigms.production.storyboard.shot_edits import export_shotlist, import_edits
+from aigms.production.storyboard.shot_ids import number_shots
 from aigms.schemas.errors import InputError
 from aigms.schemas.shotlist import Shot
 from builders import tiny_series

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aigms.production import media
-from aigms.production.generators import animatic
-from aigms.production.voice import synthesize
+from aigms.production.store import media
+from aigms.production.generate.generators import animatic
+from aigms.production.post.voice import synthesize
 from aigms.schemas.errors import InputError
 from aigms.schemas.series import Voice
 from aigms.schemas.shotlist import Shot

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from aigms.production.bible import load_series
-from aigms.production.script import parse_fountain
-from aigms.production.storyboard import plan_shots
-from aigms.production.timing import duration_report, speaking_time
+from aigms.production.script.fountain import parse_fountain
+from aigms.production.storyboard.plan import plan_shots
+from aigms.production.storyboard.timing import duration_report, speaking_time
 from aigms.schemas.errors import InputError
 from aigms.schemas.series import EpisodeRef, Series
 from aigms.schemas.shotlist import Shot
@@ -244,7 +244,7 @@ def test_bible_refuses_unknown_keys_and_bad_yaml(tmp_path: Path) -> None:
 
 
 def test_the_demo_episodes_plan_as_a_storyboard_artist_would_draw_them() -> None:
-    from aigms.production.ingest import read_episode
+    from aigms.production.storyboard.ingest import read_episode
 
     example = load_series(Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes")
     chinese = read_episode(example, "s01e01").plan.shotlist

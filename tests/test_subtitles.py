@@ -9,9 +9,10 @@ import numpy as np
 import pysubs2
 import pytest
 
-from aigms.production import assets, subtitles, transcribe
-from aigms.production.subtitles import error_rate, make_cues, wrap
-from aigms.production.voice import synthesize
+from aigms.production.post import subtitles, transcribe
+from aigms.production.store import assets
+from aigms.production.post.subtitles import error_rate, make_cues, wrap
+from aigms.production.post.voice import synthesize
 from aigms.schemas.series import ImplicitLabel, SubtitleRules, Voice, VisibleLabel
 from aigms.schemas.timeline import DialogueClip, Media, PictureClip, Timeline
 

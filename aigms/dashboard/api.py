@@ -10,8 +10,9 @@ from sqlalchemy.engine import Engine
 from aigms.dashboard.auth import Person
 from aigms.db import queries
 from aigms.db.session import session_scope
-from aigms.production import people, review
-from aigms.production.review import Reviewer
+from aigms.production import review
+from aigms.production.review import people
+from aigms.production.review.reviews import Reviewer
 
 router = APIRouter(prefix="/api", tags=["dashboard"])
 

@@ -15,7 +15,7 @@ from aigms.dashboard import api, pages
 from aigms.dashboard.auth import LoginRequired
 from aigms.dashboard.render import render_error
 from aigms.db.session import open_database
-from aigms.production.review import ReviewError
+from aigms.production.review.reviews import ReviewError
 from aigms.schemas.errors import InputError
 
 SESSION_COOKIE = "aigms_session"

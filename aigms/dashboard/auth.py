@@ -5,7 +5,7 @@ from fastapi import Depends, Request
 
 from aigms.db import queries
 from aigms.db.session import session_scope
-from aigms.production.review import Reviewer
+from aigms.production.review.reviews import Reviewer
 
 
 class LoginRequired(Exception):

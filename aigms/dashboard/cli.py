@@ -23,7 +23,7 @@ def dashboard_secret(home_dir: Path) -> str:
         return os.environ["AIGMS_SECRET_KEY"]
     path = home_dir / SECRET_FILE
     if not path.exists():
-        from aigms.production.files import atomic_write_text
+        from aigms.production.store.files import atomic_write_text
 
         home_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, secrets.token_urlsafe(48))
@@ -69,7 +69,7 @@ def add(
     """Add a person who may sign in; the password is asked for twice (or read from stdin) and stored hashed."""
     from aigms.db.session import open_database, session_scope
     from aigms.flows import settings
-    from aigms.production.people import add_user
+    from aigms.production.review.people import add_user
 
     password = _password(password_stdin)
     try:
@@ -85,7 +85,7 @@ def list_(home: HomeOption = None) -> None:
     """Everyone who may sign in, with their role."""
     from aigms.db.session import open_database, session_scope
     from aigms.flows import settings
-    from aigms.production.people import list_users
+    from aigms.production.review.people import list_users
 
     table = Table("name", "role", "active", "since", title="aigms users")
     with session_scope(open_database(settings.database(settings.home(home)))) as session:

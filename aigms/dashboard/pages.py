@@ -13,8 +13,10 @@ from aigms.dashboard.auth import Person
 from aigms.dashboard.render import page
 from aigms.db import models, queries
 from aigms.db.session import session_scope
-from aigms.production import assets, people, previews, review, sources
-from aigms.production.review import Reviewer
+from aigms.production import review
+from aigms.production.review import people
+from aigms.production.store import assets, previews, sources
+from aigms.production.review.reviews import Reviewer
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form()]

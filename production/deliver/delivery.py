@@ -1,0 +1,189 @@
+"""What leaves the building: one folder per episode with the master (`episode.mp4`: picture, sound, soft subtitles,
+AIGC labels), `episode.srt` / `episode.vtt`, `timeline.otio` with its EDL and FCP XML, and `manifest.json`, which
+lists every shot, take, line and file by hash and holds the timeline, so a delivery can be checked, or rendered
+again (`render_from_manifest`), without the database or the script."""
+
+import platform
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aigms.db import models
+from aigms.production.deliver import interchange
+from aigms.production.post import edit, labels, subtitles
+from aigms.production.store import assets, media
+from aigms.production.store.files import atomic_write_text
+from aigms.production.generate.takes import RenderedTake
+from aigms.schemas.errors import InputError
+from aigms.schemas.manifest import AssetRef, LineCheck, Manifest, ManifestShot
+from aigms.schemas.series import Series
+from aigms.schemas.shotlist import ShotList
+from aigms.schemas.timeline import Media, Timeline
+
+FILES = {"video": "episode.mp4", "subtitles": "episode.srt", "webvtt": "episode.vtt", "otio": "timeline.otio",
+         "edl": "episode.edl", "fcp_xml": "episode.xml"}
+
+
+@dataclass(frozen=True)
+class Delivered:
+    folder: Path
+    manifest: Manifest
+    segments: list[edit.Segment]
+    warnings: list[str]
+
+    def path(self, name: str) -> Path:
+        return self.folder / FILES[name]
+
+    @property
+    def video(self) -> Path:
+        return self.path("video")
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.folder / "manifest.json"
+
+
+@cache
+def software_versions() -> dict[str, str]:
+    """Versions that change pixels or sound; a reproduction with other versions may differ, and should say so."""
+    versions = {"aigms": version("aigms"), "python": platform.python_version()}
+    for tool, argument in ((media.ffmpeg_exe(), "-version"), ("espeak-ng", "--version")):
+        try:
+            first = subprocess.run([tool, argument], capture_output=True, text=True, check=True).stdout.splitlines()
+        except (OSError, subprocess.CalledProcessError):
+            continue
+        versions[Path(tool).name] = first[0] if first else "unknown"
+    return versions
+
+
+def describe(path: Path) -> AssetRef:
+    """A delivered file as the manifest lists it: its name beside the manifest, its hash and size."""
+    return AssetRef(path=path.name, sha256=assets.sha256_file(path), size=path.stat().st_size)
+
+
+def draft_manifest(series: Series, shotlist: ShotList, takes: dict[str, RenderedTake],
+                   dialogue_hashes: dict[str, str]) -> Manifest:
+    """The manifest's account of the shots; `deliver` adds the timeline, the checks and the files."""
+    episode = series.episode(shotlist.episode)
+    entries = []
+    start = 0.0
+    for shot in shotlist.shots:
+        take = takes[shot.id]
+        entries.append(ManifestShot(
+            id=shot.id, start=round(start, 6), duration=shot.duration, kind=shot.kind, characters=shot.characters,
+            location=shot.location, lines=shot.lines, prompt=shot.prompt, take=take.recipe_sha256,
+            clip_sha256=take.clip_sha256, dialogue_sha256=dialogue_hashes.get(shot.id),
+        ))
+        start += shot.duration
+    return Manifest(
+        series=series.id, series_title=series.title, episode=shotlist.episode, episode_title=episode.title,
+        language=shotlist.language, delivery=series.delivery, generator=series.generator,
+        duration=round(shotlist.duration, 6), shots=entries, created=datetime.now(UTC),
+    )
+
+
+def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures: list[interchange.QCFailure],
+            draft: Manifest) -> Delivered:
+    """Subtitles, master, interchange files and manifest, in that order (the master carries the subtitles and a
+    label that names the picture's hash; the manifest names every file's hash)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cues, warnings = subtitles.make_cues(timeline, checks)
+    subtitles.write_srt(cues, folder / FILES["subtitles"])
+    subtitles.write_vtt(cues, folder / FILES["webvtt"])
+    burn_in = folder / FILES["subtitles"] if timeline.subtitles.burn_in else None
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        picture, sound = Path(scratch) / "picture.mp4", Path(scratch) / "sound.m4a"
+        segments = edit.render_picture(timeline, picture, burn_in)
+        edit.render_sound(timeline, sound)
+        picture_sha256 = media.picture_sha256(picture)
+        aigc = labels.aigc_label(timeline, picture_sha256)
+        soft = folder / FILES["subtitles"] if cues else None
+        edit.master(picture, sound, soft, timeline.language,
+                    labels.file_tags(timeline, aigc), folder / FILES["video"])
+    interchange.write_interchange(interchange.to_otio(timeline, checks, failures), folder / FILES["otio"],
+                                  folder / FILES["edl"], folder / FILES["fcp_xml"])
+    manifest = draft.model_copy(update={
+        "duration": round(timeline.duration, 6), "timeline": timeline, "lines": checks,
+        "picture_sha256": picture_sha256, "aigc": aigc, "software": software_versions(),
+        "outputs": {name: describe(folder / file) for name, file in FILES.items()}, "created": datetime.now(UTC),
+    })
+    atomic_write_text(folder / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
+    flagged = [f"line {check.line} (shot {check.shot}): the audio does not say its text (word error rate "
+               f"{check.wer:.2f}; heard {check.heard!r})" for check in checks if check.flagged]
+    return Delivered(folder, manifest, segments, flagged + warnings)
+
+
+def take_failures(session: Session, takes: dict[str, RenderedTake]) -> list[interchange.QCFailure]:
+    """Failed QC checks of the selected takes, for the editor's markers."""
+    shot_of = {take.take_id: shot_id for shot_id, take in takes.items()}
+    rows = session.scalars(select(models.QCResult).where(models.QCResult.take_id.in_(shot_of),
+                                                         models.QCResult.passed.is_(False)))
+    return [interchange.QCFailure(shot_of[row.take_id], row.check, row.score, row.threshold, row.reason)
+            for row in rows]
+
+
+def record_lines(session: Session, series_id: str, timeline: Timeline, checks: list[LineCheck]) -> None:
+    """One row per delivered line: its audio and what was heard of it (the subtitle QC a producer queries)."""
+    episode = session.scalar(select(models.Episode).filter_by(series_id=series_id, code=timeline.episode))
+    shots = {shot.code: shot.id for shot in session.scalars(select(models.Shot).filter_by(episode_id=episode.id))}
+    by_line = {check.line: check for check in checks}
+    for line in timeline.dialogue:
+        check = by_line[line.line]
+        asset = session.scalar(select(models.Asset).filter_by(sha256=line.media.sha256))
+        values = {"speaker": line.speaker, "text": line.text, "source": line.source, "duration": line.duration,
+                  "overrun": line.overrun, "asset_id": asset.id if asset else None, "heard": check.heard,
+                  "wer": check.wer, "flagged": check.flagged, "transcriber": check.transcriber}
+        row = session.scalar(select(models.DialogueLine).filter_by(shot_id=shots[line.shot], code=line.line))
+        if row is None:
+            session.add(models.DialogueLine(shot_id=shots[line.shot], code=line.line, **values))
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+
+
+def read_manifest(path: Path) -> Manifest:
+    try:
+        manifest = Manifest.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(path, None, "file not found", "give the manifest.json of a delivered episode") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InputError(path, None, f"{where}: {first['msg']}", "see `aigms schema manifest`") from None
+    if manifest.timeline is None:
+        raise InputError(path, None, "the manifest holds no timeline (made by an older aigms)",
+                         "render the episode from its script instead")
+    return manifest
+
+
+def find_media(item: Media, store: Path, manifest_path: Path, what: str) -> Media:
+    """The file a manifest names, where it was or in the asset store, and only if its bytes are the same."""
+    candidates = [Path(item.path), *sorted((store / item.sha256[:2]).glob(f"{item.sha256}.*"))]
+    for candidate in candidates:
+        if candidate.is_file() and assets.sha256_file(candidate) == item.sha256:
+            return Media(path=str(candidate), sha256=item.sha256)
+    raise InputError(manifest_path, None, f"{what} (sha256 {item.sha256[:12]}…) is neither at {item.path} nor in "
+                     f"the asset store {store}", "restore the file or the store, or render from the script")
+
+
+def render_from_manifest(path: Path, store: Path, out: Path) -> Delivered:
+    """The same episode again, from the manifest alone: its timeline, its media found by hash, its subtitle
+    timings; no script, no generator, no recogniser."""
+    manifest = read_manifest(path)
+    timeline = manifest.timeline.model_copy(deep=True)
+    for clip in timeline.picture:
+        clip.media = find_media(clip.media, store, path, f"the take of shot {clip.shot}")
+    for line in timeline.dialogue:
+        line.media = find_media(line.media, store, path, f"the audio of line {line.line}")
+    if timeline.music is not None:
+        timeline.music.media = find_media(timeline.music.media, store, path, "the music bed")
+    folder = out / manifest.series / manifest.episode
+    return deliver(folder, timeline, manifest.lines, interchange.line_failures(manifest.lines), manifest)

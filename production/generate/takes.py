@@ -1,0 +1,446 @@
+"""Filming a shot: keyframe → segments (t2v | i2v | extend) → the joined native clip → the clip conformed to the
+delivery spec. A take is identified by the hash of everything that made it (shot, generator, model and revision,
+seed, the bytes of every reference image and of the keyframe), so the same inputs find the existing take instead
+of rendering again; its row keeps the full recipe, every model call included, so it can be made again exactly.
+
+A take that fails (out of memory, NaN or black frames, a model that cannot be found) is recorded with its reason
+and retried with another seed per policy (`generator.options.retries`, default 1); a shot whose every take failed
+is stood in for by its animatic, so the episode goes on. A take that comes out but fails its consistency checks
+(`aigms.production.qc.checks`) is filmed again with a new seed, up to `qc.retakes` takes a shot."""
+
+import hashlib
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from aigms.db import models
+from aigms.db.session import session_scope
+from aigms.production import qc
+from aigms.production.generate import footage
+from aigms.production.store import assets, media
+from aigms.production.generate.conform import conform
+from aigms.production.store.files import atomic_path, atomic_write_text
+from aigms.production.generate.generators import (Capabilities, GenerationFailed, Generator, KeyframeRequest, SegmentRequest,
+                                         animatic, generator_for, load_backend)
+from aigms.production.store.assets import canonical_sha256
+from aigms.schemas.series import GeneratorSettings, Series
+from aigms.schemas.shotlist import Segment, Shot
+
+MAX_SHOT_SECONDS = 180.0
+KIND_CLIP, KIND_KEYFRAME = models.TAKE_CLIP, models.TAKE_KEYFRAME
+
+
+@dataclass(frozen=True)
+class RenderedTake:
+    shot_id: str
+    take_id: int
+    recipe_sha256: str
+    clip: Path
+    clip_sha256: str
+    reused: bool
+    seed: int = 0
+    generator: str = ""
+
+
+@dataclass
+class ShotResult:
+    """The takes one render made or found for a shot, the one selected for the edit, and why others failed."""
+
+    selected: RenderedTake
+    takes: list[RenderedTake] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+# Seeds and segments
+
+
+def take_seed(base: int, shot_id: str, take: int, attempt: int = 0) -> int:
+    """Unrelated noise for every shot, take and retry, all moved together by the series' seed."""
+    digest = hashlib.sha256(f"{base}:{shot_id}:{take}:{attempt}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def split_segments(shot: Shot, max_seconds: float | None) -> list[Segment]:
+    """The storyboard's segments (or the whole shot as one, with its prompt), each longer than the model can make
+    in one call cut into equal parts that keep its prompt; the first continues nothing, the others extend."""
+    planned = shot.segments or [Segment(index=0, start=0.0, duration=shot.duration, mode="t2v",
+                                        prompt=shot.prompt or shot.text)]
+    segments: list[Segment] = []
+    for segment in planned:
+        parts = 1 if max_seconds is None else max(1, math.ceil(segment.duration / max_seconds - 1e-9))
+        for part in range(parts):
+            segments.append(Segment(
+                index=len(segments), start=round(segment.start + part * segment.duration / parts, 6),
+                duration=round(segment.duration / parts, 6), mode="extend" if segments else segment.mode,
+                prompt=segment.prompt or shot.prompt or shot.text,
+            ))
+    return segments
+
+
+def snap_frames(frames: int, step: int) -> int:
+    """The smallest count the model accepts (step × k + 1) that holds `frames`."""
+    return step * math.ceil(max(frames - 1, 0) / step) + 1
+
+
+def native_size(caps: Capabilities, width: int, height: int) -> tuple[int, int]:
+    """The model's own number of pixels in the delivery's shape, each side a multiple of what it accepts."""
+    if caps.size is None:
+        return width, height
+    area, aspect = caps.size[0] * caps.size[1], width / height
+    step = caps.size_step
+    return (max(step, round(math.sqrt(area * aspect) / step) * step),
+            max(step, round(math.sqrt(area / aspect) / step) * step))
+
+
+# Recipes
+
+
+def _references(shot: Shot, series: Series) -> dict[str, str]:
+    references: dict[str, str] = {}
+    for key in shot.characters:
+        for reference in series.characters[key].references:
+            references[f"character:{key}:{reference}"] = assets.sha256_file(series.root / reference)
+    if shot.location:
+        for reference in series.locations[shot.location].references:
+            references[f"location:{shot.location}:{reference}"] = assets.sha256_file(series.root / reference)
+    return references
+
+
+def take_recipe(shot: Shot, series: Series, seed: int, generator: Generator | None = None,
+                keyframe_sha256: str | None = None) -> dict[str, Any]:
+    """Everything that decides the pixels of a take, and nothing else (not file paths, not the time of day)."""
+    generator = generator or generator_for(shot, series)
+    return {
+        "kind": KIND_CLIP,
+        "generator": generator.identity(),
+        "options": generator.options,
+        "seed": seed,
+        "style": series.style,
+        "delivery": series.delivery.model_dump(mode="json"),
+        "shot": shot.filmed(),
+        "cast": {key: series.characters[key].model_dump(mode="json") for key in shot.characters},
+        "location": series.locations[shot.location].model_dump(mode="json") if shot.location else None,
+        "references": _references(shot, series),
+        "keyframe": keyframe_sha256,
+    }
+
+
+def keyframe_recipe(shot: Shot, series: Series, seed: int, generator: Generator) -> dict[str, Any]:
+    return {
+        "kind": KIND_KEYFRAME, "generator": generator.identity(), "options": generator.options, "seed": seed,
+        "style": series.style, "prompt": _first_prompt(shot), "shot": shot.id,
+        "cast": {key: series.characters[key].model_dump(mode="json") for key in shot.characters},
+        "references": _references(shot, series),
+    }
+
+
+def _first_prompt(shot: Shot) -> str:
+    return shot.segments[0].prompt if shot.segments else (shot.prompt or shot.text)
+
+
+# Finding and recording takes
+
+
+def find_take(engine: Engine, store: Path, recipe_sha256: str) -> RenderedTake | None:
+    with session_scope(engine) as session:
+        take = session.scalar(select(models.Take).where(models.Take.recipe_sha256 == recipe_sha256))
+        if take is None or take.status != models.TAKE_OK or take.asset is None:
+            return None
+        if not assets.has_file(store, take.asset):
+            return None
+        shot_code = take.recipe["shot"]["id"] if take.kind == KIND_CLIP else take.recipe["shot"]
+        return RenderedTake(shot_code, take.id, recipe_sha256, assets.asset_file(store, take.asset),
+                            take.asset.sha256, reused=True, seed=take.seed, generator=take.generator)
+
+
+def _record(engine: Engine, recipe: dict[str, Any], recipe_sha256: str, spec: str, seed: int, shot_row_id: int | None,
+            status: str, reason: str | None = None, asset_id: int | None = None,
+            seconds: float | None = None) -> int:
+    """The take's row; a take starting to be filmed puts its shot in progress (`wip`) for the dashboard, in the same
+    transaction."""
+    with session_scope(engine) as session:
+        take = session.scalar(select(models.Take).where(models.Take.recipe_sha256 == recipe_sha256))
+        if take is None:
+            take = models.Take(recipe_sha256=recipe_sha256)
+            session.add(take)
+        take.kind, take.shot_id, take.recipe, take.generator, take.seed = recipe["kind"], shot_row_id, recipe, spec, seed
+        take.status, take.failure_reason, take.asset_id, take.render_seconds = status, reason, asset_id, seconds
+        if status == models.TAKE_RUNNING and shot_row_id is not None:
+            session.get(models.Shot, shot_row_id).status = models.STATUS_WIP
+        session.flush()
+        return take.id
+
+
+def _select(engine: Engine, shot_row_id: int | None, take_id: int) -> None:
+    if shot_row_id is None:
+        return
+    with session_scope(engine) as session:
+        shot = session.get(models.Shot, shot_row_id)
+        if shot.selected_take_id != take_id:
+            shot.selected_take_id = take_id
+
+
+# Keyframes
+
+
+def make_keyframe(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, seed: int,
+                  generator: Generator | None = None) -> RenderedTake | None:
+    """The shot's first frame as a reviewable still, when the generator is set to make keyframes; found by its
+    recipe like any take. From the reference images laid out (location plate, cast) when the shot has any."""
+    generator = generator or generator_for(shot, series)
+    if not generator.options.get("keyframe"):
+        return None
+    recipe = keyframe_recipe(shot, series, seed, generator)
+    recipe_sha256 = canonical_sha256(recipe)
+    found = find_take(engine, store, recipe_sha256)
+    if found is not None:
+        return found
+    _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+    started = time.perf_counter()
+    caps = generator.capabilities()
+    width, height = native_size(caps, series.delivery.width, series.delivery.height)
+    work = assets.scratch_dir(store) / f"keyframe-{recipe_sha256}"
+    work.mkdir(exist_ok=True)
+    try:
+        layout = None
+        if _references(shot, series):
+            layout = work / "layout.png"
+            animatic.layout(shot, series, width, height, seed).save(layout)
+        request = KeyframeRequest(shot, series, generator.model, generator.options, _first_prompt(shot), seed,
+                                  width, height, layout, generator.options.get("negative_prompt", ""))
+        still = work / "keyframe.png"
+        recipe["call"] = generator.module.render_keyframe(request, still)
+        with session_scope(engine) as session:
+            asset = assets.put_file(session, store, still, "keyframe", {"width": width, "height": height})
+            asset_id, path, sha256 = asset.id, assets.asset_file(store, asset), asset.sha256
+    except GenerationFailed as failure:
+        _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_FAILED,
+                f"keyframe: {failure.reason}")
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    take_id = _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_OK,
+                      asset_id=asset_id, seconds=time.perf_counter() - started)
+    return RenderedTake(shot.id, take_id, recipe_sha256, path, sha256, reused=False, seed=seed,
+                        generator=generator.spec)
+
+
+# Filming
+
+
+def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: Path | None, work: Path,
+         out: Path) -> tuple[Path | None, list[dict[str, Any]]]:
+    """Write the delivered clip to `out`; return the native clip (None when the backend films at the delivery
+    spec) and the parameters of every model call.
+
+    A chain: segment k+1 starts from the end of segment k — its last frames as a video condition where the model
+    takes one, else its last frame as the first image — and the frames it repeats are dropped when joining."""
+    # 1. What the model accepts
+    if shot.duration > MAX_SHOT_SECONDS:
+        raise GenerationFailed(f"shot {shot.id} runs {shot.duration:.0f} s; a shot is at most "
+                               f"{MAX_SHOT_SECONDS:.0f} s — split it in the shot list", retry=False)
+    caps = generator.capabilities()
+    delivery = series.delivery
+    fps = caps.fps or delivery.fps
+    width, height = native_size(caps, delivery.width, delivery.height)
+    extend = caps.video_condition > 0 and "extend" in caps.modes
+    overlap = caps.video_condition if extend else (1 if caps.first_frame else 0)
+    max_seconds = None
+    if caps.max_segment_seconds is not None:
+        max_frames = round(caps.max_segment_seconds * fps) + 1
+        max_seconds = (max_frames - overlap) / fps
+    # 2. Plan the segments in frames of the native clip
+    segments = split_segments(shot, max_seconds)
+    if overlap == 0 and len(segments) > 1 and caps.max_segment_seconds is None:
+        segments = split_segments(shot.model_copy(update={"segments": []}), None)
+    total = max(1, round(shot.duration * fps))
+    ends = [round(sum(s.duration for s in segments[: k + 1]) / shot.duration * total) for k in range(len(segments))]
+    ends[-1] = total
+    delivered_frames = max(1, round(shot.duration * delivery.fps))
+    direct = caps.size is None and caps.fps is None and len(segments) == 1
+    # 3. Film the chain
+    calls: list[dict[str, Any]] = []
+    pieces: list[tuple[Path, int, int]] = []
+    start = 0
+    for k, segment in enumerate(segments):
+        keep = max(1, ends[k] - start)
+        start += keep
+        image = video = None
+        if k == 0:
+            mode, skip, image = ("i2v", 0, keyframe) if keyframe and caps.first_frame else ("t2v", 0, None)
+        elif extend:
+            previous, first, count = pieces[-1]
+            skip = min(caps.video_condition, first + count)
+            skip = (skip - 1) // caps.frame_step * caps.frame_step + 1
+            mode, video = "extend", footage.extract(previous, first + count - skip, skip, work / f"condition-{k}.mkv")
+        elif caps.first_frame:
+            previous, first, count = pieces[-1]
+            mode, skip, image = "i2v", 1, footage.extract(previous, first + count - 1, 1, work / f"last-{k}.png")
+        else:
+            mode, skip = "t2v", 0
+        frames = delivered_frames if direct else snap_frames(keep + skip, caps.frame_step)
+        path = out if direct else work / f"segment-{k:03d}.mkv"
+        request = SegmentRequest(
+            shot, series, generator.model, generator.options, k, mode, segment.prompt, seed, frames,
+            delivery.width if direct else width, delivery.height if direct else height,
+            delivery.fps if direct else fps, image, video, generator.options.get("negative_prompt", ""),
+        )
+        calls.append(generator.module.render_segment(request, path) if direct else _segment(generator, request, path))
+        pieces.append((path, skip, keep))
+    if direct:
+        return None, calls
+    # 4. Join, keep the native clip, conform to the delivery spec
+    joined, native = work / "native.mkv", work / "native.mp4"
+    footage.join(pieces, fps, joined)
+    footage.join([(joined, 0, total)], fps, native)
+    conform(joined, delivery, delivered_frames, out, generator.options.get("fit", "crop"),
+            generator.options.get("motion", "duplicate"))
+    return native, calls
+
+
+def _segment(generator: Generator, request: SegmentRequest, path: Path) -> dict[str, Any]:
+    """One model call of a chain, kept in the take's work folder (named for its recipe) with the parameters it was
+    called with: a render killed or interrupted half way through a three-minute continuation starts again at the
+    segment it stopped in, from the same frames, not at the first."""
+    called = path.with_suffix(".json")
+    if path.is_file() and called.is_file():
+        return json.loads(called.read_text())
+    with atomic_path(path) as temporary:
+        call = generator.module.render_segment(request, temporary)
+    atomic_write_text(called, json.dumps(call))
+    return call
+
+
+def render_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None,
+                seed: int | None = None, generator: Generator | None = None) -> RenderedTake:
+    """The keyframe (when the generator makes one), then the take."""
+    generator = generator or generator_for(shot, series)
+    seed = take_seed(generator.settings.seed, shot.id, 0) if seed is None else seed
+    keyframe = make_keyframe(engine, store, series, shot, shot_row_id, seed, generator)
+    return film_take(engine, store, series, shot, shot_row_id, seed, generator, keyframe)
+
+
+def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, seed: int,
+              generator: Generator, keyframe: RenderedTake | None) -> RenderedTake:
+    """Film the shot from its keyframe unless a take of the same recipe exists. Raises `GenerationFailed` after
+    recording it."""
+    recipe = take_recipe(shot, series, seed, generator, keyframe.clip_sha256 if keyframe else None)
+    recipe_sha256 = canonical_sha256(recipe)
+    found = find_take(engine, store, recipe_sha256)
+    if found is not None:
+        return found
+    _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+    started = time.perf_counter()
+    work = assets.scratch_dir(store) / f"take-{recipe_sha256}"
+    work.mkdir(exist_ok=True)
+    clip = work / "clip.mp4"
+    try:
+        with atomic_path(clip) as temporary:
+            native, calls = film(generator, shot, series, seed, keyframe.clip if keyframe else None, work, temporary)
+        info = media.probe(clip)
+        with session_scope(engine) as session:
+            if native is not None:
+                original = assets.put_file(session, store, native, "clip-native", media.probe(native).as_dict())
+                recipe["native"] = original.sha256
+            asset = assets.put_file(session, store, clip, "clip", info.as_dict())
+            asset_id, path, sha256 = asset.id, assets.asset_file(store, asset), asset.sha256
+    except GenerationFailed as failure:
+        _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_FAILED, failure.reason)
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    except Exception as error:
+        _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_FAILED,
+                f"{type(error).__name__}: {error}")
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    recipe["calls"] = calls
+    if generator.name == "diffusers":
+        recipe["software"] = generator.module.software()
+    take_id = _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_OK,
+                      asset_id=asset_id, seconds=time.perf_counter() - started)
+    return RenderedTake(shot.id, take_id, recipe_sha256, path, sha256, reused=False, seed=seed,
+                        generator=generator.spec)
+
+
+@dataclass(frozen=True)
+class Steps:
+    """The three steps of a take as `render_shot` calls them. Direct calls by default; the episode flow passes
+    Prefect tasks, so each step is cached, tagged for the GPU (keyframe, film) or not (QC) and shown on its own,
+    while the retake policy stays here, in one place."""
+
+    keyframe: Callable[[int, Generator], RenderedTake | None]
+    film: Callable[[int, Generator, RenderedTake | None], RenderedTake]
+    check: Callable[[RenderedTake], qc.Verdict]
+
+
+def direct_steps(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None) -> Steps:
+    return Steps(
+        keyframe=lambda seed, generator: make_keyframe(engine, store, series, shot, shot_row_id, seed, generator),
+        film=lambda seed, generator, keyframe: film_take(engine, store, series, shot, shot_row_id, seed, generator,
+                                                         keyframe),
+        check=lambda take: check_take(engine, series, shot, take),
+    )
+
+
+def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, takes: int = 1,
+                seed: int | None = None, steps: Steps | None = None) -> ShotResult:
+    """`takes` takes of the shot, each retried with a fresh seed when it fails (up to `options.retries` times,
+    never for a model that cannot be found). Seeds derive from the shot id unless `seed` is given (then take k's
+    first attempt uses seed + k).
+
+    Retake policy: every take is checked (`aigms.production.qc.checks`) as soon as it is made; while none passes, more
+    takes with new seeds follow, up to `qc.retakes` takes in all. The best-scoring take is selected; a shot none of
+    whose takes passes keeps its best take and is flagged (a warning here, failed checks on the dashboard)."""
+    steps = steps or direct_steps(engine, store, series, shot, shot_row_id)
+    generator = generator_for(shot, series)
+    retries = int(generator.options.get("retries", 1))
+    cap = max(takes, series.qc.retakes) if series.qc.enabled else takes
+    made: list[RenderedTake] = []
+    verdicts: dict[int, qc.Verdict] = {}
+    failures: list[str] = []
+    for take in range(cap):
+        if take >= takes and (not verdicts or any(verdict.passed for verdict in verdicts.values())):
+            break  # retakes answer takes that came out and failed QC, not a generator that cannot film the shot
+        for attempt in range(retries + 1):
+            chosen = (take_seed(generator.settings.seed, shot.id, take, attempt) if seed is None
+                      else seed + take + attempt * cap)
+            try:
+                made.append(steps.film(chosen, generator, steps.keyframe(chosen, generator)))
+            except GenerationFailed as failure:
+                failures.append(f"shot {shot.id} take {take + 1} (seed {chosen}): {failure.reason}")
+                if not failure.retry:
+                    break
+                continue
+            if series.qc.enabled:
+                verdicts[made[-1].take_id] = steps.check(made[-1])
+            break
+    if not made:
+        stand_in = Generator("animatic", load_backend("animatic"), GeneratorSettings(seed=generator.settings.seed))
+        stand_in_seed = take_seed(stand_in.settings.seed, shot.id, 0)
+        made.append(steps.film(stand_in_seed, stand_in, steps.keyframe(stand_in_seed, stand_in)))
+        failures.append(f"shot {shot.id}: every take failed; its animatic stands in")
+        if series.qc.enabled:
+            verdicts[made[-1].take_id] = steps.check(made[-1])
+    selected = made[0]
+    if verdicts:
+        best = max(verdicts.values(), key=lambda verdict: (verdict.passed, verdict.score))
+        selected = next(take for take in made if take.take_id == best.take_id)
+        if not best.passed:
+            failures.append(f"shot {shot.id}: no take passed QC in {len(verdicts)} take(s); take {best.take_id} "
+                            f"(seed {selected.seed}) is cut in and flagged for a person — {best.failed()}")
+    _select(engine, shot_row_id, selected.take_id)
+    return ShotResult(selected, made, failures)
+
+
+def check_take(engine: Engine, series: Series, shot: Shot, take: RenderedTake) -> qc.Verdict:
+    with session_scope(engine) as session:
+        calls = len(session.get(models.Take, take.take_id).recipe.get("calls") or [None])
+    return qc.check_take(engine, series, shot, take.take_id, take.clip, calls, take.reused)

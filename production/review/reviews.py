@@ -1,0 +1,197 @@
+"""Review: a director approves or rejects a take, a shot list or an episode cut, with a note. Every decision is a
+`Review` row with its author and time; a rejected take becomes a `Retake` whose note joins the shot's prompt
+context, so the next render makes a new take and every later render keeps finding that one.
+
+Statuses follow Kitsu's task workflow: todo → (wip) → waiting for approval → retake or done."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aigms.db import models
+from aigms.production.store import assets
+from aigms.production.storyboard.approval import approve_shotlist
+from aigms.production.review.people import may_approve
+from aigms.schemas.shotlist import Shot, ShotList
+
+APPROVE, REJECT = "approve", "reject"
+DECISIONS = (APPROVE, REJECT)
+NOTES_HEADING = "Director's notes for this retake:"
+Row = TypeVar("Row")
+
+
+class ReviewError(ValueError):
+    """A decision that cannot be taken as asked; the message says why and what to do instead."""
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    name: str
+    role: str
+
+
+def _check(reviewer: Reviewer, decision: str, note: str) -> str:
+    if not may_approve(reviewer.role):
+        raise PermissionError(f"{reviewer.name} is a {reviewer.role}; only directors and admins approve or reject")
+    if decision not in DECISIONS:
+        raise ReviewError(f"unknown decision {decision!r}: use {APPROVE} or {REJECT}")
+    note = note.strip()
+    if decision == REJECT and not note:
+        raise ReviewError("a rejection needs a note: say what the retake should change")
+    return note
+
+
+def _found(session: Session, model: type[Row], row_id: int, what: str) -> Row:
+    row = session.get(model, row_id)
+    if row is None:
+        raise LookupError(f"no {what} {row_id}")
+    return row
+
+
+def _record(session: Session, reviewer: Reviewer, target_type: str, target_id: int, status: str,
+            note: str) -> models.Review:
+    review = models.Review(target_type=target_type, target_id=target_id, status=status, note=note,
+                           author=reviewer.name)
+    session.add(review)
+    session.flush()
+    return review
+
+
+def review_take(session: Session, reviewer: Reviewer, take_id: int, decision: str, note: str = "") -> models.Review:
+    """Approving a take selects it for its shot and marks the shot done; rejecting queues a retake of the shot."""
+    note = _check(reviewer, decision, note)
+    take = _found(session, models.Take, take_id, "take")
+    if take.shot_id is None:
+        raise ReviewError(f"take {take_id} no longer belongs to a shot (the script dropped it); nothing to review")
+    shot = _found(session, models.Shot, take.shot_id, "shot")
+    if decision == APPROVE:
+        review = _record(session, reviewer, "take", take.id, models.STATUS_DONE, note)
+        shot.selected_take_id, shot.status = take.id, models.STATUS_DONE
+        for retake in _open_retakes(session, shot.id):
+            retake.filled_take_id, retake.filled_at = take.id, models.utcnow()
+        return review
+    review = _record(session, reviewer, "take", take.id, models.STATUS_RETAKE, note)
+    shot.status = models.STATUS_RETAKE
+    session.add(models.Retake(shot_id=shot.id, rejected_take_id=take.id, review_id=review.id, note=note,
+                              requested_by=reviewer.name))
+    session.flush()
+    return review
+
+
+def review_shotlist(session: Session, reviewer: Reviewer, episode_id: int, decision: str,
+                    note: str = "") -> models.Review:
+    """Approving records the hash of the shot list as it is now; an edit after that needs a new approval."""
+    note = _check(reviewer, decision, note)
+    episode = _found(session, models.Episode, episode_id, "episode")
+    if decision == APPROVE:
+        return approve_shotlist(session, episode, reviewer.name, note)
+    episode.shotlist_approved_sha256 = episode.shotlist_approved_by = episode.shotlist_approved_at = None
+    return _record(session, reviewer, "shotlist", episode.id, models.STATUS_RETAKE, note)
+
+
+def review_cut(session: Session, reviewer: Reviewer, cut_id: int, decision: str, note: str = "") -> models.Review:
+    """An episode cut approved is the episode done; rejected, the episode goes back for changes."""
+    note = _check(reviewer, decision, note)
+    cut = _found(session, models.EpisodeCut, cut_id, "episode cut")
+    status = models.STATUS_DONE if decision == APPROVE else models.STATUS_RETAKE
+    cut.status = status
+    _found(session, models.Episode, cut.episode_id, "episode").status = status
+    return _record(session, reviewer, "cut", cut.id, status, note)
+
+
+def _open_retakes(session: Session, shot_id: int) -> list[models.Retake]:
+    return list(session.scalars(
+        select(models.Retake).where(models.Retake.shot_id == shot_id, models.Retake.filled_take_id.is_(None))
+    ))
+
+
+def prompt_context(prompt: str, notes: list[str]) -> str:
+    """The prompt with the director's notes after it, oldest first."""
+    if not notes:
+        return prompt
+    listed = "\n".join(f"- {note}" for note in notes)
+    return f"{prompt}\n{NOTES_HEADING}\n{listed}".lstrip("\n")
+
+
+def with_retake_notes(session: Session, shotlist: ShotList, shot_rows: dict[str, int]) -> ShotList:
+    """The shot list as the generator should see it: every shot that was ever rejected carries the notes of its
+    rejections in its prompt and its segments' prompts. Notes stay after the retake is made, so the recipe (and the
+    take it names) stays the same from one render to the next."""
+    notes: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(models.Retake.shot_id, models.Retake.note)
+        .where(models.Retake.shot_id.in_(shot_rows.values()), models.Retake.note != "")
+        .order_by(models.Retake.id)
+    )
+    for shot_id, note in rows:
+        notes.setdefault(shot_id, []).append(note)
+    shots: list[Shot] = []
+    for shot in shotlist.shots:
+        shot_notes = notes.get(shot_rows.get(shot.id, -1), [])
+        if shot_notes:
+            segments = [segment.model_copy(update={"prompt": prompt_context(segment.prompt, shot_notes)})
+                        for segment in shot.segments]
+            shot = shot.model_copy(update={"prompt": prompt_context(shot.prompt, shot_notes), "segments": segments})
+        shots.append(shot)
+    return shotlist.model_copy(update={"shots": shots})
+
+
+def submit_for_approval(session: Session, episode_id: int) -> int:
+    """After a render: a shot with a new take waits for approval; a retake answered by a take other than the
+    rejected one is filled, while a shot still cut with its rejected take goes back to retake. An approved shot
+    whose selected take changed (its script changed) waits again; one filmed (wip) that kept its approved take is
+    done again. Returns the number of shots now waiting."""
+    shots = list(session.scalars(select(models.Shot).where(models.Shot.episode_id == episode_id)))
+    approved = set(session.scalars(
+        select(models.Review.target_id).where(
+            models.Review.target_type == "take", models.Review.status == models.STATUS_DONE,
+            models.Review.target_id.in_([shot.selected_take_id for shot in shots if shot.selected_take_id]),
+        )
+    ))
+    open_retakes: dict[int, list[models.Retake]] = {}
+    for retake in session.scalars(select(models.Retake).where(
+            models.Retake.shot_id.in_([shot.id for shot in shots]), models.Retake.filled_take_id.is_(None))):
+        open_retakes.setdefault(retake.shot_id, []).append(retake)
+    waiting = 0
+    for shot in shots:
+        if shot.selected_take_id is None:
+            continue
+        retakes = open_retakes.get(shot.id, [])
+        if any(retake.rejected_take_id == shot.selected_take_id for retake in retakes):
+            shot.status = models.STATUS_RETAKE
+            continue
+        for retake in retakes:
+            retake.filled_take_id, retake.filled_at = shot.selected_take_id, models.utcnow()
+        if shot.status in (models.STATUS_DONE, models.STATUS_WIP) and shot.selected_take_id in approved:
+            shot.status = models.STATUS_DONE
+            continue
+        shot.status = models.STATUS_WAITING
+        waiting += 1
+    session.flush()
+    return waiting
+
+
+def record_cut(session: Session, store: Path, run: models.RenderRun, video: Path, subtitles: Path | None,
+               manifest: Path | None, duration: float) -> models.EpisodeCut:
+    """The cut a render delivered, kept for review. A render that changed nothing delivers the same picture: that
+    is the cut already recorded, and its review stands; a new picture waits for approval."""
+    def stored(path: Path | None, kind: str) -> int | None:
+        return None if path is None else assets.put_file(session, store, path, kind, move=False).id
+
+    video_id = stored(video, "episode")
+    known = session.scalar(select(models.EpisodeCut).where(
+        models.EpisodeCut.episode_id == run.episode_id, models.EpisodeCut.video_asset_id == video_id))
+    if known is not None:
+        return known
+    cut = models.EpisodeCut(
+        episode_id=run.episode_id, render_run_id=run.id, video_asset_id=video_id,
+        subtitles_asset_id=stored(subtitles, "subtitle"), manifest_asset_id=stored(manifest, "manifest"),
+        duration=duration,
+    )
+    session.add(cut)
+    session.get(models.Episode, run.episode_id).status = models.STATUS_WAITING
+    session.flush()
+    return cut
