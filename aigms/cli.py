@@ -67,9 +67,9 @@ def script(file: Path, as_json: Annotated[bool, typer.Option("--json", help="pri
 def ingest(series_dir: Path, home: HomeOption = None, strict: StrictOption = False) -> None:
     """Load a series and its episodes (scenes, shots) into the project database; running it twice changes nothing."""
     from aigms.db.session import open_database, session_scope
-    from aigms.flows import settings
+    from aigms.production import settings
     from aigms.production.bible import load_series
-    from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, read_episode
+    from aigms.production.storyboard.ingest import IngestReport, read_episode, record_episode
 
     try:
         series = load_series(series_dir)
@@ -79,9 +79,8 @@ def ingest(series_dir: Path, home: HomeOption = None, strict: StrictOption = Fal
     report = IngestReport()
     engine = open_database(settings.database(settings.home(home)))
     with session_scope(engine) as session:
-        ingest_series(session, series, report)
         for source in sources:
-            ingest_episode(session, series, source, report)
+            record_episode(session, series, source, report)
     for warning in report.warnings:
         errors.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     console.print(f"{series.id}: {len(report.episodes)} episodes, {report.rows_written} rows written")
@@ -132,7 +131,7 @@ def render(
 
 
 def _render_from_manifest(manifest: Path, out: Path, home: Path | None) -> None:
-    from aigms.flows import settings
+    from aigms.production import settings
     from aigms.production.deliver.delivery import read_manifest, render_from_manifest
 
     before = read_manifest(manifest).picture_sha256
@@ -190,7 +189,7 @@ def qc(
 
     from aigms.db import models
     from aigms.db.session import open_database, session_scope
-    from aigms.flows import settings
+    from aigms.production import settings
     from aigms.production.bible import load_series
     from aigms.production.qc.report import gather, write_report
 
@@ -259,7 +258,10 @@ def serve(
 
 
 def example_series() -> Path:
-    return Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
+    """The example series ships inside the package (`aigms.examples`), so an installed aigms has it too."""
+    from importlib import resources
+
+    return Path(str(resources.files("aigms.examples") / "bronze-echoes"))
 
 
 @app.command()

@@ -27,9 +27,9 @@ def _planned(episode: str, series_dir: Path | None, home: Path | None,
              strict: bool = False) -> tuple["Series", "Engine", int]:
     """Plan the episode and record it; returns the series, the database engine and the episode's row id."""
     from aigms.db.session import open_database, session_scope
-    from aigms.flows import settings
+    from aigms.production import settings
     from aigms.production.bible import load_series
-    from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, read_episode
+    from aigms.production.storyboard.ingest import IngestReport, read_episode, record_episode
 
     folder, episode_id = locate_episode(episode, series_dir)
     series = load_series(folder)
@@ -37,8 +37,7 @@ def _planned(episode: str, series_dir: Path | None, home: Path | None,
     report = IngestReport()
     engine = open_database(settings.database(settings.home(home)))
     with session_scope(engine) as session:
-        ingest_series(session, series, report)
-        row_id = ingest_episode(session, series, source, report).id
+        row_id = record_episode(session, series, source, report).id
     for warning in report.warnings:
         errors.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     return series, engine, row_id
@@ -125,7 +124,7 @@ def import_(file: Path, home: HomeOption = None) -> None:
     """Read an edited shot list: what differs from the plan becomes a person's edit of that shot, kept across
     re-plans until the script under the shot changes. All rows or none."""
     from aigms.db.session import open_database, session_scope
-    from aigms.flows import settings
+    from aigms.production import settings
     from aigms.production.storyboard.shot_edits import import_edits
 
     engine = open_database(settings.database(settings.home(home)))
@@ -173,8 +172,9 @@ def board(
     """Write a printable storyboard sheet: a numbered panel per shot with its frame, size, move, duration, lines."""
     from aigms.db import models
     from aigms.db.session import session_scope
-    from aigms.flows import settings
-    from aigms.production.storyboard.board import current_keyframes, filmed_clips, print_pdf, write_board
+    from aigms.production import settings
+    from aigms.production.generate import current_keyframes
+    from aigms.production.storyboard.board import filmed_clips, print_pdf, write_board
     from aigms.production.storyboard.ingest import load_shotlist
 
     try:
@@ -203,8 +203,8 @@ def keyframes(episode: EpisodeArgument, series_dir: SeriesOption = None, home: H
 
     from aigms.db import models
     from aigms.db.session import session_scope
-    from aigms.flows import settings
-    from aigms.production.generate.takes import make_keyframe, take_seed
+    from aigms.production import settings
+    from aigms.production.generate import keyframe_for, take_seed
     from aigms.production.generate.generators import GenerationFailed, generator_for
     from aigms.production.storyboard.ingest import load_shotlist
 
@@ -222,7 +222,7 @@ def keyframes(episode: EpisodeArgument, series_dir: SeriesOption = None, home: H
             generator = generator_for(shot, series)
             seed = take_seed(generator.settings.seed, shot.id, 0)
             try:
-                still = make_keyframe(engine, store, series, shot, rows[shot.id], seed, generator)
+                still = keyframe_for(engine, store, series, shot, rows[shot.id], seed, generator)
             except GenerationFailed as failure:
                 errors.print(f"[yellow]warning:[/] shot {shot.id}: no keyframe ({failure})", soft_wrap=True)
                 continue

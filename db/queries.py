@@ -1,8 +1,9 @@
-"""The questions the dashboard asks of the project database, one function per page or API answer. Each runs a
-fixed handful of queries whatever the size of the season (no query per row), and returns plain dataclasses that
-both the HTML pages and the JSON API serialise."""
+"""The questions asked of the project database, one function per page, API answer or command. Each runs a fixed
+handful of queries whatever the size of the season (no query per row), and returns plain dataclasses that both the
+HTML pages and the JSON API serialise; a row asked for by id that is not there raises `NotFound`."""
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,10 @@ from sqlalchemy.orm import Session
 
 from aigms.db import models
 
-REVIEWED_TARGETS = ("take", "shotlist", "cut")
+
+class NotFound(LookupError):
+    """A row asked for that is not in the database (the dashboard answers 404 with the message). Its own type, so
+    that a `KeyError` from a bug is never mistaken for it."""
 
 
 @dataclass(frozen=True)
@@ -256,11 +260,11 @@ def series_overview(session: Session) -> list[SeriesSummary]:
     return [SeriesSummary(row.id, row.title, row.language, by_series[row.id]) for row in series_rows]
 
 
-def episode_detail(session: Session, episode_id: int) -> EpisodeDetail | None:
+def episode_detail(session: Session, episode_id: int) -> EpisodeDetail:
     """The shot grid in story order, each shot with its selected take, take count and QC of the selected take."""
     episode = session.get(models.Episode, episode_id)
     if episode is None:
-        return None
+        raise NotFound(f"no episode {episode_id}")
     series = session.get(models.Series, episode.series_id)
     scenes = session.execute(
         select(models.Scene.id, models.Scene.index, models.Scene.heading, models.Scene.line)
@@ -321,11 +325,11 @@ def episode_detail(session: Session, episode_id: int) -> EpisodeDetail | None:
     )
 
 
-def shot_detail(session: Session, shot_id: int) -> ShotDetail | None:
+def shot_detail(session: Session, shot_id: int) -> ShotDetail:
     """Every take of the shot with its QC, its latest review and whether it is the selected one."""
     shot = session.get(models.Shot, shot_id)
     if shot is None:
-        return None
+        raise NotFound(f"no shot {shot_id}")
     episode = session.get(models.Episode, shot.episode_id)
     series = session.get(models.Series, episode.series_id)
     neighbours = session.execute(
@@ -339,11 +343,7 @@ def shot_detail(session: Session, shot_id: int) -> ShotDetail | None:
         .where(models.Take.shot_id == shot_id).order_by(models.Take.id)
     ).all()
     take_ids = [take.id for take, _ in takes]
-    qc: dict[int, list[QCView]] = defaultdict(list)
-    for row in session.scalars(
-        select(models.QCResult).where(models.QCResult.take_id.in_(take_ids)).order_by(models.QCResult.check)
-    ):
-        qc[row.take_id].append(QCView(row.check, row.score, row.threshold, row.passed, row.reason))
+    qc = take_checks(session, take_ids)
     reviews = session.scalars(
         select(models.Review).where(models.Review.target_type == "take", models.Review.target_id.in_(take_ids))
         .order_by(models.Review.id.desc())
@@ -375,12 +375,22 @@ def shot_detail(session: Session, shot_id: int) -> ShotDetail | None:
     )
 
 
-def library(session: Session, series_id: str) -> Library | None:
+def take_checks(session: Session, take_ids: Iterable[int]) -> dict[int, list[QCView]]:
+    """The QC results of each take, by check name."""
+    found: dict[int, list[QCView]] = defaultdict(list)
+    for row in session.scalars(
+        select(models.QCResult).where(models.QCResult.take_id.in_(list(take_ids))).order_by(models.QCResult.check)
+    ):
+        found[row.take_id].append(QCView(row.check, row.score, row.threshold, row.passed, row.reason))
+    return found
+
+
+def library(session: Session, series_id: str) -> Library:
     """Characters and locations with their reference files and the shots each appears in. A location's shots come
     from the scenes set there; a character's from the shots that put them in frame."""
     series = session.get(models.Series, series_id)
     if series is None:
-        return None
+        raise NotFound(f"no series {series_id}")
     shots = session.execute(
         select(models.Shot.id, models.Shot.code, models.Shot.spec, models.Episode.code.label("episode"),
                models.Scene.location_id)
@@ -431,15 +441,11 @@ def retake_queue(session: Session, episode_id: int | None = None) -> list[Retake
                        row.filled_take_id) for row in session.scalars(query)]
 
 
-def asset(session: Session, asset_id: int) -> models.Asset | None:
-    return session.get(models.Asset, asset_id)
-
-
-def preview(session: Session, source_asset_id: int, kind: str) -> models.Asset | None:
-    return session.scalar(
-        select(models.Asset).join(models.AssetPreview, models.AssetPreview.asset_id == models.Asset.id)
-        .where(models.AssetPreview.source_asset_id == source_asset_id, models.AssetPreview.kind == kind)
-    )
+def asset(session: Session, asset_id: int) -> models.Asset:
+    found = session.get(models.Asset, asset_id)
+    if found is None:
+        raise NotFound(f"no asset {asset_id}")
+    return found
 
 
 def user(session: Session, user_id: int) -> models.User | None:
@@ -453,3 +459,8 @@ def episode_of_cut(session: Session, cut_id: int) -> int | None:
 
 def shot_of_take(session: Session, take_id: int) -> int | None:
     return session.scalar(select(models.Take.shot_id).where(models.Take.id == take_id))
+
+
+def episode_by_code(session: Session, series_id: str, code: str) -> models.Episode | None:
+    """An episode as a person names it: its series and its code (`s01e02`)."""
+    return session.scalar(select(models.Episode).filter_by(series_id=series_id, code=code))

@@ -5,12 +5,11 @@ import re
 from pathlib import Path
 
 from prefect.artifacts import create_link_artifact, create_table_artifact
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from aigms.db import models
+from aigms.db import queries
 from aigms.db.session import session_scope
-from aigms.production.generate.takes import RenderedTake
+from aigms.production.generate import RenderedTake
 from aigms.schemas.shotlist import ShotList
 
 
@@ -19,7 +18,7 @@ def artifact_key(series_id: str, episode_id: str, what: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", f"{series_id}-{episode_id}-{what}".lower())
 
 
-def _qc(results: list[models.QCResult]) -> str:
+def _qc(results: list[queries.QCView]) -> str:
     if not results:
         return "not checked"
     failed = [result.check for result in results if not result.passed]
@@ -31,15 +30,14 @@ def publish_episode(engine: Engine, series_id: str, episode_id: str, shotlist: S
     """Published synchronously (`_sync=True`): Prefect would hand back an unawaited coroutine, and publish nothing,
     to a flow called from a thread that runs an event loop (a notebook, Playwright's sync API)."""
     with session_scope(engine) as session:
-        qc = {take_id: list(session.scalars(select(models.QCResult).filter_by(take_id=take_id)))
-              for take_id in {take.take_id for take in selected.values()}}
-        rows = [{
-            "shot": shot.id, "kind": shot.kind, "seconds": shot.duration, "take": selected[shot.id].take_id,
-            "generator": selected[shot.id].generator,
-            "status": "reused" if selected[shot.id].reused else "filmed",
-            "qc": _qc(qc[selected[shot.id].take_id]),
-            "problems": "; ".join(failure for failure in failures if failure.startswith(f"shot {shot.id} ")),
-        } for shot in shotlist.shots]
+        qc = queries.take_checks(session, {take.take_id for take in selected.values()})
+    rows = [{
+        "shot": shot.id, "kind": shot.kind, "seconds": shot.duration, "take": selected[shot.id].take_id,
+        "generator": selected[shot.id].generator,
+        "status": "reused" if selected[shot.id].reused else "filmed",
+        "qc": _qc(qc[selected[shot.id].take_id]),
+        "problems": "; ".join(failure for failure in failures if failure.startswith(f"shot {shot.id} ")),
+    } for shot in shotlist.shots]
     create_table_artifact(rows, key=artifact_key(series_id, episode_id, "shots"),
                           description=f"Shots of {episode_id}: the take cut in, filmed this run or reused, its QC",
                           _sync=True)

@@ -1,30 +1,45 @@
-"""Prefect cache keys for the episode's tasks: each key is the content hash of what the task reads (the bytes of
-reference images and recordings, the hashes of the takes and lines a cut is made of), never of file paths alone or
-of the time, so a re-render redoes exactly the tasks a change touches. Keys also name the database and the asset
-store, whose rows and files a cached result points at, the retakes asked of a shot, and the code that made it."""
+"""Prefect's cache for the tasks the asset store cannot answer for: a line's voice, the cross-shot checks and the
+cut. (Takes and keyframes are not cached here: the store finds them by their recipes, `generate.find_take`.) Each
+key is the content hash of what the task reads (the bytes of recordings and music, the hashes of the takes and lines
+a cut is made of), never of file paths alone or of the time, so a re-render redoes exactly the tasks a change
+touches. Keys also name the database and the asset store, whose rows and files a cached result points at, and the
+code that made it; a cached result is used only while the files it names are still there (`fresh`)."""
 
 import hashlib
-from functools import cache
 from collections.abc import Iterator
+from functools import cache
 from importlib import metadata, resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from prefect import Task
 from prefect.context import TaskRunContext
-from sqlalchemy import select
+from prefect.futures import PrefectFuture
 
-from aigms.db import models
-from aigms.db.session import open_database, session_scope
-from aigms.flows import settings
-from aigms.production import generate
+from aigms.production import settings
 from aigms.production.post import voice
 from aigms.production.store import assets
 from aigms.production.store.assets import canonical_sha256
 from aigms.schemas.series import Series
-from aigms.schemas.shotlist import Shot
 
 CODE_PACKAGES = ("aigms.production", "aigms.flows", "aigms.schemas", "aigms.db")
+
+
+class Kept(Protocol):
+    def is_there(self) -> bool: ...
+
+
+Result = TypeVar("Result", bound=Kept)
+
+
+def fresh(future: PrefectFuture[Result], task: Task[..., Result], *args: Any) -> Result:
+    """The task's result; a cached one is used only while the files it names are still there (a wiped store, a
+    deleted delivery folder), else the task runs again, with the same arguments."""
+    result = future.result()
+    if future.state.name == "Cached" and not result.is_there():
+        result = task.with_options(refresh_cache=True)(*args)
+    return result
 
 
 def _sources(folder: Traversable) -> Iterator[Traversable]:
@@ -45,11 +60,6 @@ def _release() -> str:
     return digest.hexdigest()
 
 
-def _retakes(database_url: str, shot_row_id: int) -> list[int]:
-    with session_scope(open_database(database_url)) as session:
-        return list(session.scalars(select(models.Retake.id).filter_by(shot_id=shot_row_id).order_by(models.Retake.id)))
-
-
 def _series(series: Series) -> dict[str, Any]:
     """The bible without its episode list and schedules: adding an episode or a schedule touches no other work."""
     return series.model_dump(mode="json", exclude={"episodes", "schedules"})
@@ -57,52 +67,6 @@ def _series(series: Series) -> dict[str, Any]:
 
 def _file_sha256(path: Path) -> str | None:
     return assets.sha256_file(path) if path.is_file() else None
-
-
-def _references(series: Series, shot: Shot) -> dict[str, str | None]:
-    paths = [reference for key in shot.characters if key in series.characters
-             for reference in series.characters[key].references]
-    if shot.location in series.locations:
-        paths += series.locations[shot.location].references
-    return {str(path): _file_sha256(series.root / path) for path in paths}
-
-
-def film_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    series, shot = parameters["series"], parameters["shot"]
-    return "film-" + canonical_sha256({
-        "release": _release(), "database": parameters["database_url"], "store": str(parameters["store"]),
-        "series": _series(series), "shot": shot.filmed(), "note": shot.note, "row": parameters["shot_row_id"],
-        "retakes": _retakes(parameters["database_url"], parameters["shot_row_id"]),
-        "takes": parameters["takes"], "references": _references(series, shot),
-    })
-
-
-def _recipe_key(kind: str, parameters: dict[str, Any], recipe: dict[str, Any]) -> str:
-    """A keyframe and a take are keyed by their recipe, the hash the asset store already finds them by: a code
-    upgrade that leaves a recipe alone films nothing again."""
-    return f"{kind}-" + canonical_sha256({
-        "database": parameters["database_url"], "store": str(parameters["store"]), "recipe": canonical_sha256(recipe)})
-
-
-def keyframe_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    return _recipe_key("keyframe", parameters, generate.keyframe_recipe(
-        parameters["shot"], parameters["series"], parameters["seed"], parameters["generator"]))
-
-
-def take_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    keyframe = parameters["keyframe"]
-    return _recipe_key("take", parameters, generate.take_recipe(
-        parameters["shot"], parameters["series"], parameters["seed"], parameters["generator"],
-        keyframe.clip_sha256 if keyframe else None))
-
-
-def check_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    """A take's checks read its pixels, the shot it should show (cast, length) and the thresholds."""
-    take = parameters["take"]
-    return "check-" + canonical_sha256({
-        "release": _release(), "database": parameters["database_url"], "series": _series(parameters["series"]),
-        "shot": parameters["shot"].filmed(), "take": (take.take_id, take.clip_sha256),
-    })
 
 
 def across_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:

@@ -1,42 +1,31 @@
-"""The episode flow: script → shot list → one take per shot → voices → edit → subtitles → delivery.
-The only place that knows the order of the stages; the work itself lives in `aigms.production`.
+"""The episode flow: script → shot list → takes of every shot → voices → checks across shots → the cut (edit,
+subtitles, delivery). The only place that knows the order of the stages; the work itself lives in
+`aigms.production`, and these tasks only say how Prefect runs it: what is cached, retried, tagged for the GPU.
 
-Filming, recording and cutting are cached by Prefect under the content hash of their inputs (`aigms.flows.caching`),
-so a re-render runs only the tasks a change touches; a cached result is used only while the rows and files it names
-are still there. Lines are recorded while shots are filmed: CPU work overlaps generation, which the `generate` tag
-holds to one shot per GPU (`aigms.flows.concurrency`)."""
+A take already made is found by its recipe in the asset store (`generate.find_take`), so a re-render films only the
+shots a change touches; lines, the cross-shot checks and the cut are cached by Prefect under the content hash of
+their inputs (`aigms.flows.caching`). Lines are recorded while shots are filmed: CPU work overlaps generation,
+which the `generate` tag holds to one take per GPU (`aigms.flows.concurrency`)."""
 
-import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from prefect import Task, flow, get_run_logger, task, unmapped
-from prefect.states import State
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
-from aigms.db import models
-from aigms.db.session import open_database, session_scope
-from aigms.flows import settings
+from aigms.db.session import open_database
 from aigms.flows.artifacts import publish_episode
-from aigms.flows.caching import across_key, check_key, cut_key, film_key, keyframe_key, line_key, take_key
+from aigms.flows.caching import across_key, cut_key, fresh, line_key
 from aigms.flows.concurrency import GENERATE_TAG, ensure_generation_limit
-from aigms.production import deliver, generate, qc, review
-from aigms.production.deliver import interchange
-from aigms.production.post import edit, subtitles, transcribe, voice
-from aigms.production.store import assets, media
+from aigms.production import deliver, generate, qc, settings, storyboard
 from aigms.production.bible import load_series
-from aigms.production.storyboard.approval import require_approved
-from aigms.production.generate.takes import RenderedTake, ShotResult, Steps, render_shot
-from aigms.production.generate.generators import Generator
-from aigms.production.store.assets import canonical_sha256
-from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
-from aigms.schemas.series import Series, Voice
+from aigms.production.deliver import Cut
+from aigms.production.generate import RenderedTake, ShotResult, Steps
+from aigms.production.post import voice
+from aigms.production.review import runs
+from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot, ShotList
 
 
@@ -54,180 +43,46 @@ class EpisodeResult:
 
 @task(cache_policy=NONE)
 def plan_episode(database_url: str, series: Series, episode_id: str, strict: bool,
-                 force: bool) -> tuple[ShotList, dict[str, int], list[str]]:
-    """Parse, plan and record the episode; returns the shot list as approved (with people's edits) and each shot's
-    row id. An unapproved shot list stops here, before any GPU time, unless forced."""
-    source = read_episode(series, episode_id, strict=strict)
-    report = IngestReport()
-    engine = open_database(database_url)
-    with session_scope(engine) as session:
-        ingest_series(session, series, report)
-        episode = ingest_episode(session, series, source, report)
-    with session_scope(engine) as session:
-        episode = session.get(models.Episode, episode.id)
-        if not force:
-            require_approved(episode)
-        rows = {row.code: row.id for row in episode.shots}
-        return load_shotlist(session, episode), rows, report.warnings
+                 force: bool) -> storyboard.PlannedEpisode:
+    return storyboard.plan_episode(open_database(database_url), series, episode_id, strict=strict, force=force)
 
 
-@task(cache_key_fn=film_key, persist_result=True, retries=1)
+# A take's steps, each a task of its own: keyframe and film hold a GPU slot, QC does not.
+STEPS = Steps(keyframe=task(generate.make_keyframe, cache_policy=NONE, tags=[GENERATE_TAG]),
+              film=task(generate.film_take, cache_policy=NONE, tags=[GENERATE_TAG]),
+              check=task(qc.check_take, cache_policy=NONE))
+
+
+@task(cache_policy=NONE, retries=1)
 def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int,
               takes: int = 1) -> ShotResult:
-    """The shot's takes and their retakes, each take's keyframe, filming and checks a task of its own. Untagged:
-    holding a GPU slot while its own steps wait for one would deadlock a one-GPU machine.
-
-    Retried once: the retry finds the takes the first attempt finished by their recipes. The failure is logged as
-    a warning, as Prefect tells of a retry only at INFO."""
-    steps = Steps(
-        keyframe=lambda seed, generator: (
-            _still_there(make_keyframe, database_url, store, series, shot, shot_row_id, seed, generator)
-            if generator.options.get("keyframe") else None),
-        film=lambda seed, generator, keyframe: _still_there(film_take, database_url, store, series, shot,
-                                                            shot_row_id, seed, generator, keyframe),
-        check=lambda take: check_take(database_url, series, shot, take),
-    )
+    """The shot's takes and retakes, found by recipe or made by the steps. Untagged: holding a GPU slot while its
+    own steps wait for one would deadlock a one-GPU machine. Retried once: the retry finds the takes the first
+    attempt finished. The failure is logged as a warning, as Prefect tells of a retry only at INFO."""
     try:
-        return render_shot(open_database(database_url), store, series, shot, shot_row_id, takes, steps=steps)
+        return generate.render_shot(open_database(database_url), store, series, shot, shot_row_id, takes,
+                                    steps=STEPS)
     except Exception as error:
         get_run_logger().warning("shot %s: %s: %s", shot.id, type(error).__name__, error)
         raise
 
 
-@task(cache_key_fn=keyframe_key, persist_result=True, tags=[GENERATE_TAG])
-def make_keyframe(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int, seed: int,
-                  generator: Generator) -> RenderedTake | None:
-    return generate.make_keyframe(open_database(database_url), store, series, shot, shot_row_id, seed, generator)
-
-
-@task(cache_key_fn=take_key, persist_result=True, tags=[GENERATE_TAG])
-def film_take(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int, seed: int,
-              generator: Generator, keyframe: RenderedTake | None) -> RenderedTake:
-    """Every segment of the take, chained: a model call each, in one task, since each starts from the frames the
-    one before it made."""
-    return generate.film_take(open_database(database_url), store, series, shot, shot_row_id, seed, generator,
-                              keyframe)
-
-
-@task(cache_key_fn=check_key, persist_result=True)
-def check_take(database_url: str, series: Series, shot: Shot, take: RenderedTake) -> qc.Verdict:
-    return generate.check_take(open_database(database_url), series, shot, take)
-
-
-def _still_there(step: Task, database_url: str, store: Path, *args: Any) -> RenderedTake:
-    """A cached keyframe or take is used only while its row and file are still there; else it is made again."""
-    state = step(database_url, store, *args, return_state=True)
-    take = state.result()
-    if _cached(state) and not _take_is_there(open_database(database_url), store, take):
-        take = step.with_options(refresh_cache=True)(database_url, store, *args)
-    return take
+@task(cache_key_fn=line_key, persist_result=True)
+def record_line(database_url: str, store: Path, series: Series, language: str, shot: Shot) -> voice.LineAudio:
+    return voice.record_line(open_database(database_url), store, series, language, shot)
 
 
 @task(cache_key_fn=across_key, persist_result=True)
 def check_across_shots(database_url: str, series: Series, shotlist: ShotList,
                        selected: dict[str, RenderedTake]) -> list[str]:
-    """The checks that need every shot filmed: continuity across each cut, each set against its scene."""
     clips = {shot_id: (take.take_id, take.clip) for shot_id, take in selected.items()}
     return qc.check_episode(open_database(database_url), series, shotlist, clips)
 
 
-@task(cache_key_fn=line_key, persist_result=True)
-def record_line(database_url: str, store: Path, series: Series, language: str, shot: Shot) -> edit.LineAudio:
-    """The studio's recording of the line if there is one, else a scratch voice; kept in the asset store. An
-    uncast extra speaks with the default voice. The work folder is named for the line, so a recording killed half
-    way is cleaned up by the render that resumes it."""
-    work = assets.scratch_dir(store) / f"line-{canonical_sha256([voice.line_id(shot), shot.text, language])}"
-    work.mkdir(exist_ok=True)
-    scratch = work / f"{shot.id}.wav"
-    recording = voice.recorded_line(series, shot)
-    try:
-        if recording is not None:
-            seconds = voice.conform_recording(recording, scratch, series.delivery.audio_rate)
-        else:
-            character = series.characters.get(shot.speaker or "")
-            seconds = voice.synthesize(shot.text, language, character.voice if character else Voice(), scratch,
-                                       series.delivery.audio_rate)
-        source = "recorded" if recording is not None else "scratch"
-        with session_scope(open_database(database_url)) as session:
-            asset = assets.put_file(session, store, scratch, "audio", {"duration": seconds, "source": source})
-            return edit.LineAudio(voice.line_id(shot), source, assets.asset_file(store, asset), seconds, asset.sha256)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-@dataclass(frozen=True)
-class Cut:
-    """The delivered episode, with the hash of each file so a cached cut is trusted only while its files hold."""
-
-    video: Path
-    subtitles: Path
-    manifest: Path
-    sha256: dict[str, str]
-    warnings: list[str]
-
-    def is_there(self) -> bool:
-        return all(path.is_file() and assets.sha256_file(path) == self.sha256[name]
-                   for name, path in (("video", self.video), ("subtitles", self.subtitles),
-                                      ("manifest", self.manifest)))
-
-
 @task(cache_key_fn=cut_key, persist_result=True)
 def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotList, takes: dict[str, RenderedTake],
-                audio: dict[str, edit.LineAudio], folder: Path) -> Cut:
-    """Edit, subtitle and deliver; the delivered files also go into the asset store, each line's check into the
-    database."""
-    engine = open_database(database_url)
-    timeline, warnings = edit.build_timeline(series, shotlist, takes, audio)
-    checks = subtitles.hear(timeline, transcribe.parse_transcriber(settings.whisper()), store / "transcripts")
-    with session_scope(engine) as session:
-        failures = deliver.take_failures(session, takes) + interchange.line_failures(checks)
-    draft = deliver.draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()})
-    delivered = deliver.deliver(folder, timeline, checks, failures, draft)
-    with session_scope(engine) as session:
-        if timeline.music is not None:
-            assets.put_file(session, store, Path(timeline.music.media.path), "music", move=False)
-        for name, kind in (("video", "episode"), ("subtitles", "subtitle"), ("webvtt", "subtitle"),
-                           ("otio", "timeline"), ("edl", "timeline"), ("fcp_xml", "timeline")):
-            assets.put_file(session, store, delivered.path(name), kind, move=False)
-        assets.put_file(session, store, delivered.manifest_path, "manifest", move=False)
-        deliver.record_lines(session, series.id, timeline, checks)
-    files = {"video": delivered.video, "subtitles": delivered.path("subtitles"), "manifest": delivered.manifest_path}
-    return Cut(**files, sha256={name: assets.sha256_file(path) for name, path in files.items()},
-               warnings=warnings + delivered.warnings)
-
-
-def _asset_is_there(engine: Engine, store: Path, sha256: str) -> bool:
-    with session_scope(engine) as session:
-        asset = session.scalar(select(models.Asset).where(models.Asset.sha256 == sha256))
-        return asset is not None and assets.has_file(store, asset)
-
-
-def _take_is_there(engine: Engine, store: Path, take: RenderedTake) -> bool:
-    with session_scope(engine) as session:
-        row = session.get(models.Take, take.take_id)
-        return (row is not None and row.status == models.TAKE_OK and row.recipe_sha256 == take.recipe_sha256
-                and row.asset is not None and assets.has_file(store, row.asset))
-
-
-def _reselect(engine: Engine, shot_row_id: int, take_id: int) -> None:
-    """A cached filming did not run `render_shot`, which selects the take; an edit of the shot list may have
-    cleared the selection since."""
-    with session_scope(engine) as session:
-        shot = session.get(models.Shot, shot_row_id)
-        if shot.selected_take_id != take_id:
-            shot.selected_take_id = take_id
-
-
-def _cached(state: State) -> bool:
-    return state.name == "Cached"
-
-
-def _close_interrupted_runs(session: Session, episode_id: int) -> None:
-    """A render killed outright (SIGKILL, a lost machine) never marks its run; the next render of the episode,
-    which resumes its work, closes it."""
-    for run in session.scalars(select(models.RenderRun).filter_by(episode_id=episode_id, status=models.RUN_RUNNING)):
-        run.status, run.finished_at = models.RUN_FAILED, models.utcnow()
-        run.message = "interrupted; a later render resumed its work"
+                audio: dict[str, voice.LineAudio], folder: Path) -> Cut:
+    return deliver.cut(open_database(database_url), store, series, shotlist, takes, audio, folder)
 
 
 @flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
@@ -238,84 +93,33 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
     logger = get_run_logger()
     ensure_generation_limit()
     home_dir = settings.home(home)
-    store, database_url = settings.store(home_dir), settings.database(home_dir)
-    series = load_series(Path(series_dir))
-    shotlist, rows, warnings = plan_episode(database_url, series, episode_id, strict, force)
-    for warning in warnings:
+    store, url = settings.store(home_dir), settings.database(home_dir)
+    engine, series = open_database(url), load_series(Path(series_dir))
+    planned = plan_episode(url, series, episode_id, strict, force)
+    for warning in planned.warnings:
         logger.warning(warning)
-    engine = open_database(database_url)
-    with session_scope(engine) as session:
-        shotlist = review.with_retake_notes(session, shotlist, rows)
-        episode_row = session.scalar(select(models.Episode).filter_by(series_id=series.id, code=episode_id))
-        _close_interrupted_runs(session, episode_row.id)
-        run = models.RenderRun(episode_id=episode_row.id, status=models.RUN_RUNNING, shots_total=len(shotlist.shots),
-                               flow_run_id=flow_run.id)
-        session.add(run)
-        session.flush()
-        run_id = run.id
-        made_before = set(session.scalars(select(models.Take.id).where(
-            models.Take.shot_id.in_(rows.values()), models.Take.status == models.TAKE_OK)))
-    try:
-        line_futures = {
-            shot.id: record_line.submit(database_url, store, series, shotlist.language, shot)
-            for shot in shotlist.shots if shot.kind == "dialogue"
-        }
-        film_futures = film_shot.map(
-            unmapped(database_url), unmapped(store), unmapped(series), shotlist.shots,
-            [rows[shot.id] for shot in shotlist.shots], unmapped(takes),
-        )
-        filmed: dict[str, ShotResult] = {}
-        for shot, future in zip(shotlist.shots, film_futures):
-            result = future.result()
-            if _cached(future.state):
-                if all(_take_is_there(engine, store, take) for take in result.takes):
-                    _reselect(engine, rows[shot.id], result.selected.take_id)
-                else:
-                    result = film_shot.with_options(refresh_cache=True)(database_url, store, series, shot,
-                                                                        rows[shot.id], takes)
-            filmed[shot.id] = result
-        failures = [failure for result in filmed.values() for failure in result.failures]
+    run = runs.open_run(engine, planned, flow_run.id)
+    shots, folder = run.shotlist.shots, Path(out_dir) / series.id / episode_id
+    with runs.recording(engine, run):
+        lines = {shot.id: (shot, record_line.submit(url, store, series, run.shotlist.language, shot))
+                 for shot in shots if shot.kind == "dialogue"}
+        filmed = film_shot.map(unmapped(url), unmapped(store), unmapped(series), shots,
+                               [planned.rows[shot.id] for shot in shots], unmapped(takes))
+        results = {shot.id: future.result() for shot, future in zip(shots, filmed)}
+        selected = runs.selected_takes(run, results)
+        failures = [failure for result in results.values() for failure in result.failures]
+        failures += check_across_shots(url, series, run.shotlist, selected)
         for failure in failures:
             logger.warning(failure)
-        # Reused means finished by an earlier render: a take a retry of this run found by its recipe was filmed now.
-        selected = {shot_id: replace(result.selected, reused=result.selected.take_id in made_before)
-                    for shot_id, result in filmed.items()}
-        across = check_across_shots(database_url, series, shotlist, selected)
-        for warning in across:
-            logger.warning(warning)
-        failures += across
-        audio: dict[str, edit.LineAudio] = {}
-        for shot in shotlist.shots:
-            if shot.id in line_futures:
-                line = line_futures[shot.id].result()
-                if _cached(line_futures[shot.id].state) and not _asset_is_there(engine, store, line.sha256):
-                    line = record_line.with_options(refresh_cache=True)(database_url, store, series,
-                                                                        shotlist.language, shot)
-                audio[shot.id] = line
-        folder = Path(out_dir) / series.id / episode_id
-        folder.mkdir(parents=True, exist_ok=True)
-        future = cut_episode.submit(database_url, store, series, shotlist, selected, audio, folder)
-        cut = future.result()
-        if _cached(future.state) and not cut.is_there():
-            cut = cut_episode.with_options(refresh_cache=True)(database_url, store, series, shotlist, selected, audio,
-                                                                folder)
-        video, srt, manifest, edit_warnings = cut.video, cut.subtitles, cut.manifest, cut.warnings
-    except BaseException as error:
-        with session_scope(engine) as session:
-            run = session.get(models.RenderRun, run_id)
-            run.status, run.message, run.finished_at = models.RUN_FAILED, str(error)[:2000], models.utcnow()
-        raise
-    rendered = sum(not take.reused for take in selected.values())
-    with session_scope(engine) as session:
-        run = session.get(models.RenderRun, run_id)
-        run.status, run.finished_at = models.RUN_COMPLETED, models.utcnow()
-        run.shots_rendered, run.shots_reused = rendered, len(selected) - rendered
-        review.submit_for_approval(session, run.episode_id)
-        review.record_cut(session, store, run, video, srt, manifest, media.probe(video).duration)
-    publish_episode(engine, series.id, episode_id, shotlist, selected, failures, video)
-    for warning in edit_warnings:
+        audio = {shot_id: fresh(future, record_line, url, store, series, run.shotlist.language, shot)
+                 for shot_id, (shot, future) in lines.items()}
+        cut = fresh(cut_episode.submit(url, store, series, run.shotlist, selected, audio, folder), cut_episode,
+                    url, store, series, run.shotlist, selected, audio, folder)
+        rendered = runs.complete_run(engine, store, run, selected, cut)
+    publish_episode(engine, series.id, episode_id, run.shotlist, selected, failures, cut.video)
+    for warning in cut.warnings:
         logger.warning(warning)
     logger.info("episode %s: %d shots, %d rendered, %d reused → %s", episode_id, len(selected), rendered,
-                len(selected) - rendered, video)
-    return EpisodeResult(folder, video, srt, manifest, len(selected), rendered, len(selected) - rendered,
-                         warnings + failures + edit_warnings)
+                len(selected) - rendered, cut.video)
+    return EpisodeResult(folder, cut.video, cut.subtitles, cut.manifest, len(selected), rendered,
+                         len(selected) - rendered, planned.warnings + failures + cut.warnings)

@@ -10,7 +10,7 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron
 
-from aigms.flows import settings
+from aigms.production import settings
 from aigms.flows.series import render_series
 from aigms.production.bible import find_series_file, load_series
 from aigms.schemas.errors import InputError

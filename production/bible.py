@@ -1,6 +1,7 @@
 """Reading `series.yaml`: validation errors point at the line a person must fix, and every reference image is
 checked before any render starts, so a typo costs a second rather than a night of GPU time."""
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from pydantic import ValidationError
 
 from aigms.schemas.errors import InputError
 from aigms.schemas.series import Series
+from aigms.schemas.shotlist import Shot
 
 BIBLE_NAME = "series.yaml"
 
@@ -77,6 +79,30 @@ def check_references(series: Series, path: Path, root_node: yaml.Node | None = N
                 path, line, f"script {episode.script} of episode {episode.id} not found",
                 f"write the script at {series.root / episode.script} or correct the path",
             )
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference image of a shot: whose it is, and its path as series.yaml names it (relative to the series)."""
+
+    kind: str  # "character" | "location"
+    key: str
+    path: Path
+
+    @property
+    def label(self) -> str:
+        """How a take's recipe names the image: `character:lin:bible/lin.png`."""
+        return f"{self.kind}:{self.key}:{self.path}"
+
+
+def shot_references(series: Series, shot: Shot) -> list[Reference]:
+    """The reference images of the shot's cast (in the shot's order) and of its location, each character's and
+    location's in the order the bible lists them; the first of each is the one a picture is drawn from."""
+    found = [Reference("character", key, path) for key in shot.characters if key in series.characters
+             for path in series.characters[key].references]
+    if shot.location in series.locations:
+        found += [Reference("location", shot.location, path) for path in series.locations[shot.location].references]
+    return found
 
 
 def yaml_line(node: yaml.Node | None, location: tuple[Any, ...]) -> int | None:

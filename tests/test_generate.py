@@ -244,8 +244,9 @@ def test_another_first_frame_gives_another_clip(model: str, tiny_models: dict[st
         Image.new("RGB", (96, 64), colour).save(images[name])
     frames = {}
     for name, image in images.items():
-        request = SegmentRequest(shot, series, str(tiny_models[model]), TINY_CALL, 0, "i2v", "lin waits", 3, 9, 96,
-                                 64, 8, image=image)
+        request = SegmentRequest(shot=shot, series=series, model=str(tiny_models[model]), options=TINY_CALL, index=0,
+                                 mode="i2v", prompt="lin waits", seed=3, frames=9, width=96, height=64, fps=8,
+                                 image=image)
         backend.render_segment(request, tmp_path / f"{name}.mkv")
         frames[name] = footage.read_frames(tmp_path / f"{name}.mkv").astype(np.int16)
     assert np.array_equal(frames["red"], frames["red-again"])

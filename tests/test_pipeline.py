@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from aigms.flows import settings
+from aigms.production import settings
 from aigms.flows.episode import render_episode
 from aigms.production.bible import load_series
 from aigms.production.storyboard.board import filmed_clips, write_board

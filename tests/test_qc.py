@@ -18,7 +18,6 @@ from aigms.db.session import open_database, session_scope
 from aigms.production import qc
 from aigms.production.generate import footage
 from aigms.production.generate.takes import render_shot, take_seed
-from aigms.production.generate.generators import BACKENDS
 from aigms.schemas.series import GeneratorSettings, Series
 from aigms.schemas.shotlist import Segment, Shot
 from builders import draw_plate, tiny_series
@@ -112,11 +111,6 @@ def test_a_clip_of_the_wrong_size_and_length_fails_conformance(series: Series, t
     assert "240×160" in found.reason and "30 frames, not 48" in found.reason
 
 
-@pytest.fixture
-def testcard(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(BACKENDS, "testcard", "qc_testcard")
-
-
 def qc_rows(engine, take_id: int) -> dict[str, models.QCResult]:
     with session_scope(engine) as session:
         rows = session.scalars(select(models.QCResult).where(models.QCResult.take_id == take_id)).all()
@@ -126,7 +120,7 @@ def qc_rows(engine, take_id: int) -> dict[str, models.QCResult]:
 
 @pytest.mark.database
 def test_a_shot_failing_twice_is_filmed_again_and_its_third_take_selected(series: Series, tmp_path: Path,
-                                                                           testcard: None, database_url: str) -> None:
+                                                                           database_url: str) -> None:
     shot = lab_shot([], location=None)
     series.generator = GeneratorSettings(backend="testcard", seed=7,
                                          options={"good_seed": take_seed(7, shot.id, 2)})
@@ -141,7 +135,7 @@ def test_a_shot_failing_twice_is_filmed_again_and_its_third_take_selected(series
 
 @pytest.mark.database
 def test_a_shot_that_never_passes_is_flagged_not_silently_accepted(series: Series, tmp_path: Path,
-                                                                     testcard: None, database_url: str) -> None:
+                                                                     database_url: str) -> None:
     shot = lab_shot([], location=None)
     series.qc.retakes = 2
     series.generator = GeneratorSettings(backend="testcard", seed=7, options={"good_seed": -1})
@@ -246,7 +240,6 @@ def test_aigms_qc_prints_the_table_and_writes_a_report_with_contact_sheets(stric
 
 @pytest.mark.database
 def test_a_take_found_again_keeps_its_scores_and_is_judged_by_the_new_thresholds(series: Series, tmp_path: Path,
-                                                                                testcard: None,
                                                                                 database_url: str) -> None:
     shot = lab_shot([], location=None)
     series.qc.retakes = 1

@@ -20,12 +20,9 @@ from aigms.production.generate import footage
 pytestmark = pytest.mark.database
 
 TESTS = Path(__file__).resolve().parent
+BACKENDS = TESTS / "backends"
 FILM = """
-import sys
 from pathlib import Path
-sys.path.insert(0, {tests!r})
-from aigms.production.generate.generators import BACKENDS
-BACKENDS["chain"] = "chain_backend"
 from builders import tiny_series
 from aigms.db.session import open_database
 from aigms.production.generate.takes import render_shot
@@ -43,8 +40,10 @@ print(result.selected.clip)
 
 
 def film(root: Path, database_url: str, seconds: float) -> subprocess.Popen:
-    script = FILM.format(tests=str(TESTS), root=str(root), database=database_url)
-    return subprocess.Popen([sys.executable, "-c", script], env={**os.environ, "CHAIN_SECONDS": str(seconds)},
+    """The test's builders and its backends (found by their entry points, as any installed backend) on the path."""
+    script = FILM.format(root=str(root), database=database_url)
+    env = {**os.environ, "CHAIN_SECONDS": str(seconds), "PYTHONPATH": os.pathsep.join([str(TESTS), str(BACKENDS)])}
+    return subprocess.Popen([sys.executable, "-c", script], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 

@@ -3,13 +3,12 @@ session cookie sends the `csrftoken` cookie's value back in an `x-csrftoken` hea
 
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy.engine import Engine
 
 from aigms.dashboard.auth import Person
+from aigms.dashboard.database import Database
 from aigms.db import queries
-from aigms.db.session import session_scope
 from aigms.production import review
 from aigms.production.review import people
 from aigms.production.review.reviews import Reviewer
@@ -28,75 +27,54 @@ class Me(BaseModel):
     may_approve: bool
 
 
-def _engine(request: Request) -> Engine:
-    return request.app.state.engine
-
-
 @router.get("/me")
 def me(user: Reviewer = Person) -> Me:
     return Me(name=user.name, role=user.role, may_approve=people.may_approve(user.role))
 
 
 @router.get("/series")
-def series(request: Request, _user: Reviewer = Person) -> list[queries.SeriesSummary]:
-    with session_scope(_engine(request)) as session:
-        return queries.series_overview(session)
+def series(session: Database, _user: Reviewer = Person) -> list[queries.SeriesSummary]:
+    return queries.series_overview(session)
 
 
 @router.get("/episodes/{episode_id}")
-def episode(request: Request, episode_id: int, _user: Reviewer = Person) -> queries.EpisodeDetail:
-    with session_scope(_engine(request)) as session:
-        found = queries.episode_detail(session, episode_id)
-    if found is None:
-        raise LookupError(f"no episode {episode_id}")
-    return found
+def episode(episode_id: int, session: Database, _user: Reviewer = Person) -> queries.EpisodeDetail:
+    return queries.episode_detail(session, episode_id)
 
 
 @router.get("/shots/{shot_id}")
-def shot(request: Request, shot_id: int, _user: Reviewer = Person) -> queries.ShotDetail:
-    with session_scope(_engine(request)) as session:
-        found = queries.shot_detail(session, shot_id)
-    if found is None:
-        raise LookupError(f"no shot {shot_id}")
-    return found
+def shot(shot_id: int, session: Database, _user: Reviewer = Person) -> queries.ShotDetail:
+    return queries.shot_detail(session, shot_id)
 
 
 @router.get("/library/{series_id}")
-def library(request: Request, series_id: str, _user: Reviewer = Person) -> queries.Library:
-    with session_scope(_engine(request)) as session:
-        found = queries.library(session, series_id)
-    if found is None:
-        raise LookupError(f"no series {series_id}")
-    return found
+def library(series_id: str, session: Database, _user: Reviewer = Person) -> queries.Library:
+    return queries.library(session, series_id)
 
 
 @router.get("/runs")
-def runs(request: Request, _user: Reviewer = Person) -> list[queries.RunView]:
-    with session_scope(_engine(request)) as session:
-        return queries.render_runs(session)
+def runs(session: Database, _user: Reviewer = Person) -> list[queries.RunView]:
+    return queries.render_runs(session)
 
 
 @router.get("/retakes")
-def retakes(request: Request, episode_id: int | None = None, _user: Reviewer = Person) -> list[queries.RetakeView]:
+def retakes(session: Database, episode_id: int | None = None,
+            _user: Reviewer = Person) -> list[queries.RetakeView]:
     """The retake queue: rejected takes no render has answered yet."""
-    with session_scope(_engine(request)) as session:
-        return queries.retake_queue(session, episode_id)
+    return queries.retake_queue(session, episode_id)
 
 
 @router.post("/takes/{take_id}/review")
-def review_take(request: Request, take_id: int, body: Decision, user: Reviewer = Person) -> queries.ReviewView:
-    with session_scope(_engine(request)) as session:
-        return queries.review_view(review.review_take(session, user, take_id, body.decision, body.note))
+def review_take(take_id: int, body: Decision, session: Database, user: Reviewer = Person) -> queries.ReviewView:
+    return queries.review_view(review.review_take(session, user, take_id, body.decision, body.note))
 
 
 @router.post("/episodes/{episode_id}/shotlist/review")
-def review_shotlist(request: Request, episode_id: int, body: Decision,
+def review_shotlist(episode_id: int, body: Decision, session: Database,
                     user: Reviewer = Person) -> queries.ReviewView:
-    with session_scope(_engine(request)) as session:
-        return queries.review_view(review.review_shotlist(session, user, episode_id, body.decision, body.note))
+    return queries.review_view(review.review_shotlist(session, user, episode_id, body.decision, body.note))
 
 
 @router.post("/cuts/{cut_id}/review")
-def review_cut(request: Request, cut_id: int, body: Decision, user: Reviewer = Person) -> queries.ReviewView:
-    with session_scope(_engine(request)) as session:
-        return queries.review_view(review.review_cut(session, user, cut_id, body.decision, body.note))
+def review_cut(cut_id: int, body: Decision, session: Database, user: Reviewer = Person) -> queries.ReviewView:
+    return queries.review_view(review.review_cut(session, user, cut_id, body.decision, body.note))

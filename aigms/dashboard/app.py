@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Scope, Send
 from aigms.dashboard import api, pages
 from aigms.dashboard.auth import LoginRequired
 from aigms.dashboard.render import render_error
+from aigms.db.queries import NotFound
 from aigms.db.session import open_database
 from aigms.production.review.reviews import ReviewError
 from aigms.schemas.errors import InputError
@@ -74,9 +75,9 @@ def build(settings: Settings) -> FastAPI:
     async def refused(request: Request, error: ReviewError | InputError) -> Response:
         return _error(request, 400, str(error))
 
-    @app.exception_handler(LookupError)
-    async def missing(request: Request, error: LookupError) -> Response:
-        return _error(request, 404, str(error).strip("'\""))
+    @app.exception_handler(NotFound)
+    async def missing(request: Request, error: NotFound) -> Response:
+        return _error(request, 404, str(error))
 
     @app.get("/health", include_in_schema=False)
     def health() -> PlainTextResponse:

@@ -3,8 +3,8 @@ or a disabled account takes effect at once."""
 
 from fastapi import Depends, Request
 
+from aigms.dashboard.database import Database
 from aigms.db import queries
-from aigms.db.session import session_scope
 from aigms.production.review.reviews import Reviewer
 
 
@@ -12,14 +12,13 @@ class LoginRequired(Exception):
     """No one is signed in: pages redirect to the login form, the API answers 401."""
 
 
-def signed_in(request: Request) -> Reviewer:
+def signed_in(request: Request, session: Database) -> Reviewer:
     user_id = request.session.get("user_id")
     if user_id is not None:
-        with session_scope(request.app.state.engine) as session:
-            user = queries.user(session, user_id)
-            if user is not None:
-                request.state.user = Reviewer(user.name, user.role)
-                return request.state.user
+        user = queries.user(session, user_id)
+        if user is not None:
+            request.state.user = Reviewer(user.name, user.role)
+            return request.state.user
     request.session.clear()
     raise LoginRequired()
 

@@ -42,7 +42,7 @@ def dashboard(
     import uvicorn
 
     from aigms.dashboard.app import Settings, create_app
-    from aigms.flows import settings
+    from aigms.production import settings
 
     home_dir = settings.home(home)
     app = create_app(Settings(
@@ -68,7 +68,7 @@ def add(
 ) -> None:
     """Add a person who may sign in; the password is asked for twice (or read from stdin) and stored hashed."""
     from aigms.db.session import open_database, session_scope
-    from aigms.flows import settings
+    from aigms.production import settings
     from aigms.production.review.people import add_user
 
     password = _password(password_stdin)
@@ -84,7 +84,7 @@ def add(
 def list_(home: HomeOption = None) -> None:
     """Everyone who may sign in, with their role."""
     from aigms.db.session import open_database, session_scope
-    from aigms.flows import settings
+    from aigms.production import settings
     from aigms.production.review.people import list_users
 
     table = Table("name", "role", "active", "since", title="aigms users")

@@ -14,14 +14,18 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from aigms.db import models
+from aigms.db.session import session_scope
+from aigms.production import settings
 from aigms.production.deliver import interchange
-from aigms.production.post import edit, labels, subtitles
+from aigms.production.generate.takes import RenderedTake
+from aigms.production.post import edit, labels, subtitles, transcribe
+from aigms.production.post.voice import LineAudio
 from aigms.production.store import assets, media
 from aigms.production.store.files import atomic_write_text
-from aigms.production.generate.takes import RenderedTake
 from aigms.schemas.errors import InputError
 from aigms.schemas.manifest import AssetRef, LineCheck, Manifest, ManifestShot
 from aigms.schemas.series import Series
@@ -119,6 +123,48 @@ def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures:
     flagged = [f"line {check.line} (shot {check.shot}): the audio does not say its text (word error rate "
                f"{check.wer:.2f}; heard {check.heard!r})" for check in checks if check.flagged]
     return Delivered(folder, manifest, segments, flagged + warnings)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """The delivered episode, with the hash of each file, so a cut made before is trusted only while its files
+    hold."""
+
+    video: Path
+    subtitles: Path
+    manifest: Path
+    sha256: dict[str, str]
+    warnings: list[str]
+
+    def is_there(self) -> bool:
+        return all(path.is_file() and assets.sha256_file(path) == self.sha256[name]
+                   for name, path in (("video", self.video), ("subtitles", self.subtitles),
+                                      ("manifest", self.manifest)))
+
+
+def cut(engine: Engine, store: Path, series: Series, shotlist: ShotList, takes: dict[str, RenderedTake],
+        audio: dict[str, LineAudio], folder: Path, transcriber: str | None = None) -> Cut:
+    """Edit, subtitle and deliver the episode into `folder`: the selected take of every shot, every line's audio,
+    the subtitles timed by the recogniser (`transcriber`, default `AIGMS_WHISPER`). The delivered files also go
+    into the asset store, each line's check into the database."""
+    timeline, warnings = edit.build_timeline(series, shotlist, takes, audio)
+    recogniser = transcribe.parse_transcriber(transcriber or settings.whisper())
+    checks = subtitles.hear(timeline, recogniser, store / "transcripts")
+    with session_scope(engine) as session:
+        failures = take_failures(session, takes) + interchange.line_failures(checks)
+    draft = draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()})
+    delivered = deliver(folder, timeline, checks, failures, draft)
+    with session_scope(engine) as session:
+        if timeline.music is not None:
+            assets.put_file(session, store, Path(timeline.music.media.path), "music", move=False)
+        for name, kind in (("video", "episode"), ("subtitles", "subtitle"), ("webvtt", "subtitle"),
+                           ("otio", "timeline"), ("edl", "timeline"), ("fcp_xml", "timeline")):
+            assets.put_file(session, store, delivered.path(name), kind, move=False)
+        assets.put_file(session, store, delivered.manifest_path, "manifest", move=False)
+        record_lines(session, series.id, timeline, checks)
+    files = {"video": delivered.video, "subtitles": delivered.path("subtitles"), "manifest": delivered.manifest_path}
+    return Cut(**files, sha256={name: assets.sha256_file(path) for name, path in files.items()},
+               warnings=warnings + delivered.warnings)
 
 
 def take_failures(session: Session, takes: dict[str, RenderedTake]) -> list[interchange.QCFailure]:

@@ -6,7 +6,10 @@ of rendering again; its row keeps the full recipe, every model call included, so
 A take that fails (out of memory, NaN or black frames, a model that cannot be found) is recorded with its reason
 and retried with another seed per policy (`generator.options.retries`, default 1); a shot whose every take failed
 is stood in for by its animatic, so the episode goes on. A take that comes out but fails its consistency checks
-(`aigms.production.qc.checks`) is filmed again with a new seed, up to `qc.retakes` takes a shot."""
+(`aigms.production.qc.checks`) is filmed again with a new seed, up to `qc.retakes` takes a shot.
+
+"Already made" has one answer: `find_take`, the asset store's lookup by recipe. A recipe is built once per take
+(its reference images hashed once per shot) and its hash passed along to whatever makes the take."""
 
 import hashlib
 import json
@@ -21,18 +24,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from aigms.db import models
+from aigms.db import models, status
 from aigms.db.session import session_scope
 from aigms.production import qc
+from aigms.production.bible import shot_references
 from aigms.production.generate import footage
-from aigms.production.store import assets, media
 from aigms.production.generate.conform import conform
-from aigms.production.store.files import atomic_path, atomic_write_text
-from aigms.production.generate.generators import (Capabilities, GenerationFailed, Generator, KeyframeRequest, SegmentRequest,
-                                         animatic, generator_for, load_backend)
+from aigms.production.generate.generators import (Capabilities, GenerationFailed, Generator, KeyframeRequest,
+                                                  SegmentRequest, TakeContext, generator_for, load_backend)
+from aigms.production.store import assets, media
 from aigms.production.store.assets import canonical_sha256
+from aigms.production.store.files import atomic_path, atomic_write_text
+from aigms.production.storyboard import previs
 from aigms.schemas.series import GeneratorSettings, Series
-from aigms.schemas.shotlist import Segment, Shot
+from aigms.schemas.shotlist import Segment, Shot, ShotList
 
 MAX_SHOT_SECONDS = 180.0
 KIND_CLIP, KIND_KEYFRAME = models.TAKE_CLIP, models.TAKE_KEYFRAME
@@ -48,6 +53,7 @@ class RenderedTake:
     reused: bool
     seed: int = 0
     generator: str = ""
+    calls: int = 1  # model calls the clip was made of (the QC looks for seams between them)
 
 
 @dataclass
@@ -103,22 +109,29 @@ def native_size(caps: Capabilities, width: int, height: int) -> tuple[int, int]:
 # Recipes
 
 
-def _references(shot: Shot, series: Series) -> dict[str, str]:
-    references: dict[str, str] = {}
-    for key in shot.characters:
-        for reference in series.characters[key].references:
-            references[f"character:{key}:{reference}"] = assets.sha256_file(series.root / reference)
-    if shot.location:
-        for reference in series.locations[shot.location].references:
-            references[f"location:{shot.location}:{reference}"] = assets.sha256_file(series.root / reference)
-    return references
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides the pixels of a take, and nothing else (not file paths, not the time of day), with
+    its hash: the take's identity, built once and passed to whatever finds or makes the take."""
+
+    data: dict[str, Any]
+    sha256: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> "Recipe":
+        return cls(data, canonical_sha256(data))
+
+
+def reference_hashes(series: Series, shot: Shot) -> dict[str, str]:
+    """The bytes of every reference image of the shot, hashed: once per shot, however many takes it gets."""
+    return {reference.label: assets.sha256_file(series.root / reference.path)
+            for reference in shot_references(series, shot)}
 
 
 def take_recipe(shot: Shot, series: Series, seed: int, generator: Generator | None = None,
-                keyframe_sha256: str | None = None) -> dict[str, Any]:
-    """Everything that decides the pixels of a take, and nothing else (not file paths, not the time of day)."""
+                keyframe_sha256: str | None = None, references: dict[str, str] | None = None) -> Recipe:
     generator = generator or generator_for(shot, series)
-    return {
+    return Recipe.of({
         "kind": KIND_CLIP,
         "generator": generator.identity(),
         "options": generator.options,
@@ -128,18 +141,19 @@ def take_recipe(shot: Shot, series: Series, seed: int, generator: Generator | No
         "shot": shot.filmed(),
         "cast": {key: series.characters[key].model_dump(mode="json") for key in shot.characters},
         "location": series.locations[shot.location].model_dump(mode="json") if shot.location else None,
-        "references": _references(shot, series),
+        "references": reference_hashes(series, shot) if references is None else references,
         "keyframe": keyframe_sha256,
-    }
+    })
 
 
-def keyframe_recipe(shot: Shot, series: Series, seed: int, generator: Generator) -> dict[str, Any]:
-    return {
+def keyframe_recipe(shot: Shot, series: Series, seed: int, generator: Generator,
+                    references: dict[str, str] | None = None) -> Recipe:
+    return Recipe.of({
         "kind": KIND_KEYFRAME, "generator": generator.identity(), "options": generator.options, "seed": seed,
         "style": series.style, "prompt": _first_prompt(shot), "shot": shot.id,
         "cast": {key: series.characters[key].model_dump(mode="json") for key in shot.characters},
-        "references": _references(shot, series),
-    }
+        "references": reference_hashes(series, shot) if references is None else references,
+    })
 
 
 def _first_prompt(shot: Shot) -> str:
@@ -150,6 +164,8 @@ def _first_prompt(shot: Shot) -> str:
 
 
 def find_take(engine: Engine, store: Path, recipe_sha256: str) -> RenderedTake | None:
+    """The take made from this recipe, while its row says it came out and its file is in the store: the one
+    answer to "is it already made?" for keyframes, takes, resumed and re-run renders alike."""
     with session_scope(engine) as session:
         take = session.scalar(select(models.Take).where(models.Take.recipe_sha256 == recipe_sha256))
         if take is None or take.status != models.TAKE_OK or take.asset is None:
@@ -158,23 +174,25 @@ def find_take(engine: Engine, store: Path, recipe_sha256: str) -> RenderedTake |
             return None
         shot_code = take.recipe["shot"]["id"] if take.kind == KIND_CLIP else take.recipe["shot"]
         return RenderedTake(shot_code, take.id, recipe_sha256, assets.asset_file(store, take.asset),
-                            take.asset.sha256, reused=True, seed=take.seed, generator=take.generator)
+                            take.asset.sha256, reused=True, seed=take.seed, generator=take.generator,
+                            calls=len(take.recipe.get("calls") or [None]))
 
 
-def _record(engine: Engine, recipe: dict[str, Any], recipe_sha256: str, spec: str, seed: int, shot_row_id: int | None,
-            status: str, reason: str | None = None, asset_id: int | None = None,
-            seconds: float | None = None) -> int:
-    """The take's row; a take starting to be filmed puts its shot in progress (`wip`) for the dashboard, in the same
-    transaction."""
+def _record(engine: Engine, recipe: Recipe, spec: str, seed: int, shot_row_id: int | None, state: str,
+            reason: str | None = None, asset_id: int | None = None, seconds: float | None = None,
+            made: dict[str, Any] | None = None) -> int:
+    """The take's row, its recipe with what making it added (`made`: the model calls, the native clip, the
+    software); a take starting to be filmed puts its shot in progress (`wip`) in the same transaction."""
     with session_scope(engine) as session:
-        take = session.scalar(select(models.Take).where(models.Take.recipe_sha256 == recipe_sha256))
+        take = session.scalar(select(models.Take).where(models.Take.recipe_sha256 == recipe.sha256))
         if take is None:
-            take = models.Take(recipe_sha256=recipe_sha256)
+            take = models.Take(recipe_sha256=recipe.sha256)
             session.add(take)
-        take.kind, take.shot_id, take.recipe, take.generator, take.seed = recipe["kind"], shot_row_id, recipe, spec, seed
-        take.status, take.failure_reason, take.asset_id, take.render_seconds = status, reason, asset_id, seconds
-        if status == models.TAKE_RUNNING and shot_row_id is not None:
-            session.get(models.Shot, shot_row_id).status = models.STATUS_WIP
+        take.kind, take.shot_id, take.recipe, take.generator, take.seed = (
+            recipe.data["kind"], shot_row_id, {**recipe.data, **(made or {})}, spec, seed)
+        take.status, take.failure_reason, take.asset_id, take.render_seconds = state, reason, asset_id, seconds
+        if state == models.TAKE_RUNNING and shot_row_id is not None:
+            status.filming(session.get(models.Shot, shot_row_id))
         session.flush()
         return take.id
 
@@ -188,56 +206,68 @@ def _select(engine: Engine, shot_row_id: int | None, take_id: int) -> None:
             shot.selected_take_id = take_id
 
 
+def _context(engine: Engine, store: Path, recipe: Recipe, shot_row_id: int | None, work: Path) -> TakeContext:
+    return TakeContext(recipe_sha256=recipe.sha256, work=work, engine=engine, store=store, shot_row_id=shot_row_id)
+
+
 # Keyframes
 
 
-def make_keyframe(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, seed: int,
-                  generator: Generator | None = None) -> RenderedTake | None:
-    """The shot's first frame as a reviewable still, when the generator is set to make keyframes; found by its
-    recipe like any take. From the reference images laid out (location plate, cast) when the shot has any."""
-    generator = generator or generator_for(shot, series)
-    if not generator.options.get("keyframe"):
-        return None
-    recipe = keyframe_recipe(shot, series, seed, generator)
-    recipe_sha256 = canonical_sha256(recipe)
-    found = find_take(engine, store, recipe_sha256)
-    if found is not None:
-        return found
-    _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+def make_keyframe(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, recipe: Recipe,
+                  seed: int, generator: Generator) -> RenderedTake:
+    """Make the shot's first frame as a reviewable still (`find_take` first: this makes it, whatever is stored),
+    from the reference images laid out (location plate, cast) when the shot has any and the backend does not read
+    them itself."""
+    _record(engine, recipe, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
     started = time.perf_counter()
     caps = generator.capabilities()
     width, height = native_size(caps, series.delivery.width, series.delivery.height)
-    work = assets.scratch_dir(store) / f"keyframe-{recipe_sha256}"
+    work = assets.scratch_dir(store) / f"keyframe-{recipe.sha256}"
     work.mkdir(exist_ok=True)
     try:
         layout = None
-        if _references(shot, series):
+        if recipe.data["references"] and not caps.reference_images:
             layout = work / "layout.png"
-            animatic.layout(shot, series, width, height, seed).save(layout)
-        request = KeyframeRequest(shot, series, generator.model, generator.options, _first_prompt(shot), seed,
-                                  width, height, layout, generator.options.get("negative_prompt", ""))
+            previs.layout(shot, series, width, height, seed).save(layout)
+        request = KeyframeRequest(
+            shot=shot, series=series, model=generator.model, options=generator.options, prompt=_first_prompt(shot),
+            seed=seed, width=width, height=height, layout=layout,
+            negative_prompt=generator.options.get("negative_prompt", ""),
+            take=_context(engine, store, recipe, shot_row_id, work))
         still = work / "keyframe.png"
-        recipe["call"] = generator.module.render_keyframe(request, still)
+        call = generator.module.render_keyframe(request, still)
         with session_scope(engine) as session:
             asset = assets.put_file(session, store, still, "keyframe", {"width": width, "height": height})
             asset_id, path, sha256 = asset.id, assets.asset_file(store, asset), asset.sha256
     except GenerationFailed as failure:
-        _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_FAILED,
-                f"keyframe: {failure.reason}")
+        _record(engine, recipe, generator.spec, seed, shot_row_id, models.TAKE_FAILED, f"keyframe: {failure.reason}")
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    take_id = _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_OK,
-                      asset_id=asset_id, seconds=time.perf_counter() - started)
-    return RenderedTake(shot.id, take_id, recipe_sha256, path, sha256, reused=False, seed=seed,
+    take_id = _record(engine, recipe, generator.spec, seed, shot_row_id, models.TAKE_OK,
+                      asset_id=asset_id, seconds=time.perf_counter() - started, made={"call": call})
+    return RenderedTake(shot.id, take_id, recipe.sha256, path, sha256, reused=False, seed=seed,
                         generator=generator.spec)
+
+
+def current_keyframes(engine: Engine, store: Path, series: Series, shotlist: ShotList) -> dict[str, Path]:
+    """Keyframes made for the shots exactly as they now stand (the still the first take will start from)."""
+    stills = {}
+    for shot in shotlist.shots:
+        generator = generator_for(shot, series)
+        if generator.keyframes:
+            seed = take_seed(generator.settings.seed, shot.id, 0)
+            found = find_take(engine, store, keyframe_recipe(shot, series, seed, generator).sha256)
+            if found is not None:
+                stills[shot.id] = found.clip
+    return stills
 
 
 # Filming
 
 
 def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: Path | None, work: Path,
-         out: Path) -> tuple[Path | None, list[dict[str, Any]]]:
+         out: Path, take: TakeContext | None = None) -> tuple[Path | None, list[dict[str, Any]]]:
     """Write the delivered clip to `out`; return the native clip (None when the backend films at the delivery
     spec) and the parameters of every model call.
 
@@ -289,9 +319,10 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
         frames = delivered_frames if direct else snap_frames(keep + skip, caps.frame_step)
         path = out if direct else work / f"segment-{k:03d}.mkv"
         request = SegmentRequest(
-            shot, series, generator.model, generator.options, k, mode, segment.prompt, seed, frames,
-            delivery.width if direct else width, delivery.height if direct else height,
-            delivery.fps if direct else fps, image, video, generator.options.get("negative_prompt", ""),
+            shot=shot, series=series, model=generator.model, options=generator.options, index=k, mode=mode,
+            prompt=segment.prompt, seed=seed, frames=frames, width=delivery.width if direct else width,
+            height=delivery.height if direct else height, fps=delivery.fps if direct else fps, image=image,
+            video=video, negative_prompt=generator.options.get("negative_prompt", ""), take=take,
         )
         calls.append(generator.module.render_segment(request, path) if direct else _segment(generator, request, path))
         pieces.append((path, skip, keep))
@@ -319,79 +350,99 @@ def _segment(generator: Generator, request: SegmentRequest, path: Path) -> dict[
     return call
 
 
-def render_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None,
-                seed: int | None = None, generator: Generator | None = None) -> RenderedTake:
-    """The keyframe (when the generator makes one), then the take."""
-    generator = generator or generator_for(shot, series)
-    seed = take_seed(generator.settings.seed, shot.id, 0) if seed is None else seed
-    keyframe = make_keyframe(engine, store, series, shot, shot_row_id, seed, generator)
-    return film_take(engine, store, series, shot, shot_row_id, seed, generator, keyframe)
-
-
-def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, seed: int,
-              generator: Generator, keyframe: RenderedTake | None) -> RenderedTake:
-    """Film the shot from its keyframe unless a take of the same recipe exists. Raises `GenerationFailed` after
-    recording it."""
-    recipe = take_recipe(shot, series, seed, generator, keyframe.clip_sha256 if keyframe else None)
-    recipe_sha256 = canonical_sha256(recipe)
-    found = find_take(engine, store, recipe_sha256)
-    if found is not None:
-        return found
-    _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, recipe: Recipe,
+              seed: int, generator: Generator, keyframe: RenderedTake | None) -> RenderedTake:
+    """Film the take of this recipe (`find_take` first: this films it, whatever is stored), every segment
+    chained. Raises `GenerationFailed` after recording it."""
+    _record(engine, recipe, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
     started = time.perf_counter()
-    work = assets.scratch_dir(store) / f"take-{recipe_sha256}"
+    work = assets.scratch_dir(store) / f"take-{recipe.sha256}"
     work.mkdir(exist_ok=True)
     clip = work / "clip.mp4"
+    made: dict[str, Any] = {}
     try:
         with atomic_path(clip) as temporary:
-            native, calls = film(generator, shot, series, seed, keyframe.clip if keyframe else None, work, temporary)
+            native, calls = film(generator, shot, series, seed, keyframe.clip if keyframe else None, work, temporary,
+                                 _context(engine, store, recipe, shot_row_id, work))
         info = media.probe(clip)
         with session_scope(engine) as session:
             if native is not None:
-                original = assets.put_file(session, store, native, "clip-native", media.probe(native).as_dict())
-                recipe["native"] = original.sha256
+                made["native"] = assets.put_file(session, store, native, "clip-native",
+                                                 media.probe(native).as_dict()).sha256
             asset = assets.put_file(session, store, clip, "clip", info.as_dict())
             asset_id, path, sha256 = asset.id, assets.asset_file(store, asset), asset.sha256
     except GenerationFailed as failure:
-        _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_FAILED, failure.reason)
+        _record(engine, recipe, generator.spec, seed, shot_row_id, models.TAKE_FAILED, failure.reason)
         shutil.rmtree(work, ignore_errors=True)
         raise
     except Exception as error:
-        _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_FAILED,
+        _record(engine, recipe, generator.spec, seed, shot_row_id, models.TAKE_FAILED,
                 f"{type(error).__name__}: {error}")
         raise
     shutil.rmtree(work, ignore_errors=True)
-    recipe["calls"] = calls
-    if generator.name == "diffusers":
-        recipe["software"] = generator.module.software()
-    take_id = _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_OK,
-                      asset_id=asset_id, seconds=time.perf_counter() - started)
-    return RenderedTake(shot.id, take_id, recipe_sha256, path, sha256, reused=False, seed=seed,
-                        generator=generator.spec)
+    made["calls"] = calls
+    software = generator.software()
+    if software is not None:
+        made["software"] = software
+    take_id = _record(engine, recipe, generator.spec, seed, shot_row_id, models.TAKE_OK, asset_id=asset_id,
+                      seconds=time.perf_counter() - started, made=made)
+    return RenderedTake(shot.id, take_id, recipe.sha256, path, sha256, reused=False, seed=seed,
+                        generator=generator.spec, calls=len(calls))
+
+
+# A shot: its takes, retakes and checks
 
 
 @dataclass(frozen=True)
 class Steps:
-    """The three steps of a take as `render_shot` calls them. Direct calls by default; the episode flow passes
-    Prefect tasks, so each step is cached, tagged for the GPU (keyframe, film) or not (QC) and shown on its own,
-    while the retake policy stays here, in one place."""
+    """The three steps of making a take, as `render_shot` calls them: the functions themselves by default; the
+    episode flow passes the same functions as Prefect tasks, so each is tagged for the GPU (keyframe, film) or not
+    (QC) and shown on its own, while finding what is already made and the retake policy stay here, in one place."""
 
-    keyframe: Callable[[int, Generator], RenderedTake | None]
-    film: Callable[[int, Generator, RenderedTake | None], RenderedTake]
-    check: Callable[[RenderedTake], qc.Verdict]
+    keyframe: Callable[..., RenderedTake] = make_keyframe
+    film: Callable[..., RenderedTake] = film_take
+    check: Callable[..., qc.Verdict] = qc.check_take
 
 
-def direct_steps(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None) -> Steps:
-    return Steps(
-        keyframe=lambda seed, generator: make_keyframe(engine, store, series, shot, shot_row_id, seed, generator),
-        film=lambda seed, generator, keyframe: film_take(engine, store, series, shot, shot_row_id, seed, generator,
-                                                         keyframe),
-        check=lambda take: check_take(engine, series, shot, take),
-    )
+def keyframe_for(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, seed: int,
+                 generator: Generator, references: dict[str, str] | None = None,
+                 steps: Steps = Steps()) -> RenderedTake | None:
+    """The still a take of this seed starts from, found by its recipe or made; None when the generator makes no
+    keyframes."""
+    if not generator.keyframes:
+        return None
+    recipe = keyframe_recipe(shot, series, seed, generator, references)
+    return (find_take(engine, store, recipe.sha256)
+            or steps.keyframe(engine, store, series, shot, shot_row_id, recipe, seed, generator))
+
+
+def _find_or_film(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, seed: int,
+                  generator: Generator, references: dict[str, str], steps: Steps) -> RenderedTake:
+    """One take: its keyframe and its clip each found by recipe, or made by the step."""
+    keyframe = keyframe_for(engine, store, series, shot, shot_row_id, seed, generator, references, steps)
+    recipe = take_recipe(shot, series, seed, generator, keyframe.clip_sha256 if keyframe else None, references)
+    return (find_take(engine, store, recipe.sha256)
+            or steps.film(engine, store, series, shot, shot_row_id, recipe, seed, generator, keyframe))
+
+
+def render_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None,
+                seed: int | None = None, generator: Generator | None = None) -> RenderedTake:
+    """One take of the shot, found or filmed (with its keyframe when the generator makes one), unchecked."""
+    generator = generator or generator_for(shot, series)
+    seed = take_seed(generator.settings.seed, shot.id, 0) if seed is None else seed
+    return _find_or_film(engine, store, series, shot, shot_row_id, seed, generator, reference_hashes(series, shot),
+                         Steps())
+
+
+def _check(engine: Engine, series: Series, shot: Shot, take: RenderedTake, steps: Steps) -> qc.Verdict:
+    """A take found again keeps its scores and is judged on them at once; a new one is checked by the step."""
+    if take.reused:
+        return qc.check_take(engine, series, shot, take.take_id, take.clip, take.calls, reused=True)
+    return steps.check(engine, series, shot, take.take_id, take.clip, take.calls)
 
 
 def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, takes: int = 1,
-                seed: int | None = None, steps: Steps | None = None) -> ShotResult:
+                seed: int | None = None, steps: Steps = Steps()) -> ShotResult:
     """`takes` takes of the shot, each retried with a fresh seed when it fails (up to `options.retries` times,
     never for a model that cannot be found). Seeds derive from the shot id unless `seed` is given (then take k's
     first attempt uses seed + k).
@@ -399,8 +450,8 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
     Retake policy: every take is checked (`aigms.production.qc.checks`) as soon as it is made; while none passes, more
     takes with new seeds follow, up to `qc.retakes` takes in all. The best-scoring take is selected; a shot none of
     whose takes passes keeps its best take and is flagged (a warning here, failed checks on the dashboard)."""
-    steps = steps or direct_steps(engine, store, series, shot, shot_row_id)
     generator = generator_for(shot, series)
+    references = reference_hashes(series, shot)
     retries = int(generator.options.get("retries", 1))
     cap = max(takes, series.qc.retakes) if series.qc.enabled else takes
     made: list[RenderedTake] = []
@@ -413,22 +464,23 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
             chosen = (take_seed(generator.settings.seed, shot.id, take, attempt) if seed is None
                       else seed + take + attempt * cap)
             try:
-                made.append(steps.film(chosen, generator, steps.keyframe(chosen, generator)))
+                made.append(_find_or_film(engine, store, series, shot, shot_row_id, chosen, generator, references,
+                                          steps))
             except GenerationFailed as failure:
                 failures.append(f"shot {shot.id} take {take + 1} (seed {chosen}): {failure.reason}")
                 if not failure.retry:
                     break
                 continue
             if series.qc.enabled:
-                verdicts[made[-1].take_id] = steps.check(made[-1])
+                verdicts[made[-1].take_id] = _check(engine, series, shot, made[-1], steps)
             break
     if not made:
         stand_in = Generator("animatic", load_backend("animatic"), GeneratorSettings(seed=generator.settings.seed))
-        stand_in_seed = take_seed(stand_in.settings.seed, shot.id, 0)
-        made.append(steps.film(stand_in_seed, stand_in, steps.keyframe(stand_in_seed, stand_in)))
+        made.append(_find_or_film(engine, store, series, shot, shot_row_id,
+                                  take_seed(stand_in.settings.seed, shot.id, 0), stand_in, references, steps))
         failures.append(f"shot {shot.id}: every take failed; its animatic stands in")
         if series.qc.enabled:
-            verdicts[made[-1].take_id] = steps.check(made[-1])
+            verdicts[made[-1].take_id] = _check(engine, series, shot, made[-1], steps)
     selected = made[0]
     if verdicts:
         best = max(verdicts.values(), key=lambda verdict: (verdict.passed, verdict.score))
@@ -438,9 +490,3 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
                             f"(seed {selected.seed}) is cut in and flagged for a person — {best.failed()}")
     _select(engine, shot_row_id, selected.take_id)
     return ShotResult(selected, made, failures)
-
-
-def check_take(engine: Engine, series: Series, shot: Shot, take: RenderedTake) -> qc.Verdict:
-    with session_scope(engine) as session:
-        calls = len(session.get(models.Take, take.take_id).recipe.get("calls") or [None])
-    return qc.check_take(engine, series, shot, take.take_id, take.clip, calls, take.reused)

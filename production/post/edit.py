@@ -19,6 +19,7 @@ import numpy as np
 from aigms.production.store import assets, media
 from aigms.production.store.files import atomic_path
 from aigms.production.generate.takes import RenderedTake
+from aigms.production.post.voice import LineAudio
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import ShotList
 from aigms.schemas.timeline import DialogueClip, Media, MusicClip, PictureClip, Timeline
@@ -26,17 +27,6 @@ from aigms.schemas.timeline import DialogueClip, Media, MusicClip, PictureClip, 
 LEAD_IN = 0.25
 LABEL_MARGIN = 0.03
 ISO_639_2 = {"zh": "chi", "en": "eng", "yue": "chi", "ja": "jpn", "ko": "kor", "fr": "fre", "de": "ger", "es": "spa"}
-
-
-@dataclass(frozen=True)
-class LineAudio:
-    """A dialogue line's audio as the voice stage left it: a studio recording, or a scratch voice."""
-
-    line: str
-    source: str
-    path: Path
-    seconds: float
-    sha256: str
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,23 @@
-"""Scratch voices: every dialogue line gets audio from espeak-ng until real lines are recorded, so timing and
-subtitles can be judged from the first animatic. Chinese goes through numbered pinyin, which espeak-ng's
-`cmn-latn-pinyin` voice reads as (robotic) Mandarin; its `cmn` voice would spell the characters out."""
+"""Voices: every dialogue line is the studio's recording when there is one, else a scratch voice from espeak-ng,
+so timing and subtitles can be judged from the first animatic; either is kept in the asset store. Chinese goes
+through numbered pinyin, which espeak-ng's `cmn-latn-pinyin` voice reads as (robotic) Mandarin; its `cmn` voice
+would spell the characters out."""
 
 import re
 import shutil
 import subprocess
 import tempfile
 import wave
+from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
 from pypinyin import Style, lazy_pinyin
+from sqlalchemy.engine import Engine
 
-from aigms.production.store import media
+from aigms.db.session import session_scope
+from aigms.production.store import assets, media
+from aigms.production.store.assets import canonical_sha256
 from aigms.production.store.files import atomic_path
 from aigms.schemas.series import Series, Voice
 from aigms.schemas.shotlist import Shot
@@ -23,6 +28,44 @@ BASE_VOICES = {"en": "en-us", "zh": "cmn-latn-pinyin", "yue": "yue"}
 
 class VoiceError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class LineAudio:
+    """A dialogue line's audio as the voice stage left it: a studio recording, or a scratch voice."""
+
+    line: str
+    source: str
+    path: Path
+    seconds: float
+    sha256: str
+
+    def is_there(self) -> bool:
+        """Whether the file is still in the store with the same bytes (a cached line is used only then)."""
+        return self.path.is_file() and assets.sha256_file(self.path) == self.sha256
+
+
+def record_line(engine: Engine, store: Path, series: Series, language: str, shot: Shot) -> LineAudio:
+    """The studio's recording of the shot's line if there is one, else a scratch voice; kept in the asset store. An
+    uncast extra speaks with the default voice. The work folder is named for the line, so a recording killed half
+    way is cleaned up by the render that resumes it."""
+    work = assets.scratch_dir(store) / f"line-{canonical_sha256([line_id(shot), shot.text, language])}"
+    work.mkdir(exist_ok=True)
+    scratch = work / f"{shot.id}.wav"
+    recording = recorded_line(series, shot)
+    try:
+        if recording is not None:
+            seconds = conform_recording(recording, scratch, series.delivery.audio_rate)
+        else:
+            character = series.characters.get(shot.speaker or "")
+            seconds = synthesize(shot.text, language, character.voice if character else Voice(), scratch,
+                                 series.delivery.audio_rate)
+        source = "recorded" if recording is not None else "scratch"
+        with session_scope(engine) as session:
+            asset = assets.put_file(session, store, scratch, "audio", {"duration": seconds, "source": source})
+            return LineAudio(line_id(shot), source, assets.asset_file(store, asset), seconds, asset.sha256)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def line_id(shot: Shot) -> str:

@@ -317,22 +317,26 @@ def check_take(engine: Engine, series: Series, shot: Shot, take_id: int, clip: P
                reused: bool = False) -> Verdict:
     """Check a take and record the results. A take found again (same recipe, same pixels) keeps the scores it was
     given by the same extractor; only its verdicts are renewed, as the thresholds may have changed."""
-    checks = _known(engine, series, take_id) if reused else []
+    checks, judged = _known(engine, series, take_id) if reused else ([], False)
     if not checks:
         checks = shot_checks(clip, shot, series, calls)
-    record(engine, take_id, checks)
+    if not judged:
+        record(engine, take_id, checks)
     return Verdict(take_id, checks)
 
 
-def _known(engine: Engine, series: Series, take_id: int) -> list[Check]:
+def _known(engine: Engine, series: Series, take_id: int) -> tuple[list[Check], bool]:
+    """The take's stored scores under today's thresholds, and whether its rows already say so."""
     picture_checks = {"identity", "location", "seams"}
     with session_scope(engine) as session:
         rows = session.scalars(select(models.QCResult).where(models.QCResult.take_id == take_id,
                                                              models.QCResult.check.not_in(CROSS_SHOT))).all()
         if not rows or any(row.check in picture_checks and row.extractor != extractor_for(series.qc.extractor).name
                            for row in rows):
-            return []
-        return [Check(row.check, row.score, series.qc.thresholds[row.check], row.reason, row.extractor) for row in rows]
+            return [], False
+        checks = [Check(row.check, row.score, series.qc.thresholds[row.check], row.reason, row.extractor)
+                  for row in rows]
+        return checks, all(row.threshold == check.threshold for row, check in zip(rows, checks))
 
 
 # Across shots

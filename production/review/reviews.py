@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aigms.db import models
+from aigms.db.queries import NotFound
 from aigms.production.store import assets
 from aigms.production.storyboard.approval import approve_shotlist
 from aigms.production.review.people import may_approve
@@ -47,7 +48,7 @@ def _check(reviewer: Reviewer, decision: str, note: str) -> str:
 def _found(session: Session, model: type[Row], row_id: int, what: str) -> Row:
     row = session.get(model, row_id)
     if row is None:
-        raise LookupError(f"no {what} {row_id}")
+        raise NotFound(f"no {what} {row_id}")
     return row
 
 

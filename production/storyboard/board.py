@@ -1,5 +1,5 @@
 """The storyboard sheet: numbered panels a person can print and draw on — a frame of each shot (its keyframe when
-one was made for the shot as it stands, else its current take's first frame, else the animatic frame), its size,
+one was made for the shot as it stands, else its current take's first frame, else the previs frame), its size,
 move, duration and what is said."""
 
 import base64
@@ -13,18 +13,14 @@ from pathlib import Path
 
 import ffmpeg
 from PIL import Image
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from aigms.db import models
 from aigms.production import templating
 from aigms.production.store import assets, media
 from aigms.production.store.files import atomic_path, atomic_write_text
-from aigms.production.generate.takes import find_take, keyframe_recipe, take_seed
-from aigms.production.generate.generators import generator_for
-from aigms.production.generate.generators.animatic import first_frame
-from aigms.production.store.assets import canonical_sha256
 from aigms.production.storyboard.plan import SIZE_WORDS, speaker_name
+from aigms.production.storyboard.previs import first_frame
 from aigms.production.storyboard.timing import duration_report
 from aigms.schemas.errors import InputError
 from aigms.schemas.series import Series
@@ -55,20 +51,6 @@ def filmed_clips(session: Session, store: Path, episode: models.Episode) -> dict
     return clips
 
 
-def current_keyframes(engine: Engine, store: Path, series: Series, shotlist: ShotList) -> dict[str, Path]:
-    """Keyframes made for the shots exactly as they now stand (the still the first take will start from)."""
-    stills = {}
-    for shot in shotlist.shots:
-        generator = generator_for(shot, series)
-        if not generator.options.get("keyframe"):
-            continue
-        seed = take_seed(generator.settings.seed, shot.id, 0)
-        found = find_take(engine, store, canonical_sha256(keyframe_recipe(shot, series, seed, generator)))
-        if found is not None:
-            stills[shot.id] = found.clip
-    return stills
-
-
 def _jpeg(image: Image.Image) -> str:
     height = round(image.height * PANEL_WIDTH / image.width)
     buffer = io.BytesIO()
@@ -86,7 +68,8 @@ def _clip_frame(clip: Path) -> Image.Image:
 
 def write_board(series: Series, shotlist: ShotList, out: Path, clips: dict[str, Path], approval: str | None,
                 keyframes: dict[str, Path] | None = None) -> Path:
-    """One self-contained HTML file (pictures inlined), laid out to print three panels to a row."""
+    """One self-contained HTML file (pictures inlined), laid out to print three panels to a row; `keyframes` are
+    the stills made for the shots as they stand (`aigms.production.generate.current_keyframes`)."""
     panels = []
     for number, shot in enumerate(shotlist.shots, start=1):
         still, clip = (keyframes or {}).get(shot.id), clips.get(shot.id)

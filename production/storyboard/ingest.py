@@ -1,5 +1,7 @@
-"""Loading a series and its episodes into the project database. Idempotent: a row is written only when what it
-says changed, so ingesting twice changes nothing and editing one line touches only the rows under it."""
+"""Recording a series and its episodes in the project database. Idempotent: a row is written only when what it
+says changed, so recording twice changes nothing and editing one line touches only the rows under it. Every command
+that shows, edits, approves or renders an episode records it first (`record_episode`), so what a person sees is
+what would be filmed."""
 
 import hashlib
 from dataclasses import dataclass, field
@@ -7,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from aigms.db import models
+from aigms.db.session import session_scope
 from aigms.production.store.assets import canonical_sha256
 from aigms.production.script.fountain import read_script
+from aigms.production.storyboard.approval import require_approved
 from aigms.production.storyboard.shot_ids import number_shots
 from aigms.production.storyboard.plan import Plan, apply_edits, plan_shots, resolve_location
 from aigms.schemas.script import Script
@@ -147,3 +152,38 @@ def load_shotlist(session: Session, episode: models.Episode) -> ShotList:
         fps=series.bible["delivery"]["fps"], shots=[Shot.model_validate(row.spec) for row in rows],
         ending=episode.shotlist_ending,
     )
+
+
+def record_episode(session: Session, series: Series, source: EpisodeSource,
+                   report: IngestReport | None = None) -> models.Episode:
+    """The series and one episode, planned from its script, recorded in the caller's transaction."""
+    report = report if report is not None else IngestReport()
+    ingest_series(session, series, report)
+    return ingest_episode(session, series, source, report)
+
+
+@dataclass(frozen=True)
+class PlannedEpisode:
+    """An episode as it will be filmed: the shot list with every person's edits, each shot's row, and what planning
+    had to say (uncast extras, edits in conflict with the script)."""
+
+    episode_row_id: int
+    shotlist: ShotList
+    rows: dict[str, int]  # shot id → row id
+    warnings: list[str]
+
+
+def plan_episode(engine: Engine, series: Series, episode_id: str, *, strict: bool = False,
+                 force: bool = False) -> PlannedEpisode:
+    """Parse, plan and record the episode; an unapproved shot list stops here, before any GPU time, unless
+    `force` (previs of a draft)."""
+    source = read_episode(series, episode_id, strict=strict)
+    report = IngestReport()
+    with session_scope(engine) as session:
+        episode = record_episode(session, series, source, report)
+    with session_scope(engine) as session:
+        episode = session.get(models.Episode, episode.id)
+        if not force:
+            require_approved(episode)
+        return PlannedEpisode(episode.id, load_shotlist(session, episode),
+                              {row.code: row.id for row in episode.shots}, report.warnings)

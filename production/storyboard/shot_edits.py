@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from aigms.db import models
 from aigms.production.storyboard import timing
 from aigms.production.bible import load_series, yaml_line
-from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, read_episode
+from aigms.production.storyboard.ingest import IngestReport, ingest_episode, read_episode, record_episode
 from aigms.schemas.errors import InputError
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import EDITABLE, Shot, ShotEdit, ShotList
@@ -123,8 +123,7 @@ def import_edits(session: Session, path: Path) -> ImportReport:
     series = load_series(Path(row.root))
     source = read_episode(series, episode_id)
     ingested = IngestReport()
-    ingest_series(session, series, ingested)
-    episode = ingest_episode(session, series, source, ingested)
+    episode = record_episode(session, series, source, ingested)
     planned = {shot.id: shot for shot in source.plan.shotlist.shots}
     rows = {shot.code: shot for shot in session.scalars(select(models.Shot).filter_by(episode_id=episode.id))}
     report = ImportReport(series_id, episode_id)

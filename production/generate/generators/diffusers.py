@@ -19,7 +19,8 @@ Options (`generator.options` in `series.yaml`, all optional):
     device ("cpu", "cuda", …), dtype ("float32", "bfloat16", "float16"): default `$AIGMS_DEVICE`, `$AIGMS_DTYPE`,
         else bf16 on CUDA and fp32 on CPU.
     revision (str): hub revision (branch, tag or commit).
-    keyframe (str): hub id or folder of a text-to-image pipeline that makes each shot's first frame.
+    keyframe (str): hub id or folder of a text-to-image pipeline that makes each shot's first frame
+        (`render_keyframe`).
     keyframe_steps (int), keyframe_guidance (float), keyframe_strength (float, default 0.75: how far the keyframe
         may move from the layout of the reference images).
 """
@@ -107,7 +108,8 @@ def identity(model: str, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def software() -> dict[str, str]:
-    """Versions that change pixels; recorded with every take, not part of its identity."""
+    """Versions that change pixels; recorded with every take, not part of its identity (an optional function of
+    the backend contract)."""
     import torch
 
     return {name: version(name) for name in ("diffusers", "transformers", "accelerate")} | {"torch": torch.__version__}
@@ -238,9 +240,8 @@ def capabilities(model: str, options: dict[str, Any]) -> Capabilities:
     condition = int(options.get("condition_frames") or temporal + 1) if "extend" in modes else 0
     return Capabilities(
         modes=frozenset(modes), max_segment_seconds=(max_frames - 1) / fps, fps=fps, size=(width, height),
-        size_step=math.lcm(spatial * _patch(pipeline), SIDE_MULTIPLE[warm.family]), frame_step=temporal, first_frame="i2v" in modes,
-        last_frame="i2v" in modes and warm.family in ("Wan", "LTX"), video_condition=condition,
-        keyframes=bool(options.get("keyframe")),
+        size_step=math.lcm(spatial * _patch(pipeline), SIDE_MULTIPLE[warm.family]), frame_step=temporal,
+        first_frame="i2v" in modes, video_condition=condition,
     )
 
 

@@ -1,5 +1,6 @@
-"""A test generator backend, registered the way backends are (`BACKENDS["testcard"]`): a moving colour bar on grey,
-all black unless the seed is the one named in its options (`good_seed`), so a test knows which take passes QC."""
+"""A test generator backend, registered the way any backend is (an `aigms.generators` entry point, in the
+metadata beside it): a moving colour bar on grey, all black unless the seed is the one named in its options
+(`good_seed`), so a test knows which take passes QC."""
 
 from pathlib import Path
 from typing import Any

@@ -1,6 +1,7 @@
 """Where a project keeps its database and asset store: `AIGMS_HOME` (default `./.aigms`), or a database URL of its
 own in `AIGMS_DATABASE_URL` (PostgreSQL at studio scale); which speech recogniser times the subtitles:
-`AIGMS_WHISPER` (default `faster-whisper:base`; `openai-whisper:<checkpoint>`, or `none`)."""
+`AIGMS_WHISPER` (default `faster-whisper:base`; `openai-whisper:<checkpoint>`, or `none`). Read by the stages, the
+flows and the CLI alike."""
 
 import os
 from pathlib import Path

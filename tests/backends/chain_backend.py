@@ -1,7 +1,8 @@
-"""A test generator backend, registered the way backends are (`BACKENDS["chain"]`): a model that makes at most one
-second per call and continues from the last frame, like a Kling-style continuation, writing each call it starts
-and finishes to the log named in its options, and taking `CHAIN_SECONDS` (an environment variable, not an option:
-options are part of the recipe) per call, so a test can kill a render between two segments of one take."""
+"""A test generator backend, registered the way any backend is (an `aigms.generators` entry point, in the
+metadata beside it): a model that makes at most one second per call and continues from the last frame, like a
+Kling-style continuation, writing each call it starts and finishes to the log named in its options, and taking
+`CHAIN_SECONDS` (an environment variable, not an option: options are part of the recipe) per call, so a test can
+kill a render between two segments of one take."""
 
 import os
 import time
