@@ -32,10 +32,11 @@ setup: system $(STAMP)
 demo: setup
 	$(BIN)/aigms demo --out $(DEMO_OUT)
 
-# The DB-facing tests (marked `database`) run a second time on a throwaway PostgreSQL server.
+# Two test processes (pytest-xdist), a test file to each at a time; the DB-facing tests (marked `database`) run a
+# second time on a throwaway PostgreSQL server.
 test: setup
-	$(BIN)/pytest --durations=15
-	.ci/with-postgres $(BIN)/pytest -m database -p no:cacheprovider --durations=15
+	$(BIN)/pytest -n 2 --durations=15
+	.ci/with-postgres $(BIN)/pytest -n 2 -m database -p no:cacheprovider --durations=15
 
 bench: setup
 	$(BIN)/python benchmarks/overhead.py

@@ -10,11 +10,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aigms import shots
-from aigms.dashboard.cli import register as register_dashboard
-from aigms.options import EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, errors, fail, locate_episode
-from aigms.schemas import SCHEMAS
-from aigms.schemas.errors import InputError
+from aigms.prefect_defaults import apply_prefect_defaults
+
+apply_prefect_defaults()
+
+from aigms import shots  # noqa: E402
+from aigms.dashboard.cli import register as register_dashboard  # noqa: E402
+from aigms.options import (EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, errors,  # noqa: E402
+                           fail, locate_episode)
+from aigms.schemas import SCHEMAS  # noqa: E402
+from aigms.schemas.errors import InputError  # noqa: E402
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(shots.app, name="shots")
@@ -185,9 +190,7 @@ def qc(
 ) -> None:
     """Show the consistency checks of an episode's takes and write an HTML report with a contact sheet per shot;
     exit status 1 when a shot is flagged (none of its takes passed)."""
-    from sqlalchemy import select
-
-    from aigms.db import models
+    from aigms.db import queries
     from aigms.db.session import open_database, session_scope
     from aigms.production import settings
     from aigms.production.bible import load_series
@@ -200,7 +203,7 @@ def qc(
         fail(error)
     home_dir = settings.home(home)
     with session_scope(open_database(settings.database(home_dir))) as session:
-        row = session.scalar(select(models.Episode).filter_by(series_id=series.id, code=episode_id))
+        row = queries.episode_by_code(session, series.id, episode_id)
         if row is None:
             fail(InputError(folder / "series.yaml", None, f"episode {episode_id} has not been rendered",
                             f"run `aigms render {episode_id} --series {folder}` first"))

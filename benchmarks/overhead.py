@@ -2,9 +2,9 @@
 database, hashing, voice, edit, subtitles, delivery) — beside the generator's time measured in the same run, and
 what Prefect's orchestration adds on top.
 
-Run: `.venv/bin/python benchmarks/overhead.py`. It renders the example series at its delivery size three times,
-each into a fresh project: the stages called directly (the task functions without Prefect), then the Prefect
-flow; and once more warm, where every take is reused."""
+Run: `.venv/bin/python benchmarks/overhead.py`. It renders the example series at its delivery size three times:
+the stages called directly as plain functions (`aigms.production`, in the flow's order, no Prefect), then the
+Prefect flow, each into a fresh project; and the flow once more warm, where every take is reused."""
 
 import os
 import shutil
@@ -12,9 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
-for key, value in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-                   "PREFECT_LOGGING_LEVEL": "WARNING"}.items():
-    os.environ.setdefault(key, value)
+from aigms.prefect_defaults import apply_prefect_defaults  # noqa: E402
+
+apply_prefect_defaults()
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 from prefect import flow  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
@@ -23,8 +24,9 @@ from sqlalchemy import func, select  # noqa: E402
 from aigms.db import models  # noqa: E402
 from aigms.db.session import default_database_url, open_database, session_scope  # noqa: E402
 from aigms.flows import episode  # noqa: E402
+from aigms.production import deliver, generate, qc, storyboard  # noqa: E402
 from aigms.production.bible import load_series  # noqa: E402
-from aigms.production.generate.takes import render_shot  # noqa: E402
+from aigms.production.post import voice  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
 
@@ -37,15 +39,15 @@ def warm_up() -> None:
 def direct(series_dir: Path, episode_id: str, out: Path, home: Path) -> int:
     """The flow's stages in the flow's order, as plain function calls: the pipeline without orchestration."""
     series = load_series(series_dir)
-    url, store = default_database_url(home), home / "store"
-    shotlist, rows, _ = episode.plan_episode.fn(url, series, episode_id, False, True)
-    takes = {shot.id: render_shot(open_database(url), store, series, shot, rows[shot.id]).selected
+    engine, store = open_database(default_database_url(home)), home / "store"
+    planned = storyboard.plan_episode(engine, series, episode_id, force=True)
+    shotlist = planned.shotlist
+    takes = {shot.id: generate.render_shot(engine, store, series, shot, planned.rows[shot.id]).selected
              for shot in shotlist.shots}
-    audio = {shot.id: episode.record_line.fn(url, store, series, shotlist.language, shot)
+    audio = {shot.id: voice.record_line(engine, store, series, shotlist.language, shot)
              for shot in shotlist.shots if shot.kind == "dialogue"}
-    folder = out / series.id / episode_id
-    folder.mkdir(parents=True, exist_ok=True)
-    episode.cut_episode.fn(url, store, series, shotlist, takes, audio, folder)
+    qc.check_episode(engine, series, shotlist, {shot_id: (take.take_id, take.clip) for shot_id, take in takes.items()})
+    deliver.cut(engine, store, series, shotlist, takes, audio, out / series.id / episode_id)
     return len(shotlist.shots)
 
 

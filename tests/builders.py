@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import yaml
 from PIL import Image, ImageDraw
 
 from aigms.schemas.series import Character, Delivery, Location, Series, Voice
@@ -37,3 +38,31 @@ def tiny_series(root: Path, width: int = 320, height: int = 180) -> Series:
         locations={"lab": Location(name="LAB", aliases=["实验室"], references=[Path("bible/lab.png")])},
     )
     return series.at(root)
+
+
+TINY_SCRIPT = """Title: Tiny
+
+INT. LAB - NIGHT
+
+Lin waits by the bench.
+
+LIN
+The hum is back.
+
+KAI
+It never left.
+"""
+
+
+def series_folder(root: Path, scripts: dict[str, str], series: Series | None = None) -> Path:
+    """A series folder a person could have written: `series.yaml` (the tiny series, or `series`) and one Fountain
+    script per episode id. No establishing shots, so an episode is a shot per paragraph and per line."""
+    series = series or tiny_series(root)
+    series.storyboard.rules = ["dialogue_coverage", "action_coverage", "scene_transition"]
+    bible = series.model_dump(mode="json")
+    bible["episodes"] = [{"id": episode, "script": f"episodes/{episode}.fountain"} for episode in scripts]
+    (root / "episodes").mkdir(parents=True, exist_ok=True)
+    for episode, text in scripts.items():
+        (root / "episodes" / f"{episode}.fountain").write_text(text)
+    (root / "series.yaml").write_text(yaml.safe_dump(bible, allow_unicode=True, sort_keys=False))
+    return root

@@ -1,14 +1,19 @@
 """Test setup shared by every module: Prefect and Hugging Face kept offline and in a temporary home, one Prefect
-test server for the whole session (starting one costs ~10 s), and the database a DB-facing test runs on (SQLite, or
-the PostgreSQL server named by `AIGMS_TEST_DATABASE_URL`)."""
+test server per test process (starting one costs ~10 s; under pytest-xdist each worker has its own), the database a
+DB-facing test runs on (SQLite, or the PostgreSQL server named by `AIGMS_TEST_DATABASE_URL`), and the session's one
+rendered episode (`tests/episode.py`)."""
 
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from databases import fresh_database_url
+
+if TYPE_CHECKING:
+    from episode import Studio
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="aigms-prefect-")
 for key, value in {
@@ -33,3 +38,23 @@ def prefect() -> Iterator[None]:
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return fresh_database_url(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def pristine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> "Studio":
+    """The session's one rendered episode, never changed: tests read copies of it (`studio`, `studio_copy`)."""
+    from episode import pristine_studio
+
+    return pristine_studio(request, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def studio(pristine: "Studio", tmp_path_factory: pytest.TempPathFactory) -> "Studio":
+    """This worker's copy of the rendered episode, shared by the tests that read it (pipeline, delivery, dashboard,
+    QC); a test that changes more than its own reviews takes a copy of its own (`studio_copy`)."""
+    return pristine.copy(tmp_path_factory.mktemp("studio"))
+
+
+@pytest.fixture
+def studio_copy(pristine: "Studio", tmp_path: Path) -> "Studio":
+    return pristine.copy(tmp_path / "studio")

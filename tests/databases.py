@@ -2,7 +2,9 @@
 names a PostgreSQL server (`make test` starts one with `.ci/with-postgres`), a fresh database of its own there."""
 
 import os
+import sqlite3
 import uuid
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy import create_engine
@@ -29,3 +31,23 @@ def fresh_database_url(folder: Path) -> str:
     finally:
         admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+def copy_database(url: str, folder: Path) -> str:
+    """A copy of the database at `url`, rows and all: SQLite through its backup API into `folder`, PostgreSQL as a
+    new database made from it as a template (no one may be connected to it meanwhile)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        target = Path(folder).resolve() / "aigms.db"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(parsed.database)) as source, closing(sqlite3.connect(target)) as copy:
+            source.backup(copy)
+        return f"sqlite:///{target}"
+    name = f"aigms_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"')
+    finally:
+        admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)

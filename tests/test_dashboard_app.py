@@ -1,5 +1,6 @@
-"""The dashboard over a series rendered by the real pipeline: what each page and API answer shows, who may do what,
-forms without their CSRF token refused, files served by id only, and a rejection that the next render answers."""
+"""The dashboard over the session's rendered episode (the real pipeline): what each page and API answer shows, who
+may do what, forms without their CSRF token refused, files served by id only, a row that is not there answered
+404 and a bug 500, and a rejection that the next render answers."""
 
 import hashlib
 import io
@@ -12,17 +13,12 @@ from PIL import Image
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from aigms.dashboard.app import create_app
+from aigms.dashboard.app import build, create_app
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from dashboard_data import Studio, render_studio, sign_in
+from episode import Studio, sign_in
 
 pytestmark = pytest.mark.database
-
-
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> Studio:
-    return render_studio(tmp_path_factory.mktemp("dashboard"))
 
 
 @pytest.fixture
@@ -186,19 +182,14 @@ def test_openapi_describes_the_api(client: TestClient) -> None:
             "/api/retakes"} <= set(paths)
 
 
-@pytest.fixture
-def fresh_studio(tmp_path: Path, prefect: None) -> Studio:
-    return render_studio(tmp_path)
-
-
-def test_the_next_render_answers_a_rejection_with_a_new_take(fresh_studio: Studio) -> None:
-    client = TestClient(create_app(fresh_studio.settings()))
+def test_the_next_render_answers_a_rejection_with_a_new_take(studio_copy: Studio, prefect: None) -> None:
+    client = TestClient(create_app(studio_copy.settings()))
     token = sign_in(client, "mei")
-    shot = shot_id(fresh_studio, "040")
+    shot = shot_id(studio_copy, "040")
     rejected = client.get(f"/api/shots/{shot}").json()["takes"][0]["id"]
     client.post(f"/takes/{rejected}/review", data={"csrftoken": token, "decision": "reject",
                                                    "note": "the drone's eye should glow red"})
-    again = fresh_studio.render()
+    again = studio_copy.render()
     assert (again.rendered, again.reused) == (1, 10)
     detail = client.get(f"/api/shots/{shot}").json()
     new = next(take for take in detail["takes"] if take["selected"])
@@ -207,8 +198,23 @@ def test_the_next_render_answers_a_rejection_with_a_new_take(fresh_studio: Studi
     assert detail["status"] == models.STATUS_WAITING
     assert detail["retakes"][0]["filled_take_id"] == new["id"]
     assert client.get("/api/retakes").json() == []
-    steady = fresh_studio.render()
+    steady = studio_copy.render()
     assert (steady.rendered, steady.reused) == (0, 11)
+
+
+def test_a_row_that_is_not_there_is_404_and_a_bug_is_500(client: TestClient, studio: Studio) -> None:
+    sign_in(client, "kai")
+    assert client.get("/api/episodes/999999").status_code == 404
+    assert client.get("/api/library/no-such-series").json() == {"detail": "no series no-such-series"}
+    assert client.get("/shots/999999").status_code == 404
+    app = build(studio.settings())
+
+    @app.get("/api/broken")
+    def broken() -> None:
+        {}["a key that a bug forgot"]
+
+    answer = TestClient(app, raise_server_exceptions=False).get("/api/broken")
+    assert answer.status_code == 500
 
 
 def test_the_login_form_itself_needs_its_token(studio: Studio) -> None:

@@ -1,4 +1,4 @@
-"""The dashboard in real Chromium (Debian's, driven by Playwright) over a series rendered by the real pipeline and
+"""The dashboard in real Chromium (Debian's, driven by Playwright) over a copy of the session's rendered episode,
 served by uvicorn: a director plays a take, rejects it with a note and sees the retake queued; a viewer cannot
 approve; a form without its CSRF token is refused. Screenshots of the main pages go to test-artifacts/."""
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from dashboard_data import PASSWORDS, Studio, render_studio, serve
+from episode import PASSWORDS, Studio, serve
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -26,8 +26,9 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> Studio:
-    return render_studio(tmp_path_factory.mktemp("browser"))
+def studio(pristine: Studio, tmp_path_factory: pytest.TempPathFactory) -> Studio:
+    """A copy of its own: a director rejects a take here, which the other dashboard tests must not see."""
+    return pristine.copy(tmp_path_factory.mktemp("browser"))
 
 
 @pytest.fixture(scope="module")

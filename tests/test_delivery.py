@@ -1,11 +1,8 @@
-"""An episode's delivery folder as a platform and an editor receive it, from the real flow: a studio recording
-that says the wrong sentence, the OTIO timeline and its EDL and FCP XML, a manifest that validates against its
-JSON Schema and renders the same picture again."""
+"""An episode's delivery folder as a platform and an editor receive it, from the session's rendered episode (the
+real flow): a studio recording that says the wrong sentence, the OTIO timeline and its EDL and FCP XML, a manifest
+that validates against its JSON Schema and renders the same picture again."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -13,38 +10,22 @@ import opentimelineio as otio
 import pysubs2
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from aigms.cli import app
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from aigms.flows.episode import render_episode
 from aigms.production.deliver import interchange
 from aigms.production.store import assets, media
-from aigms.production.post.voice import synthesize
 from aigms.schemas.manifest import Manifest
-from aigms.schemas.series import Voice
-from databases import fresh_database_url
-from test_pipeline import small_copy
-
-pytestmark = pytest.mark.database
-
-WRONG_LINE, WRONG_SHOT = "090-1", "090"
-
+from episode import WRONG_LINE, WRONG_SHOT, Studio
 
 @pytest.fixture(scope="module")
-def delivered(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> dict:
-    root = tmp_path_factory.mktemp("delivery")
-    series = small_copy(root / "series")
-    (series / "voices").mkdir()
-    synthesize("The weather was lovely at the seaside yesterday.", "en", Voice(), series / "voices" / f"{WRONG_LINE}.wav",
-               22050)
-    home, out = root / "home", root / "out"
-    database_url = fresh_database_url(home)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIGMS_DATABASE_URL", database_url)
-        result = render_episode(str(series), "s01e02", str(out), str(home), force=True)
-    manifest = Manifest.model_validate_json(result.manifest.read_text())
-    return {"root": root, "home": home, "database": database_url, "result": result, "folder": result.folder,
-            "manifest": manifest}
+def delivered(studio: Studio) -> dict:
+    """The session's rendered episode as it was delivered: its folder and its manifest."""
+    manifest = Manifest.model_validate_json(studio.result.manifest.read_text())
+    return {"root": studio.out.parent, "home": studio.home, "database": studio.database_url, "result": studio.result,
+            "folder": studio.result.folder, "manifest": manifest}
 
 
 def test_the_wrongly_recorded_line_is_flagged_but_subtitled_as_written(delivered: dict) -> None:
@@ -56,6 +37,7 @@ def test_the_wrongly_recorded_line_is_flagged_but_subtitled_as_written(delivered
     assert "It is answering the mask." in subs
 
 
+@pytest.mark.database
 def test_each_lines_check_is_a_database_row(delivered: dict) -> None:
     with session_scope(open_database(delivered["database"])) as session:
         rows = session.scalars(select(models.DialogueLine).order_by(models.DialogueLine.code)).all()
@@ -111,16 +93,12 @@ def test_the_manifest_validates_and_lists_every_file_by_hash(delivered: dict) ->
     assert data["picture_sha256"] == media.picture_sha256(delivered["folder"] / "episode.mp4")
 
 
-def test_a_manifest_renders_the_same_picture_again(delivered: dict) -> None:
-    out = delivered["root"] / "again"
-    done = subprocess.run(
-        [sys.executable, "-m", "aigms", "render", "--from-manifest", str(delivered["folder"] / "manifest.json"),
-         "--out", str(out), "--home", str(delivered["home"])],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300,
-        env={**os.environ, "COLUMNS": "200", "AIGMS_DATABASE_URL": delivered["database"]},
-    )
-    assert done.returncode == 0, done.stderr
-    again = out / "bronze-echoes" / "s01e02"
+def test_a_manifest_renders_the_same_picture_again(delivered: dict, tmp_path: Path) -> None:
+    done = CliRunner().invoke(app, ["render", "--from-manifest", str(delivered["folder"] / "manifest.json"),
+                                    "--out", str(tmp_path), "--home", str(delivered["home"])],
+                              env={"COLUMNS": "200", "AIGMS_DATABASE_URL": delivered["database"]})
+    assert done.exit_code == 0, done.output
+    again = tmp_path / "bronze-echoes" / "s01e02"
     assert media.picture_sha256(again / "episode.mp4") == delivered["manifest"].picture_sha256
     assert (again / "episode.srt").read_text() == (delivered["folder"] / "episode.srt").read_text()
     assert "identical" in done.stdout
@@ -131,11 +109,10 @@ def test_a_manifest_whose_media_is_gone_is_refused_with_the_shot(delivered: dict
     manifest.timeline.picture[2].media.sha256 = "f" * 64
     broken = tmp_path / "manifest.json"
     broken.write_text(manifest.model_dump_json())
-    done = subprocess.run([sys.executable, "-m", "aigms", "render", "--from-manifest", str(broken), "--out",
-                           str(tmp_path), "--home", str(delivered["home"])], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=120,
-                          env={**os.environ, "COLUMNS": "300", "AIGMS_DATABASE_URL": delivered["database"]})
-    assert done.returncode == 1
+    done = CliRunner().invoke(app, ["render", "--from-manifest", str(broken), "--out", str(tmp_path), "--home",
+                                    str(delivered["home"])],
+                              env={"COLUMNS": "300", "AIGMS_DATABASE_URL": delivered["database"]})
+    assert done.exit_code == 1
     assert "the take of shot 030" in done.stderr and "manifest.json" in done.stderr
 
 

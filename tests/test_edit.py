@@ -3,14 +3,15 @@ a fade and the visible label look like, how loud the result is, whether the musi
 `aigms verify` read back from the master."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
+from aigms.cli import app
 from aigms.production.post import edit, labels, subtitles
 from aigms.production.store import assets, media
 from aigms.production.generate.takes import RenderedTake
@@ -197,27 +198,26 @@ def test_ffprobe_reads_the_soft_subtitles_back(cut: dict, tmp_path: Path) -> Non
     assert extracted.read_text().strip() == cut["srt"].read_text().strip()
 
 
-def aigms(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aigms", *args], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "200"}, timeout=120)
+def aigms(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
 
 
 def test_verify_reports_a_labelled_master(cut: dict) -> None:
     done = aigms("verify", str(cut["master"]))
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert "matches ReservedCode1" in done.stdout and "mov_text (eng)" in done.stdout
     assert "AI生成 AI-generated" in done.stdout
 
 
 def test_verify_refuses_a_file_without_labels_and_a_relabelled_picture(cut: dict, tmp_path: Path) -> None:
     bare = aigms("verify", str(cut["takes"]["010"].clip))
-    assert bare.returncode == 1 and "no implicit AIGC label" in bare.stderr
+    assert bare.exit_code == 1 and "no implicit AIGC label" in bare.stderr
     swapped = tmp_path / "swapped.mp4"
     subprocess.run([media.ffmpeg_exe(), "-v", "error", "-i", str(cut["takes"]["020"].clip), "-i",
                     str(cut["master"]), "-map", "0:v", "-map_metadata", "1", "-c", "copy", "-movflags",
                     "+use_metadata_tags", str(swapped)], check=True)
     done = aigms("verify", str(swapped))
-    assert done.returncode == 1 and "not the one the label was written for" in done.stderr
+    assert done.exit_code == 1 and "not the one the label was written for" in done.stderr
 
 
 def test_a_script_ending_on_fade_out_fades_the_last_shot_to_black(cut: dict) -> None:

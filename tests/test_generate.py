@@ -1,13 +1,10 @@
 """Generation on real diffusers pipelines: tiny random-weight Wan and LTX pipelines saved to a folder and named in
-`series.yaml` as `diffusers:<folder>`, rendered through `aigms render` and checked as an editor would — playable
+`series.yaml` as `diffusers:<folder>`, rendered through the episode flow and checked as an editor would — playable
 clips of the right length, keyframes in the store, conditioning that changes the picture, takes that reproduce.
-Marked `database` are the tests about the rows a render leaves (takes, assets); the rest are about the picture and
-stay on SQLite, since re-running tiny diffusers pipelines on PostgreSQL would test the models, not the database."""
+Marked `database` are the tests about what a failed take leaves in the database; the rest are about the models and
+the picture and stay on SQLite (the rows a render writes are tested on PostgreSQL by the session's episode)."""
 
 import hashlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +12,12 @@ import pytest
 import torch
 import yaml
 from PIL import Image
+from click.testing import Result
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from typer.testing import CliRunner
 
+from aigms.cli import app
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.production.generate import footage
@@ -66,16 +66,20 @@ def write_series(root: Path, generator: GeneratorSettings) -> Series:
     return series
 
 
-def aigms(database_url: str, *args: str) -> subprocess.CompletedProcess:
-    """`aigms` as a user runs it, on the database the test gave it."""
-    return subprocess.run([sys.executable, "-m", "aigms", *args], capture_output=True, text=True,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", "AIGMS_DATABASE_URL": database_url},
-                          stdin=subprocess.DEVNULL, timeout=600)
+def aigms(database_url: str, *args: str) -> Result:
+    """`aigms ARGS` on the database the test gave it."""
+    return CliRunner().invoke(app, list(args), env={"AIGMS_DATABASE_URL": database_url, "COLUMNS": "200"})
 
 
-def aigms_render(series: Path, home: Path, database_url: str, *extra: str) -> subprocess.CompletedProcess:
-    return aigms(database_url, "render", str(series / "episodes" / "s01e01.fountain"), "--out", str(home / "out"),
-                 "--home", str(home), "--force", *extra)
+def render(series: Path, home: Path, database_url: str, takes: int = 1) -> None:
+    """The episode through the flow, as `aigms render --force` runs it (without the speech recogniser: these
+    tests are about the picture)."""
+    from aigms.flows.episode import render_episode
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIGMS_DATABASE_URL", database_url)
+        patch.setenv("AIGMS_WHISPER", "none")
+        render_episode(str(series), "s01e01", str(home / "out"), str(home), force=True, takes=takes)
 
 
 def takes_of(database_url: str) -> dict[str, list[models.Take]]:
@@ -97,23 +101,23 @@ def stored(render: dict, sha256: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def wan_render(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path]) -> dict:
+def wan_render(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path], prefect: None) -> dict:
     root = tmp_path_factory.mktemp("wan")
     options = {**TINY_CALL, "max_frames": 17}
     write_series(root / "series", GeneratorSettings(backend=f"diffusers:{tiny_models['wan']}", seed=5, options=options))
     database_url = fresh_database_url(root / "home")
-    done = aigms_render(root / "series", root / "home", database_url, "--takes", "2")
-    return {"done": done, "home": root / "home", "database": database_url, "takes": takes_of(database_url)}
+    render(root / "series", root / "home", database_url, takes=2)
+    return {"home": root / "home", "database": database_url, "takes": takes_of(database_url)}
 
 
 @pytest.fixture(scope="module")
-def ltx_render(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path]) -> dict:
+def ltx_render(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path], prefect: None) -> dict:
     root = tmp_path_factory.mktemp("ltx")
     options = {**TINY_CALL, "max_frames": 21, "keyframe": str(tiny_models["sd"]), "keyframe_steps": 2}
     write_series(root / "series", GeneratorSettings(backend=f"diffusers:{tiny_models['ltx']}", seed=5, options=options))
     database_url = fresh_database_url(root / "home")
-    done = aigms_render(root / "series", root / "home", database_url)
-    return {"done": done, "home": root / "home", "database": database_url, "takes": takes_of(database_url)}
+    render(root / "series", root / "home", database_url)
+    return {"home": root / "home", "database": database_url, "takes": takes_of(database_url)}
 
 
 def clip_takes(takes: list[models.Take]) -> list[models.Take]:
@@ -127,7 +131,6 @@ def assert_playable(path: Path, frames: int, width: int, height: int, fps: float
 
 
 def test_text_to_video_renders_a_clip_at_the_delivery_spec(wan_render: dict) -> None:
-    assert wan_render["done"].returncode == 0, wan_render["done"].stderr
     take = clip_takes(wan_render["takes"]["010"])[0]
     assert [call["mode"] for call in take.recipe["calls"]] == ["t2v"]
     assert take.recipe["calls"][0]["pipeline"] == "WanPipeline"
@@ -148,7 +151,6 @@ def test_long_shot_is_a_three_segment_chain_without_repeated_frames(wan_render: 
     assert sum(call["frames"] for call in calls) > 40  # the overlap and the model's own lengths were trimmed
 
 
-@pytest.mark.database
 def test_takes_option_makes_several_takes_with_seeds_from_the_shot(wan_render: dict) -> None:
     for code in ("010", "020"):
         takes = clip_takes(wan_render["takes"][code])
@@ -159,7 +161,6 @@ def test_takes_option_makes_several_takes_with_seeds_from_the_shot(wan_render: d
         {take.seed for take in clip_takes(wan_render["takes"]["020"])})
 
 
-@pytest.mark.database
 def test_take_recipe_names_model_pipeline_dtype_and_software(wan_render: dict) -> None:
     recipe = clip_takes(wan_render["takes"]["010"])[0].recipe
     assert recipe["generator"]["pipeline"] == "WanPipeline"
@@ -169,9 +170,7 @@ def test_take_recipe_names_model_pipeline_dtype_and_software(wan_render: dict) -
     assert recipe["calls"][0]["steps"] == 2
 
 
-@pytest.mark.database
 def test_keyframe_is_an_asset_and_the_first_segment_starts_from_it(ltx_render: dict) -> None:
-    assert ltx_render["done"].returncode == 0, ltx_render["done"].stderr
     for code in ("010", "020"):
         keyframe = next(t for t in ltx_render["takes"][code] if t.kind == models.TAKE_KEYFRAME)
         assert keyframe.status == models.TAKE_OK and keyframe.asset.kind == "keyframe"
@@ -184,19 +183,18 @@ def test_keyframe_is_an_asset_and_the_first_segment_starts_from_it(ltx_render: d
         assert still.size == (first["width"], first["height"])
 
 
-@pytest.mark.database
 def test_keyframes_are_reviewed_on_the_storyboard_before_any_video(ltx_render: dict, tmp_path: Path) -> None:
     home = ltx_render["home"]
     series = home.parent / "series"
 
-    def shots(*args: str) -> subprocess.CompletedProcess:
+    def shots(*args: str) -> Result:
         return aigms(ltx_render["database"], "shots", *args, "s01e01", "--series", str(series), "--home", str(home))
 
     made = shots("keyframes")
-    assert made.returncode == 0, made.stderr
+    assert made.exit_code == 0, made.output
     assert "2 keyframes (0 made, 2 already made)" in made.stdout
     sheet = tmp_path / "board.html"
-    assert shots("board", "--out", str(sheet)).returncode == 0
+    assert shots("board", "--out", str(sheet)).exit_code == 0
     assert sheet.read_text().count("(keyframe)") == 2
 
 

@@ -1,8 +1,9 @@
-"""Orchestration at studio scale, on the real flow and a real database (SQLite, or PostgreSQL under `make test`):
-a render killed in the middle of a shot resumes without redoing finished work or leaving half-written files and
-rows behind; a re-render runs only the Prefect tasks a change touches; shots wait for the GPU; schedules in
-series.yaml become served deployments; two Dask workers share an episode. Prefect calls that pick sync or async
-by the thread's event loop get `_sync=True`: the browser tests leave Playwright's loop running in the main thread."""
+"""Orchestration at studio scale, on the real flow and real processes: a render killed in the middle of a shot
+resumes without redoing finished work or leaving half-written files and rows behind; takes wait for the GPU while
+lines are recorded beside them, and the run is published to Prefect's UI; schedules in series.yaml become served
+deployments; two Dask workers share an episode. (Which tasks a re-render runs is in test_pipeline.) Prefect calls
+that pick sync or async by the thread's event loop get `_sync=True`: the browser tests leave Playwright's loop
+running in the main thread."""
 
 import json
 import os
@@ -17,13 +18,16 @@ import pytest
 from databases import fresh_database_url
 from sqlalchemy import select
 
+from typer.testing import CliRunner
+
+from aigms.cli import app
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.production.store import assets
+from builders import TINY_SCRIPT, series_folder
+from episode import small_copy
 from processes import interrupt
-from test_pipeline import small_copy
-
-pytestmark = pytest.mark.database
+from test_pipeline import states, task_runs
 
 
 @pytest.fixture
@@ -37,8 +41,8 @@ def project(tmp_path: Path, prefect: None) -> Iterator[dict]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AIGMS_DATABASE_URL", database_url)
         patch.setenv("AIGMS_WHISPER", "none")
-        yield {"series": small_copy(tmp_path / "series"), "home": tmp_path / "home", "out": tmp_path / "out",
-               "database": database_url, "env": env}
+        yield {"series": small_copy(tmp_path / "series"), "tiny": tmp_path / "tiny", "home": tmp_path / "home",
+               "out": tmp_path / "out", "database": database_url, "env": env}
 
 
 def render_command(project: dict) -> list[str]:
@@ -82,6 +86,7 @@ def kill_while_filming(project: dict) -> list[models.Take]:
         process.stderr.close()
 
 
+@pytest.mark.database
 def test_a_render_killed_mid_shot_resumes_without_redoing_finished_work(project: dict) -> None:
     finished = kill_while_filming(project)
     running = takes_by_status(project["database"])[models.TAKE_RUNNING]
@@ -112,81 +117,44 @@ def test_a_render_killed_mid_shot_resumes_without_redoing_finished_work(project:
     assert sorted(path.name for path in delivered.iterdir() if path.name.startswith(".")) == []
 
 
-def task_runs(flow_run_id: object, expected: int) -> list:
-    """Every task run of a flow run as Prefect's API (and its UI) shows it; task run states reach the server as
-    events, so this waits until all `expected` have arrived in a final state."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    with get_client(sync_client=True) as client:
-        for _ in range(600):
-            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-            if len(runs) >= expected and all(run.state and run.state.is_final() for run in runs):
-                break
-            time.sleep(0.1)
-    return runs
-
-
-def states(runs: list) -> dict[str, list[str]]:
-    by_task: dict[str, list[str]] = {}
-    for run in runs:
-        by_task.setdefault(run.name.rsplit("-", 1)[0], []).append(run.state.name)
-    return {name: sorted(names) for name, names in by_task.items()}
-
-
-def test_a_one_line_change_runs_only_the_tasks_it_touches(project: dict) -> None:
-    from aigms.flows.episode import render_episode
-
-    def render(expected: int) -> tuple[object, dict[str, list[str]]]:
-        state = render_episode(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]),
-                               force=True, return_state=True)
-        return state.result(_sync=True), states(task_runs(state.state_details.flow_run_id, expected))
-
-    first, _ = render(1 + 3 * 11 + 6 + 1 + 1)
-    video = first.video.stat()
-    again, unchanged = render(1 + 11 + 6 + 1 + 1)
-    assert unchanged == {"plan_episode": ["Completed"], "film_shot": ["Completed"] * 11,
-                         "record_line": ["Cached"] * 6, "check_across_shots": ["Cached"], "cut_episode": ["Cached"]}
-    assert (again.video.stat().st_ino, again.video.stat().st_mtime_ns) == (video.st_ino, video.st_mtime_ns)
-
-    script = project["series"] / "episodes" / "s01e02.fountain"
-    script.write_text(script.read_text().replace("Then it is counting.", "Then it is keeping time."))
-    edited, touched = render(1 + 11 + 2 + 6 + 1 + 1)
-    assert touched == {"plan_episode": ["Completed"], "film_shot": ["Completed"] * 11,
-                       "film_take": ["Completed"], "check_take": ["Completed"],
-                       "record_line": ["Cached"] * 5 + ["Completed"], "check_across_shots": ["Completed"],
-                       "cut_episode": ["Completed"]}
-    assert (edited.rendered, edited.reused) == (1, 10)
-
-
-def test_no_two_shots_are_filmed_at_once_on_one_gpu_and_lines_do_not_queue_behind_them(project: dict) -> None:
+@pytest.fixture(scope="module")
+def on_one_gpu(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> dict:
+    """The episode rendered with Prefect holding the `generate` tag to one run at a time, as on a one-GPU machine."""
     from prefect.client.orchestration import get_client
 
     from aigms.flows.episode import render_episode
 
-    with get_client(sync_client=True) as client:
+    root = tmp_path_factory.mktemp("gpu")
+    with get_client(sync_client=True) as client, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIGMS_DATABASE_URL", fresh_database_url(root / "home"))
+        patch.setenv("AIGMS_WHISPER", "none")
         client.create_concurrency_limit(tag="generate", concurrency_limit=1)
         try:
-            state = render_episode(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]),
-                                   force=True, return_state=True)
+            state = render_episode(str(small_copy(root / "series")), "s01e02", str(root / "out"),
+                                   str(root / "home"), force=True, return_state=True)
         finally:
             client.delete_concurrency_limit_by_tag("generate")
-    assert state.is_completed()
-    runs = task_runs(state.state_details.flow_run_id, 1 + 3 * 11 + 6 + 1 + 1)
+    return {"state": state, "runs": task_runs(state.state_details.flow_run_id, 1 + 3 * 11 + 6 + 1 + 1)}
+
+
+def test_no_two_takes_are_filmed_at_once_on_one_gpu_and_lines_do_not_queue_behind_them(on_one_gpu: dict) -> None:
+    assert on_one_gpu["state"].is_completed()
+    runs = on_one_gpu["runs"]
+    assert states(runs) == {"plan_episode": ["Completed"], "film_shot": ["Completed"] * 11,
+                            "film_take": ["Completed"] * 11, "check_take": ["Completed"] * 11,
+                            "record_line": ["Completed"] * 6, "check_across_shots": ["Completed"],
+                            "cut_episode": ["Completed"]}
     filmed = sorted((run.start_time, run.end_time) for run in runs if run.name.startswith("film_take"))
     lines = [(run.start_time, run.end_time) for run in runs if run.name.startswith("record_line")]
     assert len(filmed) == 11 and all(end <= start for (_, end), (start, _) in zip(filmed, filmed[1:]))
     assert len(lines) == 6 and max(end for _, end in lines) < filmed[-1][0]
 
 
-def test_an_episode_run_publishes_its_shots_and_its_file_to_the_prefect_ui(project: dict) -> None:
+def test_an_episode_run_publishes_its_shots_and_its_file_to_the_prefect_ui(on_one_gpu: dict) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    from aigms.flows.episode import render_episode
-
-    state = render_episode(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]), force=True,
-                           return_state=True)
+    state = on_one_gpu["state"]
     with get_client(sync_client=True) as client:
         artifacts = {artifact.key: artifact for artifact in client.read_artifacts(artifact_filter=ArtifactFilter(
             flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))}
@@ -200,14 +168,14 @@ def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(pr
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
 
-    bible = project["series"] / "series.yaml"
+    series = series_folder(project["tiny"], {"e1": TINY_SCRIPT})
+    bible = series / "series.yaml"
     schedule = '  - {name: nightly, cron: "0 2 * * *", timezone: Asia/Shanghai}\n'
     bible.write_text(bible.read_text() + "schedules:\n" + schedule)
-    approve = subprocess.run([sys.executable, "-m", "aigms", "shots", "approve",
-                              str(project["series"] / "episodes" / "s01e02.fountain"), "--home", str(project["home"])],
-                             env=project["env"], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
-    assert approve.returncode == 0, approve.stderr
-    server = subprocess.Popen([sys.executable, "-m", "aigms", "serve", str(project["series"]), "--out",
+    approve = CliRunner().invoke(app, ["shots", "approve", str(series / "episodes" / "e1.fountain"), "--home",
+                                       str(project["home"])])
+    assert approve.exit_code == 0, approve.output
+    server = subprocess.Popen([sys.executable, "-m", "aigms", "serve", str(series), "--out",
                                str(project["out"]), "--home", str(project["home"])], env=project["env"],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               start_new_session=True)
@@ -216,19 +184,19 @@ def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(pr
             for _ in range(1200):
                 assert server.poll() is None, server.stderr.read().decode()[-3000:]
                 try:
-                    deployment = client.read_deployment_by_name("render-series/bronze-echoes-nightly")
+                    deployment = client.read_deployment_by_name("render-series/tiny-nightly")
                     break
                 except Exception:
                     time.sleep(0.1)
         assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [("0 2 * * *",
                                                                                            "Asia/Shanghai")]
-        run = run_deployment("render-series/bronze-echoes-nightly", timeout=600, _sync=True)
+        run = run_deployment("render-series/tiny-nightly", timeout=600, _sync=True)
         assert run.state.is_completed(), run.state
     finally:
         interrupt("aigms serve", server)
-    delivered = project["out"] / "bronze-echoes"
-    assert sorted(path.name for path in delivered.iterdir()) == ["s01e02"]
-    assert (delivered / "s01e02" / "episode.mp4").is_file()
+    delivered = project["out"] / "tiny"
+    assert sorted(path.name for path in delivered.iterdir()) == ["e1"]
+    assert (delivered / "e1" / "episode.mp4").is_file()
 
 
 def test_two_workers_on_a_local_dask_cluster_render_an_episode_together(project: dict) -> None:
@@ -240,12 +208,13 @@ def test_two_workers_on_a_local_dask_cluster_render_an_episode_together(project:
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client, get_task_stream(client) as stream:
         on_dask = render_episode.with_options(task_runner=DaskTaskRunner(address=cluster.scheduler_address))
-        result = on_dask(str(project["series"]), "s01e02", str(project["out"]), str(project["home"]), force=True)
-    assert (result.shots, result.rendered) == (11, 11)
+        series = series_folder(project["tiny"], {"e1": TINY_SCRIPT})
+        result = on_dask(str(series), "e1", str(project["out"]), str(project["home"]), force=True)
+    assert (result.shots, result.rendered) == (3, 3)
     assert len({task["worker"] for task in stream.data}) == 2
     with session_scope(open_database(project["database"])) as session:
         takes = session.scalars(select(models.Take)).all()
-        assert sorted(take.status for take in takes) == [models.TAKE_OK] * 11
+        assert sorted(take.status for take in takes) == [models.TAKE_OK] * 3
 
 
 @pytest.mark.parametrize("schedule, problem", [

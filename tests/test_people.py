@@ -1,14 +1,14 @@
 """People who sign in: passwords kept only as argon2id hashes, names taken once, and `aigms users` as a person
 (or CI, with no terminal) runs it."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from aigms.cli import app
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.production.review import people
@@ -61,17 +61,17 @@ def test_a_name_is_taken_once(engine) -> None:
             people.add_user(session, "mei", "viewer", "another-pass")
 
 
-def aigms(home: Path, database_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aigms", *args, "--home", str(home)], capture_output=True, text=True,
-                          input=stdin, stdin=subprocess.DEVNULL if stdin is None else None,
-                          env={**os.environ, "AIGMS_DATABASE_URL": database_url}, timeout=120)
+def aigms(home: Path, database_url: str, *args: str, stdin: str | None = None) -> Result:
+    """`aigms ARGS --home HOME` on the test's database, with nothing (as from CI) or `stdin` on standard input."""
+    return CliRunner().invoke(app, [*args, "--home", str(home)], input=stdin or "",
+                              env={"AIGMS_DATABASE_URL": database_url})
 
 
 def test_users_add_reads_the_password_from_stdin_and_the_account_signs_in(tmp_path: Path, engine,
                                                                          database_url: str) -> None:
     done = aigms(tmp_path, database_url, "users", "add", "mei", "--role", "director", "--password-stdin",
                  stdin="bronze-mask-7\n")
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     with session_scope(engine) as session:
         assert people.authenticate(session, "mei", "bronze-mask-7").role == "director"
     listed = aigms(tmp_path, database_url, "users", "list")
@@ -80,5 +80,5 @@ def test_users_add_reads_the_password_from_stdin_and_the_account_signs_in(tmp_pa
 
 def test_users_add_refuses_an_unknown_role_in_one_line(tmp_path: Path, database_url: str) -> None:
     done = aigms(tmp_path, database_url, "users", "add", "mei", "--role", "wizard", "--password-stdin")
-    assert done.returncode == 1
+    assert done.exit_code == 1
     assert "unknown role 'wizard'" in done.stderr

@@ -1,37 +1,29 @@
-"""The walking skeleton end to end: a series folder in, playable subtitled episodes out, and nothing rendered twice."""
+"""The walking skeleton end to end: a series folder in, playable subtitled episodes out, and nothing rendered twice.
+The episode is the session's one render (`studio`); rendering it again, and after a one-line edit, works on a
+copy, and is followed through Prefect's API task by task."""
 
+import hashlib
 import json
-from collections.abc import Iterator
-import shutil
+import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pysubs2
 import pytest
-from databases import fresh_database_url
 from sqlalchemy import func, select
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
-from aigms.production import settings
-from aigms.flows.episode import render_episode
+from aigms.flows.episode import EpisodeResult
+from aigms.production import storyboard
 from aigms.production.bible import load_series
 from aigms.production.storyboard.board import filmed_clips, write_board
 from aigms.production.storyboard.ingest import load_shotlist
 from aigms.production.store.media import probe
 from aigms.schemas.errors import InputError
 from aigms.schemas.manifest import Manifest
-
-pytestmark = pytest.mark.database
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
-
-
-def small_copy(destination: Path) -> Path:
-    """The example series at a small delivery size, so pipeline behaviour is tested in seconds."""
-    shutil.copytree(EXAMPLE, destination)
-    bible = destination / "series.yaml"
-    bible.write_text(bible.read_text().replace("width: 1920", "width: 320").replace("height: 1080", "height: 180"))
-    return destination
+from episode import Studio
 
 
 def take_count(database_url: str) -> int:
@@ -39,30 +31,18 @@ def take_count(database_url: str) -> int:
         return session.scalar(select(func.count()).select_from(models.Take))
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> Iterator[dict]:
-    root = tmp_path_factory.mktemp("pipeline")
-    series = small_copy(root / "series")
-    home, out = root / "home", root / "out"
-    database_url = fresh_database_url(home)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AIGMS_DATABASE_URL", database_url)
-        result = render_episode(str(series), "s01e02", str(out), str(home), force=True)
-        yield {"series": series, "home": home, "out": out, "result": result, "database": database_url}
-
-
-def test_episode_has_picture_and_sound_at_the_delivery_spec(rendered: dict) -> None:
-    manifest = Manifest.model_validate_json(rendered["result"].manifest.read_text())
-    info = probe(rendered["result"].video)
+def test_episode_has_picture_and_sound_at_the_delivery_spec(studio: Studio) -> None:
+    manifest = Manifest.model_validate_json(studio.result.manifest.read_text())
+    info = probe(studio.result.video)
     assert (info.video_codec, info.width, info.height, info.fps) == ("h264", 320, 180, 30)
     assert info.audio_codec == "aac"
     assert abs(info.duration - manifest.duration) <= 0.1
     assert manifest.duration == pytest.approx(sum(shot.duration for shot in manifest.shots))
 
 
-def test_subtitles_carry_the_scripts_lines_inside_the_video(rendered: dict) -> None:
-    subs = pysubs2.load(str(rendered["result"].subtitles))
-    duration = probe(rendered["result"].video).duration
+def test_subtitles_carry_the_scripts_lines_inside_the_video(studio: Studio) -> None:
+    subs = pysubs2.load(str(studio.result.subtitles))
+    duration = probe(studio.result.video).duration
     assert [line.plaintext.replace("\n", " ") for line in subs] == [
         "How long has it been doing that?",
         "Four hours and twelve minutes. The pattern repeats every seven seconds.",
@@ -75,81 +55,135 @@ def test_subtitles_carry_the_scripts_lines_inside_the_video(rendered: dict) -> N
     assert all(a.end <= b.start for a, b in zip(subs, subs[1:]))
 
 
-def test_manifest_lists_every_shot_with_the_hashes_of_its_files(rendered: dict) -> None:
-    result = rendered["result"]
-    manifest = json.loads(result.manifest.read_text())
+def test_manifest_lists_every_shot_with_the_hashes_of_its_files(studio: Studio) -> None:
+    manifest = json.loads(studio.result.manifest.read_text())
     assert [shot["id"] for shot in manifest["shots"]] == [f"{10 * n:03d}" for n in range(1, 12)]
-    import hashlib
-
     for name in ("video", "subtitles"):
         entry = manifest["outputs"][name]
-        data = (result.folder / entry["path"]).read_bytes()
+        data = (studio.result.folder / entry["path"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"]
 
 
-def test_uncast_extra_is_a_warning_with_its_line(rendered: dict) -> None:
-    assert any("s01e02.fountain:30" in warning and "GUARD" in warning for warning in rendered["result"].warnings)
+def test_uncast_extra_is_a_warning_with_its_line(studio: Studio) -> None:
+    assert any("s01e02.fountain:30" in warning and "GUARD" in warning for warning in studio.result.warnings)
 
 
-def test_second_render_regenerates_no_clip(rendered: dict) -> None:
-    before = take_count(rendered["database"])
-    again = render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]),
-                           force=True)
-    assert (again.rendered, again.reused) == (0, 11)
-    assert take_count(rendered["database"]) == before
-
-
-def test_changing_one_line_regenerates_only_its_shot(rendered: dict) -> None:
-    script = rendered["series"] / "episodes" / "s01e02.fountain"
-    text = script.read_text()
-    script.write_text(text.replace("Then it is counting.", "Then it is keeping time."))
-    before = take_count(rendered["database"])
-    try:
-        again = render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]),
-                           force=True)
-    finally:
-        script.write_text(text)
-    assert (again.rendered, again.reused) == (1, 10)
-    assert take_count(rendered["database"]) == before + 1
-    subs = pysubs2.load(str(again.subtitles))
-    assert "Then it is keeping time." in [line.plaintext for line in subs]
-
-
-def test_render_runs_are_recorded(rendered: dict) -> None:
-    with session_scope(open_database(rendered["database"])) as session:
+@pytest.mark.database
+def test_render_runs_are_recorded(studio: Studio) -> None:
+    with session_scope(open_database(studio.database_url)) as session:
         runs = session.scalars(select(models.RenderRun).order_by(models.RenderRun.id)).all()
         assert runs[0].status == models.RUN_COMPLETED
         assert (runs[0].shots_total, runs[0].shots_rendered) == (11, 11)
 
 
-def test_an_unapproved_shot_list_is_not_rendered(rendered: dict) -> None:
-    before = take_count(rendered["database"])
+@pytest.mark.database
+def test_an_unapproved_shot_list_is_not_filmed(studio: Studio) -> None:
+    """The gate before any GPU time; `aigms render` refusing it, with exit status 1, is in test_cli."""
+    before = take_count(studio.database_url)
     with pytest.raises(InputError, match="shot list of s01e02 is not approved"):
-        render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]))
-    assert take_count(rendered["database"]) == before
+        storyboard.plan_episode(open_database(studio.database_url), load_series(studio.series), "s01e02")
+    assert take_count(studio.database_url) == before
 
 
-def test_inserting_a_line_films_only_the_new_shot_and_numbers_it_between(rendered: dict) -> None:
-    script = rendered["series"] / "episodes" / "s01e02.fountain"
-    text = script.read_text()
-    script.write_text(text.replace("Then it is counting.\n", "Then it is counting.\n\nThe hum deepens.\n"))
-    try:
-        again = render_episode(str(rendered["series"]), "s01e02", str(rendered["out"]), str(rendered["home"]),
-                               force=True)
-    finally:
-        script.write_text(text)
-    assert (again.rendered, again.reused) == (1, 11)
-    manifest = json.loads(again.manifest.read_text())
-    assert [shot["id"] for shot in manifest["shots"]][4:7] == ["050", "055", "060"]
-
-
-def test_storyboard_panels_show_the_filmed_takes(rendered: dict, tmp_path: Path) -> None:
-    home = rendered["home"]
-    series = load_series(rendered["series"])
-    with session_scope(open_database(settings.database(home))) as session:
+def test_storyboard_panels_show_the_filmed_takes(studio: Studio, tmp_path: Path) -> None:
+    series = load_series(studio.series)
+    with session_scope(open_database(studio.database_url)) as session:
         episode = session.scalar(select(models.Episode).filter_by(code="s01e02"))
         shotlist = load_shotlist(session, episode)
-        clips = filmed_clips(session, settings.store(home), episode)
+        clips = filmed_clips(session, studio.store, episode)
     html = write_board(series, shotlist, tmp_path / "board.html", clips, None).read_text()
     assert len(clips) == len(shotlist.shots) >= 11
     assert html.count("(take)") == len(shotlist.shots) and "(animatic)" not in html
+
+
+# Rendering again: one copy of the studio, rendered once on its own database and store by the fixture, then again
+# as each test says.
+
+
+def task_runs(flow_run_id: object, expected: int) -> list:
+    """Every task run of a flow run as Prefect's API (and its UI) shows it; task run states reach the server as
+    events, so this waits until all `expected` have arrived in a final state."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        for _ in range(600):
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            if len(runs) >= expected and all(run.state and run.state.is_final() for run in runs):
+                break
+            time.sleep(0.1)
+    return runs
+
+
+def states(runs: list) -> dict[str, list[str]]:
+    by_task: dict[str, list[str]] = {}
+    for run in runs:
+        by_task.setdefault(run.name.rsplit("-", 1)[0], []).append(run.state.name)
+    return {name: sorted(names) for name, names in by_task.items()}
+
+
+def render_states(studio: Studio, expected: int) -> tuple[EpisodeResult, dict[str, list[str]]]:
+    """Render s01e02 of the studio again; its result and the final state of each of its task runs, by task."""
+    from aigms.flows.episode import render_episode
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIGMS_DATABASE_URL", studio.database_url)
+        patch.setenv("AIGMS_WHISPER", "none")
+        state = render_episode(str(studio.series), "s01e02", str(studio.out), str(studio.home), force=True,
+                               return_state=True)
+    return state.result(_sync=True), states(task_runs(state.state_details.flow_run_id, expected))
+
+
+@dataclass(frozen=True)
+class Again:
+    studio: Studio
+    takes_before: int
+    result: EpisodeResult
+    ran: dict[str, list[str]]
+
+
+@pytest.fixture(scope="module")
+def again(pristine: Studio, tmp_path_factory: pytest.TempPathFactory, prefect: None) -> Again:
+    studio = pristine.copy(tmp_path_factory.mktemp("again"))
+    before = take_count(studio.database_url)
+    return Again(studio, before, *render_states(studio, 1 + 11 + 6 + 1 + 1))
+
+
+@pytest.mark.database
+def test_a_second_render_films_no_shot(again: Again) -> None:
+    assert (again.result.rendered, again.result.reused) == (0, 11)
+    assert take_count(again.studio.database_url) == again.takes_before
+    assert "film_take" not in again.ran and "check_take" not in again.ran
+
+
+def test_an_unchanged_render_runs_no_task_that_makes_anything(again: Again) -> None:
+    """Near-instant: the takes are found by their recipes; the lines, the checks and the cut are Prefect's cache."""
+    video = again.result.video.stat()
+    result, ran = render_states(again.studio, 1 + 11 + 6 + 1 + 1)
+    assert ran == {"plan_episode": ["Completed"], "film_shot": ["Completed"] * 11, "record_line": ["Cached"] * 6,
+                   "check_across_shots": ["Cached"], "cut_episode": ["Cached"]}
+    assert (result.video.stat().st_ino, result.video.stat().st_mtime_ns) == (video.st_ino, video.st_mtime_ns)
+
+
+@pytest.mark.database
+def test_changing_one_line_films_only_its_shot(again: Again) -> None:
+    script = again.studio.series / "episodes" / "s01e02.fountain"
+    script.write_text(script.read_text().replace("Then it is counting.", "Then it is keeping time."))
+    before = take_count(again.studio.database_url)
+    result, ran = render_states(again.studio, 1 + 11 + 2 + 6 + 1 + 1)
+    assert (result.rendered, result.reused) == (1, 10)
+    assert take_count(again.studio.database_url) == before + 1
+    assert ran == {"plan_episode": ["Completed"], "film_shot": ["Completed"] * 11, "film_take": ["Completed"],
+                   "check_take": ["Completed"], "record_line": ["Cached"] * 5 + ["Completed"],
+                   "check_across_shots": ["Completed"], "cut_episode": ["Completed"]}
+    assert "Then it is keeping time." in [line.plaintext for line in pysubs2.load(str(result.subtitles))]
+
+
+def test_inserting_a_line_films_only_the_new_shot_and_numbers_it_between(again: Again) -> None:
+    script = again.studio.series / "episodes" / "s01e02.fountain"
+    script.write_text(re.sub(r"(Then it is (counting|keeping time)\.\n)", r"\1\nThe hum deepens.\n",
+                             script.read_text(), count=1))
+    result = again.studio.render()
+    assert (result.rendered, result.reused) == (1, 11)
+    manifest = json.loads(result.manifest.read_text())
+    assert [shot["id"] for shot in manifest["shots"]][4:7] == ["050", "055", "060"]

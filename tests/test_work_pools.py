@@ -10,11 +10,14 @@ from pathlib import Path
 
 from databases import fresh_database_url
 from sqlalchemy import select
+from click.testing import Result
+from typer.testing import CliRunner
 
+from aigms.cli import app
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
+from builders import TINY_SCRIPT, series_folder
 from processes import interrupt
-from test_pipeline import small_copy
 
 POOL = "gpu-farm"
 
@@ -24,30 +27,30 @@ def test_two_workers_of_a_work_pool_render_two_episodes_side_by_side(tmp_path: P
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL
 
-    series, home, out = small_copy(tmp_path / "series"), tmp_path / "home", tmp_path / "out"
+    series = series_folder(tmp_path / "series", {"e1": TINY_SCRIPT, "e2": TINY_SCRIPT.replace("waits", "sits")})
+    home, out = tmp_path / "home", tmp_path / "out"
     bible = series / "series.yaml"
     bible.write_text(bible.read_text() + "schedules:\n"
-                     "  - {name: first, cron: \"0 2 * * *\", episodes: [s01e01]}\n"
-                     "  - {name: second, cron: \"0 3 * * *\", episodes: [s01e02]}\n")
+                     "  - {name: first, cron: \"0 2 * * *\", episodes: [e1]}\n"
+                     "  - {name: second, cron: \"0 3 * * *\", episodes: [e2]}\n")
     env = {**os.environ, "AIGMS_DATABASE_URL": fresh_database_url(home), "AIGMS_WHISPER": "none",
-           "PREFECT_API_URL": PREFECT_API_URL.value(), "PREFECT_WORKER_QUERY_SECONDS": "1"}
+           "PREFECT_API_URL": PREFECT_API_URL.value(), "PREFECT_WORKER_QUERY_SECONDS": "1", "COLUMNS": "200"}
 
-    def aigms(*arguments: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "aigms", *arguments], env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=300)
+    def aigms(*arguments: str) -> Result:
+        return CliRunner().invoke(app, list(arguments), env=env)
 
-    for episode in ("s01e01", "s01e02"):
+    for episode in ("e1", "e2"):
         approved = aigms("shots", "approve", str(series / "episodes" / f"{episode}.fountain"), "--home", str(home))
-        assert approved.returncode == 0, approved.stderr
+        assert approved.exit_code == 0, approved.output
     registered = aigms("serve", str(series), "--out", str(out), "--home", str(home), "--pool", POOL)
-    assert registered.returncode == 0, registered.stderr
+    assert registered.exit_code == 0, registered.output
     assert f"prefect worker start --pool {POOL}" in registered.stdout
 
     workers = [subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--limit", "1",
                                  "--name", f"gpu-{n}"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, start_new_session=True) for n in (1, 2)]
     try:
-        started = [run_deployment(f"render-series/bronze-echoes-{name}", timeout=0, _sync=True)
+        started = [run_deployment(f"render-series/tiny-{name}", timeout=0, _sync=True)
                    for name in ("first", "second")]
         with get_client(sync_client=True) as client:
             for _ in range(3000):
@@ -63,8 +66,8 @@ def test_two_workers_of_a_work_pool_render_two_episodes_side_by_side(tmp_path: P
     assert {run.work_pool_name for run in runs} == {POOL}
     (first, second) = sorted((run.start_time, run.end_time) for run in runs)
     assert second[0] < first[1], "each worker takes one run at a time, so two at once means two workers"
-    for episode in ("s01e01", "s01e02"):
-        assert (out / "bronze-echoes" / episode / "episode.mp4").is_file()
+    for episode in ("e1", "e2"):
+        assert (out / "tiny" / episode / "episode.mp4").is_file()
     with session_scope(open_database(env["AIGMS_DATABASE_URL"])) as session:
         done = session.scalars(select(models.RenderRun.status)).all()
     assert done == [models.RUN_COMPLETED, models.RUN_COMPLETED]

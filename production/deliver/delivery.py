@@ -40,7 +40,7 @@ FILES = {"video": "episode.mp4", "subtitles": "episode.srt", "webvtt": "episode.
 class Delivered:
     folder: Path
     manifest: Manifest
-    segments: list[edit.Segment]
+    segments: list[edit.PictureRun]
     warnings: list[str]
 
     def path(self, name: str) -> Path:

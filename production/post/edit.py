@@ -30,8 +30,9 @@ ISO_639_2 = {"zh": "chi", "en": "eng", "yue": "chi", "ja": "jpn", "ko": "kor", "
 
 
 @dataclass(frozen=True)
-class Segment:
-    """A piece of the picture: one clip joined as it is, or a run of clips rendered together."""
+class PictureRun:
+    """A piece of the picture: one clip joined as it is, or a run of clips rendered together. (Not a shot's
+    `Segment`, which is one model call.)"""
 
     clips: tuple[int, ...]
     render: bool
@@ -101,7 +102,7 @@ def label_frames(timeline: Timeline) -> int:
     return timeline.frames if seconds is None else min(timeline.frames, round(seconds * timeline.fps))
 
 
-def plan_picture(timeline: Timeline, burn_in: bool = False) -> list[Segment]:
+def plan_picture(timeline: Timeline, burn_in: bool = False) -> list[PictureRun]:
     """Clips under a transition or the visible label, and clips not in the house encode, are rendered (in runs of
     neighbours, so a dissolve sees both its sides); every other clip is joined as it is."""
     clips = timeline.picture
@@ -122,12 +123,12 @@ def plan_picture(timeline: Timeline, burn_in: bool = False) -> list[Segment]:
     for index, clip in enumerate(clips):
         if clip.start_frame < covered or media.stream_signature(Path(clip.media.path)) != house:
             touched[index] = True
-    segments: list[Segment] = []
+    segments: list[PictureRun] = []
     for index, render in enumerate(touched):
         if render and segments and segments[-1].render:
-            segments[-1] = Segment((*segments[-1].clips, index), True)
+            segments[-1] = PictureRun((*segments[-1].clips, index), True)
         else:
-            segments.append(Segment((index,), render))
+            segments.append(PictureRun((index,), render))
     return segments
 
 
@@ -216,7 +217,7 @@ def render_run(timeline: Timeline, clips: tuple[int, ...], out: Path, scratch: P
 
 # 3. Join
 
-def render_picture(timeline: Timeline, out: Path, burn_in: Path | None = None) -> list[Segment]:
+def render_picture(timeline: Timeline, out: Path, burn_in: Path | None = None) -> list[PictureRun]:
     """Write the picture of the episode; returns the plan it followed (which clips were copied, which rendered)."""
     segments = plan_picture(timeline, burn_in is not None)
     with tempfile.TemporaryDirectory(dir=out.parent) as folder:

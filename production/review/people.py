@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 from aigms.db.models import ROLES, User
 
 APPROVERS = ("director", "admin")
-EDITORS = ("artist", "director", "admin")
 MIN_PASSWORD = 8
 
 _hasher = PasswordHasher()

@@ -31,10 +31,6 @@ def canonical_sha256(data: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def store_path(store: Path, sha256: str, suffix: str) -> Path:
     """Two levels of fan-out keep folders small when a season holds hundreds of thousands of files."""
     return store / sha256[:2] / f"{sha256}{suffix}"

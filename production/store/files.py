@@ -28,8 +28,3 @@ def atomic_path(target: Path) -> Iterator[Path]:
 def atomic_write_text(target: Path, text: str) -> None:
     with atomic_path(target) as temporary:
         temporary.write_text(text, encoding="utf-8")
-
-
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    with atomic_path(target) as temporary:
-        temporary.write_bytes(data)
