@@ -49,9 +49,11 @@ def make_series(folder: Path) -> Path:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="aigms-incremental-") as name:
         folder = Path(name)
-        os.environ.update({"PREFECT_HOME": str(folder / "prefect"), "DO_NOT_TRACK": "1",
-                           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING",
-                           "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120", "HF_HUB_OFFLINE": "1"})
+        os.environ.update({"PREFECT_HOME": str(folder / "prefect"), "PREFECT_LOGGING_LEVEL": "WARNING",
+                           "HF_HUB_OFFLINE": "1"})
+        from aigms.prefect_defaults import apply_prefect_defaults
+
+        apply_prefect_defaults()
         from prefect import flow
 
         from aigms.flows.episode import render_episode

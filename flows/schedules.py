@@ -1,6 +1,7 @@
 """The `schedules:` of series.yaml as Prefect deployments of `render_series`, each on its cron schedule, for
 `aigms serve` to register and run with Prefect's own runner (`prefect.serve`), or to register on a work pool whose
-workers, one per GPU machine, run them (`register_on_pool`)."""
+workers, one per GPU machine, run them (`register_on_pool`). Prefect's calls are made synchronously (`_sync=True`)
+even from a thread whose event loop runs (a notebook), where they would otherwise hand back a coroutine."""
 
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def deployments(series_dir: Path, out_dir: Path, home: Path | None,
             parameters={"series_dir": str(bible.parent.resolve()), "out_dir": str(out_dir.resolve()),
                         "home": str(settings.home(home)), "episodes": schedule.episodes or None,
                         "takes": schedule.takes},
-            entrypoint_type=entrypoint_type,
+            entrypoint_type=entrypoint_type, _sync=True,
         ))
     return made
 
@@ -55,5 +56,5 @@ def register_on_pool(series_dir: Path, out_dir: Path, home: Path | None, pool: s
         except ObjectNotFound:
             client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
     for deployment in made:
-        deployment.apply(work_pool_name=pool)
+        deployment.apply(work_pool_name=pool, _sync=True)
     return made

@@ -129,6 +129,7 @@ def test_shot_list_round_trips_through_a_spreadsheet_and_gates_the_render(series
     assert done.exit_code == 0, done.stderr
     assert "1 shots edited (020)" in done.stdout
     shown = aigms("shots", "show", "s01e02", "--series", str(series), env=project)
+    assert shown.exit_code == 0, shown.output
     row = next(line for line in shown.stdout.splitlines() if "│ 020 " in line)
     assert "CU" in row and "size" in row and "not approved" in shown.stdout
     refused = aigms("render", "s01e02", "--series", str(series), "--out", str(tmp_path / "out"), env=project)
