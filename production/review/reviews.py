@@ -11,7 +11,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aigms.db import models
+from aigms.db import models, status
 from aigms.db.queries import NotFound
 from aigms.production.store import assets
 from aigms.production.storyboard.approval import approve_shotlist
@@ -70,12 +70,12 @@ def review_take(session: Session, reviewer: Reviewer, take_id: int, decision: st
     shot = _found(session, models.Shot, take.shot_id, "shot")
     if decision == APPROVE:
         review = _record(session, reviewer, "take", take.id, models.STATUS_DONE, note)
-        shot.selected_take_id, shot.status = take.id, models.STATUS_DONE
+        status.approved(shot, take.id)
         for retake in _open_retakes(session, shot.id):
             retake.filled_take_id, retake.filled_at = take.id, models.utcnow()
         return review
     review = _record(session, reviewer, "take", take.id, models.STATUS_RETAKE, note)
-    shot.status = models.STATUS_RETAKE
+    status.rejected(shot)
     session.add(models.Retake(shot_id=shot.id, rejected_take_id=take.id, review_id=review.id, note=note,
                               requested_by=reviewer.name))
     session.flush()
@@ -97,10 +97,10 @@ def review_cut(session: Session, reviewer: Reviewer, cut_id: int, decision: str,
     """An episode cut approved is the episode done; rejected, the episode goes back for changes."""
     note = _check(reviewer, decision, note)
     cut = _found(session, models.EpisodeCut, cut_id, "episode cut")
-    status = models.STATUS_DONE if decision == APPROVE else models.STATUS_RETAKE
-    cut.status = status
-    _found(session, models.Episode, cut.episode_id, "episode").status = status
-    return _record(session, reviewer, "cut", cut.id, status, note)
+    verdict = models.STATUS_DONE if decision == APPROVE else models.STATUS_RETAKE
+    cut.status = verdict
+    _found(session, models.Episode, cut.episode_id, "episode").status = verdict
+    return _record(session, reviewer, "cut", cut.id, verdict, note)
 
 
 def _open_retakes(session: Session, shot_id: int) -> list[models.Retake]:
@@ -161,16 +161,12 @@ def submit_for_approval(session: Session, episode_id: int) -> int:
         if shot.selected_take_id is None:
             continue
         retakes = open_retakes.get(shot.id, [])
-        if any(retake.rejected_take_id == shot.selected_take_id for retake in retakes):
-            shot.status = models.STATUS_RETAKE
-            continue
-        for retake in retakes:
-            retake.filled_take_id, retake.filled_at = shot.selected_take_id, models.utcnow()
-        if shot.status in (models.STATUS_DONE, models.STATUS_WIP) and shot.selected_take_id in approved:
-            shot.status = models.STATUS_DONE
-            continue
-        shot.status = models.STATUS_WAITING
-        waiting += 1
+        still_rejected = any(retake.rejected_take_id == shot.selected_take_id for retake in retakes)
+        if not still_rejected:
+            for retake in retakes:
+                retake.filled_take_id, retake.filled_at = shot.selected_take_id, models.utcnow()
+        now = status.rendered(shot, still_rejected=still_rejected, approved_take=shot.selected_take_id in approved)
+        waiting += now == models.STATUS_WAITING
     session.flush()
     return waiting
 
