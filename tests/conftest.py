@@ -25,6 +25,10 @@ for key, value in {
     "HF_HUB_OFFLINE": "1",
 }.items():
     os.environ.setdefault(key, value)
+# pytest-xdist hands its workers the terminal's width as COLUMNS; the CLI's consoles, made when it is imported, would
+# keep it for good. A test gives each command the width it wants.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
 
 
 @pytest.fixture(scope="session")
