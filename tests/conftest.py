@@ -62,3 +62,12 @@ def studio(pristine: "Studio", tmp_path_factory: pytest.TempPathFactory) -> "Stu
 @pytest.fixture
 def studio_copy(pristine: "Studio", tmp_path: Path) -> "Studio":
     return pristine.copy(tmp_path / "studio")
+
+
+# The files that take longest start first: under pytest-xdist (a file to a worker at a time) neither worker is then
+# left running one of them alone at the end.
+SLOW_FIRST = ("test_wheel.py", "test_orchestration.py", "test_generate.py", "test_work_pools.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: SLOW_FIRST.index(item.path.name) if item.path.name in SLOW_FIRST else len(SLOW_FIRST))

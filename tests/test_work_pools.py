@@ -27,7 +27,8 @@ def test_two_workers_of_a_work_pool_render_two_episodes_side_by_side(tmp_path: P
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL
 
-    series = series_folder(tmp_path / "series", {"e1": TINY_SCRIPT, "e2": TINY_SCRIPT.replace("waits", "sits")})
+    other = "Title: Tiny\n\nINT. LAB - DAY\n\nKai sweeps the floor.\n\nKAI\nNobody came back.\n"
+    series = series_folder(tmp_path / "series", {"e1": TINY_SCRIPT, "e2": other})
     home, out = tmp_path / "home", tmp_path / "out"
     bible = series / "series.yaml"
     bible.write_text(bible.read_text() + "schedules:\n"
