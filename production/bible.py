@@ -69,7 +69,7 @@ def check_references(series: Series, path: Path, root_node: yaml.Node | None = N
                     )
     music = series.edit.music
     if music is not None and not (series.root / music.path).is_file():
-        line = _line_of(root_node, ("edit", "music", "path")) if root_node else None
+        line = yaml_line(root_node, ("edit", "music", "path")) if root_node else None
         raise InputError(path, line, f"music bed {music.path} not found",
                          f"put the audio file at {series.root / music.path} or correct the path")
     for index, episode in enumerate(series.episodes):

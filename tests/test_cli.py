@@ -79,6 +79,15 @@ def test_missing_reference_image_is_refused_before_any_work(series: Path) -> Non
     assert not (series / ".aigms").exists()
 
 
+def test_a_missing_music_bed_is_refused_with_its_line(series: Path) -> None:
+    bible = series / "series.yaml"
+    bible.write_text(bible.read_text() + "edit:\n  music:\n    path: music/bed.wav\n")
+    done = aigms("ingest", str(series), env={"AIGMS_HOME": str(series / ".aigms")})
+    assert done.exit_code == 1
+    line = len(bible.read_text().splitlines())
+    assert f"series.yaml:{line}: music bed music/bed.wav not found" in done.stderr
+
+
 def test_unknown_character_warns_and_strict_refuses(series: Path) -> None:
     env = {"AIGMS_HOME": str(series / ".aigms")}
     lenient = aigms("ingest", str(series), env=env)
