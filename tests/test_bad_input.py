@@ -500,6 +500,12 @@ def test_a_control_character_in_a_manifest_is_refused_with_its_line(delivery: di
     assert error.line == line_of(path, '"text": "AI\\u0000"') and "U+0000" in error.problem
 
 
+def test_aigms_init_refuses_a_title_that_would_break_the_lines_it_is_written_on(tmp_path: Path) -> None:
+    result = cli("init", str(tmp_path / "show"), "--title", "Pilot\nqc: {enabled: false}")
+    assert result.exit_code == 1 and "give the title on one line" in " ".join(result.output.split())
+    assert not (tmp_path / "show" / "series.yaml").exists()
+
+
 # 7. Script text is printed as written, never as Rich markup
 
 def test_markup_in_a_script_is_printed_as_written_by_aigms_script(tmp_path: Path) -> None:
