@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from aigms import shots
 from aigms.dashboard.cli import register as register_dashboard
-from aigms.options import EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, errors, fail, locate_episode
+from aigms.options import (EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, fail,
+                           locate_episode, warn)
 from aigms.schemas import SCHEMAS
 from aigms.schemas.errors import InputError
 
@@ -40,7 +43,8 @@ def init(folder: Path, title: Annotated[str, typer.Option()] = "Untitled Series"
         path = scaffold(folder, title, language)
     except (InputError, FileExistsError) as error:
         fail(error)
-    console.print(f"series bible written to [bold]{path}[/]; add reference images under {folder / 'bible'}")
+    console.print(f"series bible written to [bold]{escape(str(path))}[/]; add reference images under "
+                  f"{escape(str(folder / 'bible'))}")
 
 
 @app.command()
@@ -55,11 +59,11 @@ def script(file: Path, as_json: Annotated[bool, typer.Option("--json", help="pri
     if as_json:
         sys.stdout.write(parsed.model_dump_json(indent=2) + "\n")
         return
-    table = Table("line", "type", "who", "text", title=str(file))
+    table = Table("line", "type", "who", "text", title=Text(str(file)))
     for scene in parsed.scenes:
-        table.add_row(str(scene.line), "[bold]scene[/]", "", scene.heading)
+        table.add_row(str(scene.line), "[bold]scene[/]", "", Text(scene.heading))
         for element in scene.elements:
-            table.add_row(str(element.line), element.type, element.character or "", element.text)
+            table.add_row(str(element.line), element.type, Text(element.character or ""), Text(element.text))
     console.print(table)
 
 
@@ -83,7 +87,7 @@ def ingest(series_dir: Path, home: HomeOption = None, strict: StrictOption = Fal
         for source in sources:
             ingest_episode(session, series, source, report)
     for warning in report.warnings:
-        errors.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        warn(warning)
     console.print(f"{series.id}: {len(report.episodes)} episodes, {report.rows_written} rows written")
 
 
@@ -99,7 +103,7 @@ def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | No
     for episode_id in episode_ids:
         result = render_episode(str(series_dir), episode_id, str(out), str(home) if home else None, strict,
                                 force, takes)
-        table.add_row(episode_id, str(result.shots), str(result.rendered), str(result.reused), str(result.video))
+        table.add_row(episode_id, str(result.shots), str(result.rendered), str(result.reused), Text(str(result.video)))
     console.print(table)
 
 
@@ -111,7 +115,8 @@ def render(
     home: HomeOption = None,
     strict: StrictOption = False,
     force: Annotated[bool, typer.Option("--force", help="render even though the shot list is not approved")] = False,
-    takes: Annotated[int, typer.Option("--takes", min=1, help="takes per shot; the first good one is cut in")] = 1,
+    takes: Annotated[int, typer.Option("--takes", min=1, max=20,
+                                       help="takes per shot; the first good one is cut in")] = 1,
     from_manifest: Annotated[Path | None, typer.Option(
         "--from-manifest", help="render again from a delivered manifest.json (its media found by hash)")] = None,
     dask: Annotated[str | None, typer.Option(
@@ -138,7 +143,8 @@ def _render_from_manifest(manifest: Path, out: Path, home: Path | None) -> None:
     before = read_manifest(manifest).picture_sha256
     delivered = render_from_manifest(manifest, settings.store(settings.home(home)), out)
     same = delivered.manifest.picture_sha256 == before
-    console.print(f"{delivered.video}: picture {'identical to' if same else 'differs from'} the manifest's "
+    console.print(f"{escape(str(delivered.video))}: picture {'identical to' if same else 'differs from'} the "
+                  f"manifest's "
                   f"(sha256 {delivered.manifest.picture_sha256[:16]}…)")
 
 
@@ -155,24 +161,24 @@ def verify(file: Path) -> None:
         report = inspect(file)
     except MediaError as error:
         fail(error)
-    table = Table("item", "value", title=f"{file} ({report.duration:.2f} s)", show_lines=False)
+    table = Table("item", "value", title=Text(f"{file} ({report.duration:.2f} s)"), show_lines=False)
     for name in AIGC_FIELDS:
         value = (report.aigc or {}).get(name)
-        table.add_row(f"AIGC.{name}", "[red]missing[/]" if value is None else str(value) or "(empty)")
+        table.add_row(f"AIGC.{name}", "[red]missing[/]" if value is None else Text(str(value) or "(empty)"))
     if report.picture_matches is not None:
         table.add_row("picture sha256", f"{report.picture_sha256} "
                       f"{'[green]matches ReservedCode1[/]' if report.picture_matches else '[red]does not match[/]'}")
     visible = report.visible_label or {}
     shown = "throughout" if visible.get("seconds") is None else f"for the first {visible['seconds']} s"
-    table.add_row("visible label", f"{visible['text']!r} at {visible['position']}, {shown}" if visible
+    table.add_row("visible label", Text(f"{visible['text']!r} at {visible['position']}, {shown}") if visible
                   else "[yellow]not declared[/]")
-    table.add_row("subtitles", ", ".join(f"{s['codec']} ({s['language'] or 'und'})" for s in report.subtitles)
+    table.add_row("subtitles", Text(", ".join(f"{s['codec']} ({s['language'] or 'und'})" for s in report.subtitles))
                   or "[yellow]none[/]")
     console.print(table)
     for problem in report.problems:
-        errors.print(f"[bold red]problem:[/] {problem}", highlight=False)
+        warn(problem, "problem", "bold red")
     if report.missing:
-        errors.print(f"[bold red]problem:[/] the AIGC item lacks {', '.join(report.missing)}", highlight=False)
+        warn(f"the AIGC item lacks {', '.join(report.missing)}", "problem", "bold red")
     if not report.ok:
         raise typer.Exit(1)
 
@@ -216,7 +222,7 @@ def qc(
                       str(len(selected.scores)) if selected else "0",
                       f"[red]{', '.join(failed)}[/]" if failed else "[green]none[/]")
     console.print(table)
-    console.print(f"report written to [bold]{path}[/]")
+    console.print(f"report written to [bold]{escape(str(path))}[/]")
     if any(shot.flagged for shot in shots):
         raise typer.Exit(1)
 
@@ -248,7 +254,7 @@ def serve(
     table = Table("deployment", "cron", "time zone", "episodes", title="aigms serve")
     for deployment in served:
         for schedule in deployment.schedules:
-            table.add_row(deployment.name, schedule.schedule.cron, schedule.schedule.timezone,
+            table.add_row(deployment.name, Text(schedule.schedule.cron), schedule.schedule.timezone,
                           ", ".join(deployment.parameters["episodes"] or ["every approved episode"]))
     console.print(table)
     if pool:

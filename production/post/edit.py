@@ -193,8 +193,11 @@ def _label_filter(stream, timeline: Timeline, first_frame: int, textfile: Path):
     horizontal = {"left": str(margin), "right": f"w-tw-{margin}"}
     x = next((value for side, value in horizontal.items() if label.position.endswith(side)), "(w-tw)/2")
     y = str(margin) if label.position.startswith("top") else f"h-th-{margin}"
-    options = {"textfile": str(textfile), "fontsize": size, "fontcolor": "white", "x": x, "y": y, "box": 1,
-               "boxcolor": "black@0.45", "boxborderw": max(2, size // 4), "enable": f"lt(n,{visible})"}
+    # expansion=none: the text is drawn as written; drawtext would otherwise run `%{...}` in it (frame numbers,
+    # the clock, expressions), so a label could change from frame to frame or fail the render
+    options = {"textfile": str(textfile), "expansion": "none", "fontsize": size, "fontcolor": "white", "x": x,
+               "y": y, "box": 1, "boxcolor": "black@0.45", "boxborderw": max(2, size // 4),
+               "enable": f"lt(n,{visible})"}
     font = media.font_path(media.has_cjk(label.text))
     if font:
         options["fontfile"] = font
@@ -220,7 +223,9 @@ def render_run(timeline: Timeline, clips: tuple[int, ...], out: Path, scratch: P
     textfile.write_text(timeline.label.text, encoding="utf-8")
     joined = _label_filter(joined, timeline, timeline.picture[clips[0]].start_frame, textfile)
     if burn_in is not None:
-        joined = joined.filter("subtitles", str(burn_in), charenc="UTF-8")
+        # by name: ffmpeg-python escapes a named option once per filtergraph level, a positional one once too
+        # often, and a folder named with `'` or `:` was not found
+        joined = joined.filter("subtitles", filename=str(burn_in), charenc="UTF-8")
     media.run(joined.output(str(out), vframes=length, r=timeline.fps, **media.HOUSE_ENCODE))
 
 
@@ -240,11 +245,17 @@ def render_picture(timeline: Timeline, out: Path, burn_in: Path | None = None) -
                 piece = Path(timeline.picture[segment.clips[0]].media.path)
             pieces.append(piece)
         listing = scratch / "pieces.txt"
-        listing.write_text("".join(f"file '{piece.resolve()}'\n" for piece in pieces))
+        listing.write_text("".join(_concat_entry(piece) for piece in pieces), encoding="utf-8")
         with atomic_path(out) as temporary:
             media.run_args(["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0:v:0", "-c", "copy",
                             "-fflags", "+bitexact", str(temporary)])
     return segments
+
+
+def _concat_entry(piece: Path) -> str:
+    """A line of the concat demuxer's list: the path single-quoted, a quote in it written `'\\''` (its escaping), so
+    a delivery folder named `it's` is found."""
+    return "file '" + str(piece.resolve()).replace("'", "'\\''") + "'\n"
 
 
 # 4. Sound
