@@ -19,7 +19,7 @@ def check(
     series_dir: Annotated[Path, typer.Argument(help="the series folder (or its series.yaml)")] = Path(),
     home: HomeOption = None,
     faces: Annotated[str | None, typer.Option(
-        "--faces", help="face extractor to check with (dlib, insightface:<folder>); default: qc.faces, else dlib")] = None,
+        "--faces", help="face extractor (dlib, insightface:<folder>); default: qc.faces, else dlib")] = None,
 ) -> None:
     """Find the faces in every reference image of every character; exit status 1 when a reference shows no face or
     several, or a character with a face has no usable reference."""

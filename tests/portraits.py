@@ -58,8 +58,8 @@ def frames(people: list[Standing], count: int, width: int = 480, height: int = 2
     for index in range(count):
         canvas = Image.new("RGB", (width, height), (70, 90, 110))
         for person in people:
-            head = person.head.resize((round(person.head.width * person.scale), round(person.head.height * person.scale)),
-                                      Image.LANCZOS)
+            size = (round(person.head.width * person.scale), round(person.head.height * person.scale))
+            head = person.head.resize(size, Image.LANCZOS)
             head = head.rotate(person.angle, resample=Image.BICUBIC, expand=False, fillcolor=(70, 90, 110))
             head = ImageEnhance.Brightness(head).enhance(person.light)
             top = max(0, (height - head.height) // 2)

@@ -4,11 +4,14 @@ another person fails, two cast characters are told apart wherever they stand, a 
 silhouette check, a face outside the cast is reported, and the retake policy films a wrong face again. Nothing is
 downloaded: every test here runs with connections off this machine refused."""
 
+import re
 import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
+from PIL import Image
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -144,10 +147,8 @@ def test_reference_faces_are_computed_once_per_image_and_kept_by_its_hash(series
 
 
 def test_bible_check_reports_references_without_a_face_or_with_several(series: Series, tmp_path: Path) -> None:
-    import yaml
-
     pair = np.concatenate([np.asarray(astronaut_head()), np.asarray(hopper_head())], axis=1)
-    save(__import__("PIL.Image", fromlist=["Image"]).fromarray(pair), series.root / "bible" / "pair.png")
+    save(Image.fromarray(pair), series.root / "bible" / "pair.png")
     bible = series.model_dump(mode="json", exclude_none=True)
     bible["characters"]["lin"]["references"].append("bible/pair.png")
     bible["characters"]["kai"]["references"] = ["bible/lab.png"]
@@ -204,3 +205,158 @@ def test_the_series_chart_links_weak_shots_and_flags_a_character_who_drifts() ->
     svg = drawn.svg()
     assert svg.count('<a href="/shots/2') == 2 and "<script" not in svg
     assert "LIN · drift 0.48 between episodes · flagged" in svg
+
+
+def tiny_arcface(folder: Path, size: int = 112, name: str = "w600k_r50.onnx") -> Path:
+    """An ONNX model shaped like ArcFace (N × 3 × size × size in, N × 512 out) with random weights: real plumbing,
+    meaningless likeness."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = numpy_helper.from_array(np.random.default_rng(0).normal(size=(3, 512)).astype(np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("GlobalAveragePool", ["input.1"], ["pooled"]),
+         helper.make_node("Flatten", ["pooled"], ["flat"]), helper.make_node("MatMul", ["flat", "w"], ["683"])],
+        "tiny-arcface", [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, ["N", 3, size, size])],
+        [helper.make_tensor_value_info("683", TensorProto.FLOAT, ["N", 512])], [weights])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, folder / name)
+    return folder
+
+
+def test_an_arcface_folder_must_hold_a_112_pixel_model(tmp_path: Path) -> None:
+    from aigms.production.qc.faces import ArcFace
+    from aigms.schemas.errors import InputError
+
+    with pytest.raises(InputError, match="face model folder not found"):
+        ArcFace(tmp_path / "missing")
+    detector_only = tiny_arcface(tmp_path / "buffalo-tiny", size=640, name="det_10g.onnx")
+    (detector_only / "README.onnx").write_text("not a model")
+    with pytest.raises(InputError, match="no ONNX model with a 3 × 112 × 112 input"):
+        ArcFace(detector_only)
+    tiny_arcface(detector_only)
+    assert ArcFace(detector_only).name == "insightface:buffalo-tiny"
+
+
+def test_a_face_is_aligned_on_arcfaces_five_points_and_fed_as_it_expects() -> None:
+    from aigms.production.qc.faces import ARCFACE_POINTS, align, arcface_input
+
+    angle, scale, shift = np.radians(20), 2.5, np.array([140.0, 60.0])
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) * scale
+    points = ARCFACE_POINTS @ turn.T + shift
+    picture = np.zeros((480, 640, 3), dtype=np.uint8)
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
+    for (x, y), colour in zip(points, colours):
+        picture[round(y) - 4:round(y) + 5, round(x) - 4:round(x) + 5] = colour
+    crop = align(picture, points)
+    assert crop.shape == (112, 112, 3)
+    assert [tuple(int(v) for v in crop[round(y), round(x)]) for x, y in ARCFACE_POINTS] == colours
+    red = arcface_input([np.full((112, 112, 3), (255, 0, 0), dtype=np.uint8)])
+    assert red.shape == (1, 3, 112, 112) and red.dtype == np.float32
+    assert (red[0, 0].min(), red[0, 1].max(), red[0, 2].max()) == (1.0, -1.0, -1.0)
+
+
+def test_a_studios_arcface_model_judges_identity_through_the_same_check(series: Series, tmp_path: Path) -> None:
+    series.qc.faces = f"insightface:{tiny_arcface(tmp_path / 'buffalo-tiny')}"
+    path = clip([Standing(astronaut_head(), 0.3)], tmp_path / "lin.mp4")
+    seen = look_for_faces(path, shot(["lin"]), series)
+    lin = seen.characters["lin"]
+    assert (seen.extractor, lin.seen, lin.embedding.shape) == ("insightface:buffalo-tiny", 3, (512,))
+    assert np.linalg.norm(seen.first_faces[0]) == pytest.approx(1.0, abs=1e-5)
+    found = {check.name: check for check in qc.shot_checks(path, shot(["lin"]), series, seen=seen)}
+    assert found["identity"].extractor == "insightface:buffalo-tiny" and 0.0 <= found["identity"].score <= 1.0
+
+
+SCRIPT = """Title: {title}
+
+INT. LAB - NIGHT
+
+LIN
+It moved.
+
+KAI
+Then we wait.
+"""
+
+
+@pytest.fixture(scope="module")
+def filmed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Two episodes of LIN (the astronaut) and KAI (Grace Hopper) filmed by the animatic from head-and-shoulders
+    references, each take checked with faces, as `aigms render` does it without Prefect. The identity threshold
+    is one no take reaches, so every shot is a point to follow up on the chart."""
+    from aigms.production.bible import load_series
+    from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, read_episode
+    from databases import fresh_database_url
+
+    root = tmp_path_factory.mktemp("faces-series")
+    folder = root / "series"
+    save(astronaut_head(), folder / "bible" / "lin.png")
+    save(hopper_head(), folder / "bible" / "kai.png")
+    draw_plate(folder / "bible" / "lab.png", (70, 90, 110))
+    (folder / "episodes").mkdir()
+    for code in ("s01e01", "s01e02"):
+        (folder / "episodes" / f"{code}.fountain").write_text(SCRIPT.format(title=code))
+    (folder / "series.yaml").write_text(yaml.safe_dump({
+        "id": "faces", "title": "Faces", "delivery": {"width": 480, "height": 270, "fps": 12},
+        "characters": {"lin": {"name": "LIN", "references": ["bible/lin.png"]},
+                       "kai": {"name": "KAI", "references": ["bible/kai.png"]}},
+        "locations": {"lab": {"name": "LAB", "references": ["bible/lab.png"]}},
+        "storyboard": {"rules": ["dialogue_coverage"]},
+        "qc": {"faces": "dlib", "face_every": 12, "retakes": 1, "thresholds": {"identity": 0.99}},
+        "episodes": [{"id": code, "script": f"episodes/{code}.fountain"} for code in ("s01e01", "s01e02")]}))
+    series = load_series(folder)
+    database_url = fresh_database_url(root / "home")
+    engine = open_database(database_url)
+    with session_scope(engine) as session:
+        report = IngestReport()
+        ingest_series(session, series, report)
+        for code in ("s01e01", "s01e02"):
+            ingest_episode(session, series, read_episode(series, code), report)
+        planned = [(row.id, row.spec) for row in session.scalars(select(models.Shot).order_by(models.Shot.id))]
+    for row_id, spec in planned:
+        render_shot(engine, root / "home" / "store", series, Shot.model_validate(spec), row_id)
+    return {"root": root, "series": folder, "home": root / "home", "database": database_url}
+
+
+@pytest.mark.database
+def test_aigms_qc_prints_the_research_metrics_beside_the_papers_and_draws_the_series_chart(filmed: dict) -> None:
+    report = filmed["root"] / "s01e02-qc.html"
+    done = CliRunner().invoke(app, ["qc", "s01e02", "--series", str(filmed["series"]), "--home", str(filmed["home"]),
+                                    "--out", str(report)], env={"AIGMS_DATABASE_URL": filmed["database"]})
+    assert done.exit_code in (0, 1), done.output
+    assert "within-shot face consistency" in done.output and "VGoT 0.8138" in done.output
+    with session_scope(open_database(filmed["database"])) as session:
+        rows = session.scalars(select(models.IdentityMetric)).all()
+        by_scope = {(row.episode_id is None, row.metric): row for row in rows}
+        assert len(rows) == 6 and {row.extractor for row in rows} == {"dlib"}
+        assert by_scope[(False, metrics.WITHIN_SHOT)].value > 0.9  # the animatic holds each face still
+        assert by_scope[(True, metrics.CROSS_SCENE)].count == 2  # LIN and KAI, each in two episodes' scenes
+    html = report.read_text()
+    assert 'id="identity-chart"' in html and html.count('class="identity-chart"') == 1
+    assert "LIN" in html and "KAI" in html and "VGoT 0.8138" in html and "<script" not in html
+
+
+@pytest.mark.database
+def test_the_dashboard_draws_identity_across_the_series_without_scripts(filmed: dict) -> None:
+    from starlette.testclient import TestClient
+
+    from aigms.dashboard.app import Settings, create_app, new_secret
+    from aigms.production.review import people
+    from dashboard_data import PASSWORDS, sign_in
+
+    with session_scope(open_database(filmed["database"])) as session:
+        if people.authenticate(session, "mei", PASSWORDS["mei"]) is None:
+            people.add_user(session, "mei", "director", PASSWORDS["mei"])
+        shot_ids = set(session.scalars(select(models.Shot.id)))
+    client = TestClient(create_app(Settings(filmed["database"], filmed["home"] / "store", new_secret())))
+    assert client.get("/series/faces/identity", follow_redirects=False).status_code == 303
+    sign_in(client, "mei")
+    page = client.get("/series/faces/identity")
+    assert page.status_code == 200
+    assert page.text.count("<svg") == 1 and "<script" not in page.text
+    assert "LIN" in page.text and "KAI" in page.text and "s01e01" in page.text and "s01e02" in page.text
+    linked = {int(found) for found in re.findall(r'href="/shots/(\d+)"', page.text)}
+    assert linked == shot_ids
+    assert client.get("/series/nobody/identity").status_code == 404

@@ -183,7 +183,7 @@ class ArcFace:
 
 
 def _recognition_model(folder: Path, onnxruntime: Any) -> tuple[Any, str]:
-    """The folder's ONNX model that takes 3 × 112 × 112 faces (a buffalo_l folder also holds a detector and others)."""
+    """The folder's ONNX model that takes 3 × 112 × 112 faces (a buffalo_l folder holds a detector and more)."""
     fix = "give qc.faces a folder holding an ArcFace ONNX model with a 3 × 112 × 112 input, e.g. w600k_r50.onnx"
     if not folder.is_dir():
         raise InputError(folder, None, "face model folder not found", fix)

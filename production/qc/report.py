@@ -124,7 +124,8 @@ def write_report(series_title: str, episode_code: str, shots: list[ShotReport], 
     html = templating.pages().get_template("qc/report.html.j2").render(
         series_title=series_title, episode=episode_code, shots=shots, lines=plot(shots), width=PLOT_WIDTH,
         height=PLOT_HEIGHT, margin=PLOT_MARGIN, step=(PLOT_WIDTH - 2 * PLOT_MARGIN) / max(len(shots) - 1, 1),
-        identity=identity, metric_rows=list(zip(*metrics)) if metrics else [], metric_names=METRICS, paper_figures=PAPER_FIGURES,
+        identity=identity, metric_rows=list(zip(*metrics)) if metrics else [], metric_names=METRICS,
+        paper_figures=PAPER_FIGURES,
     )
     atomic_write_text(out, html)
     return out
