@@ -31,7 +31,7 @@ SHOTS = [
     Shot(id="010", scene=1, kind="establishing", size="WS", location="lab", text="The lab at night.", duration=3.0),
     Shot(id="020", scene=1, kind="action", size="MS", location="lab", characters=["lin"], text="Lin waits.",
          duration=4.0),
-    Shot(id="030", scene=1, kind="dialogue", size="MCU", location="lab", characters=["lin", "kai"], speaker="kai",
+    Shot(id="030", scene=2, kind="dialogue", size="MCU", location="lab", characters=["lin", "kai"], speaker="kai",
          text="It has been like that since noon.", duration=5.0),
 ]
 

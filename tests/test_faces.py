@@ -347,8 +347,7 @@ def test_the_dashboard_draws_identity_across_the_series_without_scripts(filmed: 
     from dashboard_data import PASSWORDS, sign_in
 
     with session_scope(open_database(filmed["database"])) as session:
-        if people.authenticate(session, "mei", PASSWORDS["mei"]) is None:
-            people.add_user(session, "mei", "director", PASSWORDS["mei"])
+        people.add_user(session, "mei", "director", PASSWORDS["mei"])
         shot_ids = set(session.scalars(select(models.Shot.id)))
     client = TestClient(create_app(Settings(filmed["database"], filmed["home"] / "store", new_secret())))
     assert client.get("/series/faces/identity", follow_redirects=False).status_code == 303
