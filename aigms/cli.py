@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from aigms import shots
+from aigms import bible, shots
 from aigms.dashboard.cli import register as register_dashboard
 from aigms.options import (EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, fail,
                            locate_episode, warn)
@@ -21,6 +21,7 @@ from aigms.schemas.errors import InputError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(shots.app, name="shots")
+app.add_typer(bible.app, name="bible")
 @app.command()
 def schema(name: Annotated[str | None, typer.Argument(help="one of: " + ", ".join(SCHEMAS))] = None) -> None:
     """Print the JSON Schema of a user-facing file (series, script, shotlist, manifest)."""
@@ -198,6 +199,8 @@ def qc(
     from aigms.db.session import open_database, session_scope
     from aigms.flows import settings
     from aigms.production.bible import load_series
+    from aigms.production.qc import metrics
+    from aigms.production.qc.chart import series_chart
     from aigms.production.qc.report import gather, write_report
 
     try:
@@ -212,7 +215,12 @@ def qc(
             fail(InputError(folder / "series.yaml", None, f"episode {episode_id} has not been rendered",
                             f"run `aigms render {episode_id} --series {folder}` first"))
         shots = gather(session, settings.store(home_dir), row)
-    path = write_report(series.title, episode_id, shots, out or home_dir / "reports" / f"{episode_id}-qc.html")
+        measured = metrics.measure(session, row)
+        chart = series_chart(session, series.id, lambda shot: f"#shot-{shot.code}" if shot.episode == episode_id
+                             else f"{shot.episode}-qc.html#shot-{shot.code}")
+    faces_seen = any(metric.value is not None for metric in measured[0] + measured[1])
+    path = write_report(series.title, episode_id, shots, out or home_dir / "reports" / f"{episode_id}-qc.html",
+                        chart, measured if faces_seen else None)
     table = Table("shot", "takes", "cut in", "checks", "failed", title=f"aigms qc {episode_id}")
     for shot in shots:
         selected = shot.selected
@@ -222,9 +230,24 @@ def qc(
                       str(len(selected.scores)) if selected else "0",
                       f"[red]{', '.join(failed)}[/]" if failed else "[green]none[/]")
     console.print(table)
+    if faces_seen:
+        console.print(_identity_table(episode_id, measured))
+    for line in chart.flagged if chart else []:
+        warn(f"{line.name} {line.drift:.2f} between episodes: {line.advice}", "identity drift")
     console.print(f"report written to [bold]{escape(str(path))}[/]")
     if any(shot.flagged for shot in shots):
         raise typer.Exit(1)
+
+
+def _identity_table(episode_id: str, measured: tuple[list, list]) -> Table:
+    from aigms.production.qc.metrics import METRICS, PAPER_FIGURES
+
+    table = Table("metric", episode_id, "series", "the papers' systems", title=f"identity ({measured[0][0].extractor})")
+    for own, whole in zip(*measured):
+        papers = " · ".join(f"{system} {value:.4f}" for system, value in PAPER_FIGURES[own.name].items())
+        table.add_row(METRICS[own.name], "–" if own.value is None else f"{own.value:.4f}",
+                      "–" if whole.value is None else f"{whole.value:.4f}", papers or "no figure verified")
+    return table
 
 
 @app.command()

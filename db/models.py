@@ -317,3 +317,62 @@ class DialogueLine(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     asset: Mapped[Asset | None] = relationship()
+
+
+class ReferenceFaces(Base):
+    """The faces an extractor found in a reference image, by the image's sha256: a bible is read again every render,
+    its faces are computed once."""
+
+    __tablename__ = "reference_faces"
+    __table_args__ = (UniqueConstraint("sha256", "extractor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    extractor: Mapped[str] = mapped_column(String(300))
+    faces: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = created()
+
+
+class TakeFaces(Base):
+    """The most confident face of each sampled frame of a take, as VGoT's face-consistency metrics read a shot."""
+
+    __tablename__ = "take_faces"
+
+    take_id: Mapped[int] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"), primary_key=True)
+    extractor: Mapped[str] = mapped_column(String(300))
+    frames: Mapped[list[Any]] = mapped_column(JSON)
+    faces: Mapped[list[Any]] = mapped_column(JSON)
+    unknown: Mapped[int] = mapped_column(default=0)
+
+
+class IdentityScore(Base):
+    """How well a character's face in a take matches the bible: the points of the series-wide identity chart."""
+
+    __tablename__ = "identity_scores"
+    __table_args__ = (UniqueConstraint("take_id", "character"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    take_id: Mapped[int] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"), index=True)
+    character: Mapped[str] = mapped_column(String(100))
+    extractor: Mapped[str] = mapped_column(String(300))
+    similarity: Mapped[float] = mapped_column(Float)
+    matched: Mapped[int]
+    seen: Mapped[int]
+    sampled: Mapped[int]
+    embedding: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class IdentityMetric(Base):
+    """A research metric of identity (VGoT's face consistency, DreamFactory's cross-scene face distance) over an
+    episode's cut, or over the whole series when `episode_id` is empty."""
+
+    __tablename__ = "identity_metrics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[str] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    metric: Mapped[str] = mapped_column(String(50))
+    value: Mapped[float | None] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(default=0)
+    extractor: Mapped[str] = mapped_column(String(300))
+    computed_at: Mapped[datetime] = created()

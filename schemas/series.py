@@ -57,6 +57,8 @@ class Character(Strict):
     description: str = ""
     references: list[Path] = Field(default_factory=list, description="reference images, relative to series.yaml")
     voice: Voice = Field(default_factory=Voice)
+    faceless: bool = Field(False, description="no human face to recognise (a drone, a mask): identity is judged by "
+                                              "the silhouette's colours even when qc.faces is set")
 
 
 class Location(Strict):
@@ -171,12 +173,12 @@ class SubtitleRules(Strict):
 
 
 QC_CHECKS = ("identity", "location", "seams", "flicker", "motion", "frozen", "black", "conformance", "continuity",
-             "scene_location")
+             "scene_location", "unknown_faces")
 
 
 def _default_thresholds() -> dict[str, float]:
     return {"identity": 0.5, "location": 0.4, "seams": 0.7, "flicker": 0.9, "motion": 0.0, "frozen": 0.5,
-            "black": 0.9, "conformance": 1.0, "continuity": 0.35, "scene_location": 0.4}
+            "black": 0.9, "conformance": 1.0, "continuity": 0.35, "scene_location": 0.4, "unknown_faces": 0.0}
 
 
 class QCSettings(Strict):
@@ -187,6 +189,12 @@ class QCSettings(Strict):
                                          description="check name → lowest passing score in [0, 1]")
     retakes: int = Field(3, ge=1, le=20, description="most takes a shot gets while its takes fail QC")
     extractor: str = Field("classical", description="classical, or clip:<folder> / dinov2:<folder> of local weights")
+    faces: str | None = Field(None, pattern=r"^(dlib|insightface:.+)$", examples=["dlib", "insightface:/models/buffalo_l"],
+                              description="judge identity by face embeddings: dlib (weights ship in a package) or an "
+                                          "ArcFace ONNX folder; null: by silhouette colours")
+    face_every: int = Field(12, ge=1, le=120, description="look for faces in every Nth frame of a take")
+    identity_drift: float = Field(0.1, gt=0, le=1, description="a character whose mean identity score differs by more "
+                                                               "than this between episodes is flagged")
     frozen_seconds: float = Field(1.0, gt=0, le=60, description="a still stretch longer than this counts as frozen")
     audio_in_clips: bool = Field(False, description="the generator films sound: a dialogue take must carry audio")
     enabled: bool = True
