@@ -82,7 +82,7 @@ def episode_lock(engine: Engine, store: Path, series_id: str, episode_code: str,
         time.sleep(min(heartbeat, 1.0))
     folder = scratch(store, series_id, episode_code)
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
     beating = threading.Thread(target=_beat, args=(engine, series_id, episode_code, token, heartbeat, stop),
                                name=f"render-lock {series_id} {episode_code}", daemon=True)

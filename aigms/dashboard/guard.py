@@ -70,8 +70,11 @@ def bounded_body(app: ASGIApp, limit: int = MAX_BODY) -> ASGIApp:
             await app(scope, receive, send)
             return
         length = _headers(scope.get("headers", [])).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > limit:
-            await _refuse(send, 413 if length.isdigit() else 400, b"The request body is too large.\n")
+        if not length.isdigit():
+            await _refuse(send, 400, b"The request's Content-Length is not a number.\n")
+            return
+        if int(length) > limit:
+            await _refuse(send, 413, b"The request body is too large.\n")
             return
         received = 0
         started = False
