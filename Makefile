@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python benchmarks/subtitles.py
 	$(BIN)/python benchmarks/dashboard.py
 	$(BIN)/python benchmarks/qc.py
+	$(BIN)/python benchmarks/store.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .aigms renders .pytest_cache

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from aigms import bible, shots
+from aigms import bible, shots, store
 from aigms.dashboard.cli import register as register_dashboard
 from aigms.options import (EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, fail,
                            locate_episode, warn)
@@ -22,6 +22,7 @@ from aigms.schemas.errors import InputError
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(shots.app, name="shots")
 app.add_typer(bible.app, name="bible")
+app.add_typer(store.app, name="store")
 @app.command()
 def schema(name: Annotated[str | None, typer.Argument(help="one of: " + ", ".join(SCHEMAS))] = None) -> None:
     """Print the JSON Schema of a user-facing file (series, script, shotlist, manifest)."""
@@ -93,8 +94,11 @@ def ingest(series_dir: Path, home: HomeOption = None, strict: StrictOption = Fal
 
 
 def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | None, strict: bool,
-            force: bool, takes: int = 1, dask: str | None = None) -> None:
+            force: bool, takes: int = 1, dask: str | None = None, wait: bool = False) -> None:
     from aigms.flows.episode import render_episode
+    from aigms.flows.temporary_server import start_temporary_server
+
+    start_temporary_server()
 
     if dask:
         from prefect_dask import DaskTaskRunner
@@ -103,7 +107,7 @@ def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | No
     table = Table("episode", "shots", "rendered", "reused", "video", title="aigms render")
     for episode_id in episode_ids:
         result = render_episode(str(series_dir), episode_id, str(out), str(home) if home else None, strict,
-                                force, takes)
+                                force, takes, wait)
         table.add_row(episode_id, str(result.shots), str(result.rendered), str(result.reused), Text(str(result.video)))
     console.print(table)
 
@@ -122,9 +126,14 @@ def render(
         "--from-manifest", help="render again from a delivered manifest.json (its media found by hash)")] = None,
     dask: Annotated[str | None, typer.Option(
         "--dask", help="address of a Dask scheduler (tcp://host:8786) whose workers run the tasks")] = None,
+    wait: Annotated[bool, typer.Option(
+        "--wait", help="if another render of the episode is running, wait for it instead of stopping")] = False,
 ) -> None:
     """Render one episode to DIR/<series>/<episode>/ (episode.mp4, .srt, .vtt, timeline.otio, .edl, .xml,
-    manifest.json). The shot list must be approved first (`aigms shots approve`), or forced."""
+    manifest.json). The shot list must be approved first (`aigms shots approve`), or forced. One render of an
+    episode runs at a time: a second is refused with who holds it, or waits with --wait."""
+    from aigms.production.render_lock import RenderLocked
+
     try:
         if from_manifest is not None:
             _render_from_manifest(from_manifest, out, home)
@@ -132,8 +141,8 @@ def render(
         if episode is None:
             raise InputError(Path.cwd(), None, "no episode given", "name a .fountain file, or use --from-manifest")
         folder, episode_id = locate_episode(episode, series_dir)
-        _render(folder, [episode_id], out, home, strict, force, takes, dask)
-    except (InputError, KeyError) as error:
+        _render(folder, [episode_id], out, home, strict, force, takes, dask, wait)
+    except (InputError, KeyError, RenderLocked) as error:
         fail(error)
 
 

@@ -170,6 +170,9 @@ class Asset(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     media: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = created()
+    # The file's device, inode, size, mtime and ctime when its bytes last hashed to `sha256`: while they are the
+    # same, the file is trusted without reading it again (`production.store.assets.has_file`).
+    verified_stat: Mapped[str | None] = mapped_column(String(120))
 
 
 class Take(Base):
@@ -376,3 +379,34 @@ class IdentityMetric(Base):
     count: Mapped[int] = mapped_column(default=0)
     extractor: Mapped[str] = mapped_column(String(300))
     computed_at: Mapped[datetime] = created()
+
+
+class UserSession(Base):
+    """A signed-in browser. The cookie carries a random token and the row only its sha256, so a copied database
+    signs no one in; signing out deletes the row, and a new password or a disabled account deletes them all."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = created()
+    expires_at: Mapped[datetime]
+    address: Mapped[str] = mapped_column(String(100), default="")
+
+
+class RenderLock(Base):
+    """The one render of an episode allowed at a time, and who holds it. The holder beats every `heartbeat_seconds`;
+    a lock whose heartbeat has stopped for several of its beats (a lost machine) or whose process is gone on the
+    host it names is taken over by the next render."""
+
+    __tablename__ = "render_locks"
+
+    series_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    episode_code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    acquired_at: Mapped[datetime] = created()
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_seconds: Mapped[float] = mapped_column(Float)

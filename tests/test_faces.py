@@ -299,7 +299,7 @@ def filmed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for code in ("s01e01", "s01e02"):
         (folder / "episodes" / f"{code}.fountain").write_text(SCRIPT.format(title=code))
     (folder / "series.yaml").write_text(yaml.safe_dump({
-        "id": "faces", "title": "Faces", "delivery": {"width": 480, "height": 270, "fps": 12},
+        "id": "faces", "title": "Faces", "delivery": {"width": 480, "height": 270, "fps": FPS},
         "characters": {"lin": {"name": "LIN", "references": ["bible/lin.png"]},
                        "kai": {"name": "KAI", "references": ["bible/kai.png"]}},
         "locations": {"lab": {"name": "LAB", "references": ["bible/lab.png"]}},

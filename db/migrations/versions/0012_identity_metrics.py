@@ -1,7 +1,7 @@
 """identity by faces: reference faces by image hash, faces per take, identity scores, research metrics
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-30 11:00:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = '0012'
-down_revision: str | None = '0007'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
