@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -48,6 +49,21 @@ def update(engine: Engine, call_id: int, **fields: Any) -> models.ModelCall:
         return call
 
 
+def begin_submission(engine: Engine, call_id: int, attempts: int, task_id: str | None = None) -> bool:
+    """Count a submission about to be sent, unless another render counted it first (compare and set on
+    `attempts`): of two renders resuming one take, only one sends the request. `task_id` is the id the caller
+    gives the task before sending it, where the provider lets it choose (ComfyUI's prompt id)."""
+    fields: dict[str, Any] = {"attempts": attempts + 1, "submitted_at": models.utcnow()}
+    if task_id is not None:
+        fields["provider_task_id"] = task_id
+    with session_scope(engine) as session:
+        changed = session.execute(
+            sql_update(models.ModelCall)
+            .where(models.ModelCall.id == call_id, models.ModelCall.attempts == attempts)
+            .values(**fields))
+        return changed.rowcount == 1
+
+
 def record(session: Session, **fields: Any) -> models.ModelCall:
     """A call that is over as it is recorded (a local model's segment): one row, in the caller's transaction."""
     fields.setdefault("state", models.CALL_SUCCEEDED)
@@ -63,15 +79,17 @@ def get(engine: Engine, call_id: int) -> models.ModelCall | None:
         return session.get(models.ModelCall, call_id)
 
 
-def jobs(session: Session, recent: timedelta = timedelta(days=1), limit: int = 200) -> list[models.ModelCall]:
-    """Remote jobs still open, and those finished within `recent`, newest first."""
+def jobs(session: Session, recent: timedelta = timedelta(days=1),
+         limit: int = 200) -> list[tuple[models.ModelCall, str | None]]:
+    """Remote jobs still open, and those made within `recent`, newest first, each with its shot's code."""
     since = datetime.now(UTC) - recent
-    query = (select(models.ModelCall)
+    query = (select(models.ModelCall, models.Shot.code)
+             .outerjoin(models.Shot, models.Shot.id == models.ModelCall.shot_id)
              .where(models.ModelCall.provider.is_not(None))
              .where(or_(models.ModelCall.state.in_(models.CALL_OPEN), models.ModelCall.created_at >= since))
              .order_by(models.ModelCall.created_at.desc(), models.ModelCall.id.desc())
              .limit(limit))
-    return list(session.scalars(query))
+    return [(call, code) for call, code in session.execute(query)]
 
 
 def for_takes(session: Session, take_ids: list[int]) -> dict[int, list[models.ModelCall]]:

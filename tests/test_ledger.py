@@ -44,4 +44,4 @@ def test_jobs_lists_open_remote_calls_and_recent_ones_but_not_local_calls(databa
         session.add(waiting)
         done = ledger.record(session, backend="comfyui", provider="127.0.0.1:8188", request={}, cost=0.0)
         session.flush()
-        assert [call.id for call in ledger.jobs(session)] == [done.id, waiting.id]
+        assert [(call.id, shot) for call, shot in ledger.jobs(session)] == [(done.id, None), (waiting.id, None)]
