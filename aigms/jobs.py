@@ -23,7 +23,7 @@ def jobs(context: typer.Context, home: HomeOption = None,
     from aigms.flows import settings
 
     engine = open_database(settings.database(settings.home(home)))
-    table = Table("job", "provider", "shot", "call", "task id", "state", "age", "billed", "cost", title="aigms jobs")
+    table = Table("job", "provider", "call", "task id", "state", "age", "billed", "cost", title="aigms jobs")
     now = datetime.now(UTC)
     with session_scope(engine) as session:
         rows = ledger.jobs(session, timedelta(days=days))
@@ -31,8 +31,9 @@ def jobs(context: typer.Context, home: HomeOption = None,
             created = call.created_at if call.created_at.tzinfo else call.created_at.replace(tzinfo=UTC)
             billed = f"{call.billed_units:g} {call.unit}" if call.billed_units is not None else ""
             cost = f"{call.cost:.2f} {call.currency or ''}".strip() if call.cost is not None else ""
-            what = call.kind + (f" {call.segment_index + 1}" if call.segment_index is not None else "")
-            table.add_row(str(call.id), call.provider or "", shot or "", what, call.provider_task_id or "",
+            what = (f"shot {shot} " if shot else "") + call.kind + (
+                f" {call.segment_index + 1}" if call.segment_index is not None else "")
+            table.add_row(str(call.id), call.provider or "", what, call.provider_task_id or "",
                           _state(call.state, call.error), _age(now - created), billed, cost)
     if not rows:
         console.print(f"no open jobs, and none in the last {days:g} day(s)")

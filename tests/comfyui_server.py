@@ -9,8 +9,8 @@ or HTTP 400 `{error, node_errors}`; one prompt executed at a time, its client to
 `POST /queue {delete}`, `POST /interrupt`, `GET /view`, `GET /system_stats`.
 
 "Executing" a workflow reads the values a Wan-style graph carries (the latent's width, height and length, the video
-node's fps, the sampler's seed and steps, the image a LoadImage names) and writes a flat grey clip of them; a
-LoadImage naming no uploaded file fails as ComfyUI does."""
+node's fps, the sampler's steps, the image a LoadImage names) and writes a flat grey clip of them, one grey level
+per prompt; a LoadImage naming no uploaded file fails as ComfyUI does."""
 
 import asyncio
 import itertools
@@ -234,8 +234,8 @@ class ComfyServer:
         while (prompt := self._queue.get()) is not None:
             if prompt not in self._pending:
                 continue  # deleted from the queue
+            self._running = prompt  # running before it leaves the pending list: never in neither
             self._pending.remove(prompt)
-            self._running = prompt
             self._interrupt.clear()
             try:
                 self.history[prompt.id] = self._execute(prompt)
@@ -278,7 +278,7 @@ class ComfyServer:
             return self._failed(prompt, messages, say, sampler, "KSampler", self.steps_fail)
         frames, fps = int(value(latent, "length")), _fps(graph, output, value)
         width, height = int(value(latent, "width")), int(value(latent, "height"))
-        level = 30 + (int(value(sampler, "seed")) % 200)
+        level = 30 + 40 * (prompt.number % 6)
         name = f"aigms_{prompt.number:05d}_.mp4"
         say("executing", {"node": output})
         grey_clip(self.folder / "output" / "video" / name, level, frames / fps, fps, width, height)

@@ -26,7 +26,7 @@ from PIL import Image
 
 from remote_servers import grey_clip
 
-ACCESS_KEY, SECRET_KEY = "ak-test-studio", "sk-test-studio-secret"
+ACCESS_KEY, SECRET_KEY = "ak-test-studio", "sk-test-studio-secret-0123456789abcdef"
 KINDS = ("text2video", "image2video", "multi-image2video", "video-extend", "lip-sync")
 
 
@@ -85,9 +85,12 @@ class KlingServer:
         @app.middleware("http")
         async def record(request: Request, call_next: Any) -> Response:
             body = await request.body()
-            self.requests.append({"method": request.method, "path": request.url.path,
-                                  "query": dict(request.query_params), "bytes": len(body), "at": time.monotonic()})
-            return await call_next(request)
+            entry = {"method": request.method, "path": request.url.path, "query": dict(request.query_params),
+                     "bytes": len(body), "at": time.monotonic()}
+            self.requests.append(entry)
+            response = await call_next(request)
+            entry["status"] = response.status_code
+            return response
 
         @app.post("/v1/videos/{kind}")
         async def create(kind: str, request: Request) -> JSONResponse:

@@ -2,6 +2,7 @@
 videos made with ffmpeg (a flat grey level per task, so a test can tell in the delivered clip which task made
 which seconds)."""
 
+import shutil
 import socket
 import subprocess
 import threading
@@ -22,7 +23,7 @@ def serve(app: Any) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -51,3 +52,31 @@ def grey_clip(out: Path, level: int, seconds: float, fps: int, width: int = 128,
     subprocess.run([media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *arguments, "-c:v", "libx264",
                     "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(out)], check=True)
     return out
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
+LONG_SHOT = "[[SHOT: WS, push in, 14s]]"  # after the bronze tree's first line: a 5 + 5 + 4 s continuation chain
+
+
+def example_on(destination: Path, generator: str, extra: str = "", width: int = 160, height: int = 90) -> Path:
+    """The example series at a tiny delivery size, filmed by `generator` (a YAML mapping's lines, indented two
+    spaces), with `extra` series.yaml lines, and its bronze tree held 14 s: a three-segment chain."""
+    shutil.copytree(EXAMPLE, destination)
+    bible = destination / "series.yaml"
+    text = bible.read_text().replace("width: 1920", f"width: {width}").replace("height: 1080", f"height: {height}")
+    text = text.replace("generator:\n  backend: animatic\n  seed: 7\n", f"generator:\n{generator}\n{extra}")
+    bible.write_text(text)
+    script = destination / "episodes" / "s01e02.fountain"
+    tree = "The great bronze tree rises into shadow. Its branches begin to glow, one by one.\n"
+    script.write_text(script.read_text().replace(tree, tree + LONG_SHOT + "\n"))
+    return destination
+
+
+def levels(clip: Path, fps: int) -> list[float]:
+    """The median grey of the middle frame of each second of `clip`: which task made which second."""
+    import numpy as np
+
+    from aigms.production.generate import footage
+
+    frames = footage.read_frames(clip)
+    return [float(np.median(frames[second * fps + fps // 2])) for second in range(len(frames) // fps)]

@@ -423,18 +423,24 @@ def _interrupt(client: Client, job: Job, call_id: int, task_id: str, context: Ca
 
 
 def cancel(engine: Engine, call_id: int) -> models.ModelCall:
-    """`aigms jobs cancel`: stop an open job where its provider allows (the backend's `cancel_job`), and close it
-    in the ledger; a render waiting on it gives the take up. A provider that cannot cancel says so (`StopRender`
-    carries its words) and the job stays open."""
+    """`aigms jobs cancel`: close an open job in the ledger — a render waiting on it gives its take up at its next
+    poll — and stop its task where the provider allows (the backend's `cancel_job`). A provider that cannot
+    cancel says so (`StopRender` carries its words) and the job is left open, as it was."""
     call = ledger.get(engine, call_id)
     if call is None:
         raise KeyError(f"no job {call_id}; `aigms jobs` lists them")
     if call.state not in models.CALL_OPEN:
         raise ValueError(f"job {call_id} is already {call.state}")
-    if call.provider_task_id and call.state != models.CALL_PENDING:
-        load_backend(call.backend).cancel_job(call)
-    return ledger.update(engine, call_id, state=models.CALL_CANCELLED, finished_at=models.utcnow(),
-                         error="cancelled by a person")
+    before = call.state
+    cancelled = ledger.update(engine, call_id, state=models.CALL_CANCELLED, finished_at=models.utcnow(),
+                              error="cancelled by a person")
+    if call.provider_task_id and before != models.CALL_PENDING:
+        try:
+            load_backend(call.backend).cancel_job(call)
+        except StopRender:
+            ledger.update(engine, call_id, state=before, finished_at=None, error=None)
+            raise
+    return cancelled
 
 
 def describe(call: models.ModelCall) -> dict[str, Any]:

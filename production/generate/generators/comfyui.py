@@ -259,8 +259,9 @@ class Server:
                                  f"{task_id} (was it restarted?)")
         return found
 
-    def _look(self, job: remote.Job, prompt_id: str) -> remote.Status | None:
-        """Done (in `/history`), running or waiting (in `/queue`), or unknown (None)."""
+    def _look(self, job: remote.Job, prompt_id: str, again: bool = True) -> remote.Status | None:
+        """Done (in `/history`), running or waiting (in `/queue`), or unknown (None). A prompt that ends between
+        the two reads is in neither; the history is read once more before it is called unknown."""
         history = self._request("GET", f"/history/{prompt_id}").json()
         if prompt_id in history:
             return self._finished(job, prompt_id, history[prompt_id])
@@ -273,7 +274,7 @@ class Server:
                 if socket is not None:
                     status.step, status.steps, status.node = socket.step, socket.steps, socket.node
                 return status
-        return None
+        return self._look(job, prompt_id, again=False) if again else None
 
     def _finished(self, job: remote.Job, prompt_id: str, entry: dict[str, Any]) -> remote.Status:
         status_info = entry.get("status") or {}
