@@ -3,6 +3,7 @@ reference): a whole example episode with a three-segment continuation (one clip,
 durable job that a render killed mid-task re-attaches to, the provider's limits kept and its refusals told apart,
 and every call in the take's recipe, the `model_calls` ledger, the manifest and the shot page."""
 
+import base64
 import os
 import signal
 import subprocess
@@ -26,7 +27,7 @@ from aigms.production.generate.takes import render_shot
 from aigms.production.store.media import probe
 from aigms.schemas.manifest import Manifest
 from aigms.schemas.series import GeneratorSettings
-from aigms.schemas.shotlist import Segment, Shot
+from aigms.schemas.shotlist import Shot
 from builders import tiny_series
 from kling_server import ACCESS_KEY, SECRET_KEY, KlingServer
 from remote_servers import example_on, levels, serve
@@ -172,8 +173,9 @@ def test_every_call_is_in_its_takes_recipe_the_ledger_the_manifest_and_the_shot_
 # Kill and resume
 
 
-def short_series(root: Path) -> Path:
-    series = example_on(root / "series", KLING, "qc:\n  enabled: false\n")
+def short_series(root: Path, extra: str = "") -> Path:
+    """Three shots: the hall, the bronze tree held 14 s (three segments), Kai's line."""
+    series = example_on(root / "series", KLING, "qc:\n  enabled: false\n" + extra)
     (series / "episodes" / "s01e02.fountain").write_text(SHORT_EPISODE)
     return series
 
@@ -201,7 +203,7 @@ def test_a_render_killed_with_a_task_in_flight_resumes_it_without_paying_twice(s
                                                                                prefect: None) -> None:
     from prefect.settings import PREFECT_API_URL
 
-    series = short_series(tmp_path)
+    series = short_series(tmp_path, "lipsync: kling\n")
     database_url = fresh_database_url(tmp_path / "home")
     env = {**os.environ, "AIGMS_DATABASE_URL": database_url, "PREFECT_API_URL": PREFECT_API_URL.value()}
     forget_limit("remote-kling")
@@ -228,9 +230,13 @@ def test_a_render_killed_with_a_task_in_flight_resumes_it_without_paying_twice(s
     resumed = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     segments = Counter(body.get("external_task_id", "").rsplit("-", 1)[0] or body["video_id"]
-                       for body in server.creations())
+                       for body in server.creations() if "input" not in body)
     assert set(segments.values()) == {1}
     assert len(segments) == 5  # establishing 1 + the chain 3 + the line 1
+    assert len(server.creations("lip-sync")) == 1  # Kai's line, once its take was filmed
+    with session_scope(open_database(database_url)) as session:
+        dialogue = session.scalar(select(models.Shot).where(models.Shot.kind == "dialogue"))
+        assert dialogue.selected_take.recipe["parent"] and dialogue.selected_take.generator == "kling:lipsync"
     polled = {request["path"].rsplit("/", 1)[1] for request in server.requests if request["method"] == "GET"}
     assert in_flight <= polled
     assert {take.status for take in clip_takes(database_url)} == {models.TAKE_OK}
@@ -349,3 +355,32 @@ def test_the_job_loop_refuses_a_call_without_a_ledger() -> None:
     job = remote.Job("kling", "kling", "kling-v1-6", "segment", 0, "text2video", {}, "key")
     with pytest.raises(ValueError, match="CallContext"):
         remote.run(kling.Client("http://127.0.0.1:9", ACCESS_KEY, SECRET_KEY), job, None, remote.Timing())
+
+
+def test_lip_sync_makes_a_new_take_whose_parent_is_the_filmed_one(server: KlingServer, tmp_path: Path,
+                                                                  database_url: str) -> None:
+    from aigms.production.generate import lipsync
+    from aigms.production.store import media
+
+    filmed = film(tmp_path, database_url).selected
+    line = tmp_path / "line.wav"
+    subprocess.run([media.ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=220:duration=1.2",
+                    str(line)], check=True)
+    engine = open_database(database_url)
+    series = tiny_series(tmp_path / "series", 160, 90)
+    shot = Shot(id="010", scene=1, kind="dialogue", size="MCU", text="Too late for that.", duration=5.0,
+                location="lab", speaker="kai")
+    synced = lipsync.sync_lips(engine, tmp_path / "store", series, shot, None, filmed, line, "a" * 64, 0.25)
+    (body,) = server.creations("lip-sync")
+    assert body["input"]["video_id"] == f"video-{next(iter(server.tasks))}"
+    assert (body["input"]["mode"], body["input"]["audio_type"]) == ("audio2video", "file")
+    with session_scope(engine) as session:
+        take = session.get(models.Take, synced.take_id)
+        assert take.recipe["parent"] == filmed.recipe_sha256 and take.status == models.TAKE_OK
+        assert [call["kind"] for call in take.recipe["calls"]] == ["lipsync"]
+    sent = tmp_path / "sent.wav"
+    sent.write_bytes(base64.b64decode(body["input"]["audio_file"]))
+    assert abs(probe(sent).duration - 2.0) < 0.05  # 0.25 s of lead-in and the line, padded to Kling's 2 s
+    assert probe(synced.clip).duration == 5.0
+    again = lipsync.sync_lips(engine, tmp_path / "store", series, shot, None, filmed, line, "a" * 64, 0.25)
+    assert again.reused and len(server.creations("lip-sync")) == 1

@@ -221,10 +221,11 @@ def run(client: Client, job: Job, context: CallContext | None, timing: Timing) -
             return found
     if call.state == models.CALL_FAILED and (call.error or "").startswith(REFUSED):
         raise GenerationFailed(call.error, retry=False)  # the same prompt, refused before: not asked again
-    if call.state in (models.CALL_FAILED, models.CALL_CANCELLED, models.CALL_INTERRUPTED):
+    again = call.state in (models.CALL_FAILED, models.CALL_CANCELLED, models.CALL_INTERRUPTED)
+    if again:  # a new attempt, under a new task name: the failed task is not looked for again
         call = ledger.update(engine, call.id, state=models.CALL_PENDING, provider_task_id=None, error=None,
                              response=None)
-    status = _attach(client, job, call, context, timing, started)
+    status = _attach(client, job, call, context, timing, started, look=not again)
     watch = (client.watch(job, status.task_id, lambda live: _report(call.id, job, live, live.state))
              if not status.over else None)
     try:
@@ -268,7 +269,7 @@ def _stored(context: CallContext, call: models.ModelCall) -> Result | None:
 
 
 def _attach(client: Client, job: Job, call: models.ModelCall, context: CallContext, timing: Timing,
-            started: float) -> Status:
+            started: float, look: bool = True) -> Status:
     """The task this call is waiting on: the one recorded, the one an interrupted or unanswered submission made
     (asked of the provider before anything is sent again), or a new one."""
     engine = context.engine
@@ -277,13 +278,13 @@ def _attach(client: Client, job: Job, call: models.ModelCall, context: CallConte
     backoff, unreachable = timing.backoff, 0
     while True:
         try:
-            if call.attempts:
+            if call.attempts and look:
                 found = client.find(job, call.attempts, call.provider_task_id)
                 if found is not None:
                     ledger.update(engine, call.id, provider_task_id=found.task_id, state=models.CALL_SUBMITTED,
                                   error=None)
                     return found
-            attempt = call.attempts + 1
+            look, attempt = True, call.attempts + 1
             if not ledger.begin_submission(engine, call.id, call.attempts, client.task_name(job, attempt)):
                 time.sleep(timing.poll)  # a render beside this one is sending it: wait for its task
                 call = ledger.get(engine, call.id)

@@ -191,7 +191,8 @@ class Client:
                 return None  # 1202/1203: no such task, the request never arrived
         parent = job.body.get("video_id") or job.body.get("input", {}).get("video_id")
         tasks = self._call("GET", f"/v1/videos/{job.endpoint}", params={"pageNum": 1, "pageSize": 100}) or []
-        mine = [task for task in tasks if (task.get("task_info") or {}).get("parent_video", {}).get("id") == parent]
+        mine = [task for task in tasks if (task.get("task_info") or {}).get("parent_video", {}).get("id") == parent
+                and task.get("task_status") != "failed"]  # a failed attempt is not the task to wait for
         return _status(max(mine, key=lambda task: task.get("created_at", 0))) if mine else None
 
     def status(self, job: remote.Job, task_id: str) -> remote.Status:
