@@ -38,9 +38,17 @@ def serve(app: Any) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+_made: dict[tuple[int, float, int, int, int], Path] = {}
+
+
 def grey_clip(out: Path, level: int, seconds: float, fps: int, width: int = 128, height: int = 72,
               before: Path | None = None) -> Path:
-    """An H.264 mp4 of `seconds` at one grey `level`, after the frames of `before` when given (an extension)."""
+    """An H.264 mp4 of `seconds` at one grey `level`, after the frames of `before` when given (an extension). A
+    clip made before is copied, not encoded again: the servers answer as fast as they can."""
+    key = (level, seconds, fps, width, height)
+    if before is None and key in _made and _made[key].is_file():
+        shutil.copyfile(_made[key], out)
+        return out
     colour = f"0x{level:02x}{level:02x}{level:02x}"
     source = f"color=c={colour}:s={width}x{height}:r={fps}:d={seconds}"
     if before is None:
@@ -51,6 +59,8 @@ def grey_clip(out: Path, level: int, seconds: float, fps: int, width: int = 128,
                      "-map", "[v]"]
     subprocess.run([media.ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *arguments, "-c:v", "libx264",
                     "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(out)], check=True)
+    if before is None:
+        _made[key] = out
     return out
 
 
