@@ -119,8 +119,9 @@ def _remote_progress() -> Iterator[None]:
         yield
         return
     bars: dict[int, Any] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"),
-                  TimeElapsedColumn(), console=errors, transient=True) as progress:
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                  TextColumn("{task.fields[detail]}", markup=False), TimeElapsedColumn(), console=errors,
+                  transient=True) as progress:
         def show(event: remote.Progress) -> None:
             detail = event.state + (f" · node {event.node}" if event.node else "") + (
                 f" · step {event.step}/{event.steps}" if event.steps else "")

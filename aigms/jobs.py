@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from aigms.options import HomeOption, console, fail
@@ -33,8 +34,8 @@ def jobs(context: typer.Context, home: HomeOption = None,
             cost = f"{call.cost:.2f} {call.currency or ''}".strip() if call.cost is not None else ""
             what = (f"shot {shot} " if shot else "") + call.kind + (
                 f" {call.segment_index + 1}" if call.segment_index is not None else "")
-            table.add_row(str(call.id), call.provider or "", what, call.provider_task_id or "",
-                          _state(call.state, call.error), _age(now - created), billed, cost)
+            table.add_row(str(call.id), escape(call.provider or ""), what, escape(call.provider_task_id or ""),
+                          _state(call.state, call.error), _age(now - created), escape(billed), cost)
     if not rows:
         console.print(f"no open jobs, and none in the last {days:g} day(s)")
         return
@@ -61,7 +62,7 @@ def cancel(job: Annotated[int, typer.Argument(help="the job's number, as `aigms 
 def _state(state: str, error: str | None) -> str:
     colour = {"succeeded": "green", "failed": "red", "cancelled": "yellow", "interrupted": "yellow"}.get(state)
     text = f"[{colour}]{state}[/]" if colour else state
-    return f"{text} [dim]{error}[/]" if error and state not in ("succeeded",) else text
+    return f"{text} [dim]{escape(error)}[/]" if error and state not in ("succeeded",) else text
 
 
 def _age(delta: timedelta) -> str:

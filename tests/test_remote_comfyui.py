@@ -34,7 +34,8 @@ from builders import tiny_series
 from comfyui_server import ComfyServer, wan_workflow
 from remote_servers import example_on, levels, serve
 
-pytestmark = pytest.mark.database
+# The durable job on PostgreSQL too (`make test` runs these again there): resuming, re-attaching, cancelling.
+DATABASE = pytest.mark.database
 
 TESTS = Path(__file__).resolve().parent
 FAST = {"AIGMS_REMOTE_POLL": "0.02:0.1", "AIGMS_REMOTE_BACKOFF": "0.02:0.1", "AIGMS_WHISPER": "none"}
@@ -238,6 +239,7 @@ def test_a_video_helper_suite_output_is_read_from_its_gifs(server: ComfyServer, 
     assert "gifs" in next(iter(server.history.values()))["outputs"]["9"]
 
 
+@DATABASE
 def test_a_running_prompt_is_cancelled_with_aigms_jobs_cancel(server: ComfyServer, tmp_path: Path,
                                                               database_url: str) -> None:
     from aigms.cli import app
@@ -282,6 +284,7 @@ print(result.selected.clip)
 """
 
 
+@DATABASE
 def test_a_render_killed_mid_prompt_finds_its_prompt_again(server: ComfyServer, tmp_path: Path) -> None:
     database_url = fresh_database_url(tmp_path)
     script = FILM.format(tests=str(TESTS), root=str(tmp_path), database=database_url, url=server.url)

@@ -32,7 +32,8 @@ from builders import tiny_series
 from kling_server import ACCESS_KEY, SECRET_KEY, KlingServer
 from remote_servers import example_on, levels, serve
 
-pytestmark = pytest.mark.database
+# The durable job on PostgreSQL too (`make test` runs these again there): resuming, re-attaching, cancelling.
+DATABASE = pytest.mark.database
 
 FAST = {"AIGMS_REMOTE_POLL": "0.02:0.1", "AIGMS_REMOTE_BACKOFF": "0.02:0.1", "AIGMS_WHISPER": "none"}
 KLING = "  backend: kling:kling-v1-6\n  seed: 7\n  options:\n    mode: pro\n    negative_prompt: blurry, text"
@@ -199,6 +200,7 @@ def forget_limit(tag: str) -> None:
             pass
 
 
+@DATABASE
 def test_a_render_killed_with_a_task_in_flight_resumes_it_without_paying_twice(server: KlingServer, tmp_path: Path,
                                                                                prefect: None) -> None:
     from prefect.settings import PREFECT_API_URL
@@ -243,6 +245,7 @@ def test_a_render_killed_with_a_task_in_flight_resumes_it_without_paying_twice(s
     assert nothing_half_written(tmp_path / "home" / "store")
 
 
+@DATABASE
 def test_out_of_credit_stops_the_render_with_one_line_and_keeps_finished_takes(server: KlingServer, tmp_path: Path,
                                                                                prefect: None) -> None:
     from aigms.cli import app
@@ -299,6 +302,7 @@ def test_an_unreachable_api_stops_with_a_clear_error(tmp_path: Path, database_ur
     assert nothing_half_written(tmp_path / "store")
 
 
+@DATABASE
 def test_a_download_cut_short_writes_nothing_and_the_next_render_fetches_it_without_paying(
         server: KlingServer, tmp_path: Path, database_url: str) -> None:
     server.cut_downloads = 1
@@ -314,6 +318,7 @@ def test_a_download_cut_short_writes_nothing_and_the_next_render_fetches_it_with
     assert len(server.creations()) == 1
 
 
+@DATABASE
 def test_a_refused_prompt_fails_its_take_with_the_reason_and_is_not_asked_again(server: KlingServer, tmp_path: Path,
                                                                                 database_url: str) -> None:
     result = film(tmp_path, database_url, prompt="a forbidden ritual", retries=2)

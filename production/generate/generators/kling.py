@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import jwt
@@ -196,7 +197,7 @@ class Client:
         return _status(max(mine, key=lambda task: task.get("created_at", 0))) if mine else None
 
     def status(self, job: remote.Job, task_id: str) -> remote.Status:
-        return _status(self._call("GET", f"/v1/videos/{job.endpoint}/{task_id}"))
+        return _status(self._call("GET", f"/v1/videos/{job.endpoint}/{quote(task_id, safe='')}"))
 
     def download(self, job: remote.Job, status: remote.Status, out: Path) -> None:
         """The video from Kling's CDN, without our token (the URL is its own credential, and another host's)."""
