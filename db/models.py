@@ -363,5 +363,3 @@ class ModelCall(Base):
     currency: Mapped[str | None] = mapped_column(String(10))
     cost_source: Mapped[str] = mapped_column(String(20), default=COST_NONE)
     retake: Mapped[bool] = mapped_column(Boolean, default=False)
-
-    take: Mapped["Take | None"] = relationship()

@@ -389,3 +389,25 @@ def test_lip_sync_makes_a_new_take_whose_parent_is_the_filmed_one(server: KlingS
     assert probe(synced.clip).duration == 5.0
     again = lipsync.sync_lips(engine, tmp_path / "store", series, shot, None, filmed, line, "a" * 64, 0.25)
     assert again.reused and len(server.creations("lip-sync")) == 1
+
+
+@pytest.mark.parametrize(("status", "code", "outcome"), [
+    (401, 1004, remote.NotAuthorised),  # the token expired
+    (429, 1102, remote.OutOfCredit),  # Kling's own word for a depleted resource pack
+    (402, None, remote.OutOfCredit),
+    (403, 1103, remote.StopRender),  # no access to the model
+    (429, 1303, remote.ProviderBusy),  # tasks in flight over the pack's limit
+    (429, 1302, remote.ProviderBusy),  # requests too fast
+    (503, 5001, remote.ProviderBusy),  # maintenance
+    (400, 1301, remote.Refused),  # content security
+    (400, 1201, remote.Refused),  # a parameter Kling will not take
+])
+def test_klings_error_codes_become_what_the_render_does_about_them(status: int, code: int | None,
+                                                                   outcome: type) -> None:
+    import httpx
+
+    error = kling._error(httpx.Response(status, headers={"retry-after": "3"}), code, "as Kling says it")
+    assert type(error) is outcome
+    assert "as Kling says it" in str(error) and f"HTTP {status}" in str(error)
+    if outcome is remote.ProviderBusy:
+        assert error.retry_after == 3.0
