@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from aigms.db import models
+from aigms.db import ledger, models
 
 REVIEWED_TARGETS = ("take", "shotlist", "cut")
 
@@ -119,6 +119,22 @@ class QCView:
 
 
 @dataclass(frozen=True)
+class CallView:
+    """A model call of a take, as the shot page lists it: who made what, under which task, for how much."""
+
+    kind: str
+    segment: int | None
+    backend: str
+    model: str
+    provider: str | None
+    task_id: str | None
+    state: str
+    wall_seconds: float | None
+    billed: str
+    cost: str
+
+
+@dataclass(frozen=True)
 class TakeView:
     id: int
     status: str
@@ -134,6 +150,7 @@ class TakeView:
     selected: bool
     review_status: str | None
     qc: list[QCView]
+    calls: list[CallView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -354,6 +371,8 @@ def shot_detail(session: Session, shot_id: int) -> ShotDetail | None:
     retakes = session.scalars(
         select(models.Retake).where(models.Retake.shot_id == shot_id).order_by(models.Retake.id.desc())
     ).all()
+    calls = {take_id: [call_view(call) for call in found]
+             for take_id, found in ledger.for_takes(session, take_ids).items()}
     return ShotDetail(
         id=shot.id, episode_id=episode.id, episode_code=episode.code, series_id=series.id, series_root=series.root,
         script_path=episode.script_path, code=shot.code, kind=shot.kind, status=shot.status,
@@ -365,7 +384,7 @@ def shot_detail(session: Session, shot_id: int) -> ShotDetail | None:
                 recipe_sha256=take.recipe_sha256, recipe=take.recipe, clip_asset_id=take.asset_id,
                 media=media or {}, render_seconds=take.render_seconds, failure_reason=take.failure_reason,
                 created_at=take.created_at, selected=take.id == shot.selected_take_id,
-                review_status=latest.get(take.id), qc=qc.get(take.id, []),
+                review_status=latest.get(take.id), qc=qc.get(take.id, []), calls=calls.get(take.id, []),
             )
             for take, media in takes
         ],
@@ -373,6 +392,13 @@ def shot_detail(session: Session, shot_id: int) -> ShotDetail | None:
         retakes=[RetakeView(row.id, row.rejected_take_id, row.note, row.requested_by, row.requested_at,
                             row.filled_take_id) for row in retakes],
     )
+
+
+def call_view(call: models.ModelCall) -> CallView:
+    billed = f"{call.billed_units:g} {call.unit}" if call.billed_units is not None else ""
+    cost = f"{call.cost:.2f} {call.currency or ''}".strip() if call.cost is not None else ""
+    return CallView(call.kind, call.segment_index, call.backend, call.model, call.provider, call.provider_task_id,
+                    call.state, call.wall_seconds, billed, cost)
 
 
 def library(session: Session, series_id: str) -> Library | None:
