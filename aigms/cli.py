@@ -10,14 +10,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aigms import shots
+from aigms import costs, shots
 from aigms.dashboard.cli import register as register_dashboard
 from aigms.options import EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, errors, fail, locate_episode
 from aigms.schemas import SCHEMAS
-from aigms.schemas.errors import InputError
+from aigms.schemas.errors import BudgetExceeded, InputError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(shots.app, name="shots")
+app.add_typer(costs.app, name="cost")
 @app.command()
 def schema(name: Annotated[str | None, typer.Argument(help="one of: " + ", ".join(SCHEMAS))] = None) -> None:
     """Print the JSON Schema of a user-facing file (series, script, shotlist, manifest)."""
@@ -88,7 +89,7 @@ def ingest(series_dir: Path, home: HomeOption = None, strict: StrictOption = Fal
 
 
 def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | None, strict: bool,
-            force: bool, takes: int = 1, dask: str | None = None) -> None:
+            force: bool, takes: int = 1, dask: str | None = None, budget_override: bool = False) -> None:
     from aigms.flows.episode import render_episode
 
     if dask:
@@ -98,7 +99,7 @@ def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | No
     table = Table("episode", "shots", "rendered", "reused", "video", title="aigms render")
     for episode_id in episode_ids:
         result = render_episode(str(series_dir), episode_id, str(out), str(home) if home else None, strict,
-                                force, takes)
+                                force, takes, budget_override)
         table.add_row(episode_id, str(result.shots), str(result.rendered), str(result.reused), str(result.video))
     console.print(table)
 
@@ -116,6 +117,9 @@ def render(
         "--from-manifest", help="render again from a delivered manifest.json (its media found by hash)")] = None,
     dask: Annotated[str | None, typer.Option(
         "--dask", help="address of a Dask scheduler (tcp://host:8786) whose workers run the tasks")] = None,
+    budget_override: Annotated[bool, typer.Option(
+        "--budget-override", help="a director's call: film past the budgets in series.yaml (calls are still priced)")
+    ] = False,
 ) -> None:
     """Render one episode to DIR/<series>/<episode>/ (episode.mp4, .srt, .vtt, timeline.otio, .edl, .xml,
     manifest.json). The shot list must be approved first (`aigms shots approve`), or forced."""
@@ -126,8 +130,8 @@ def render(
         if episode is None:
             raise InputError(Path.cwd(), None, "no episode given", "name a .fountain file, or use --from-manifest")
         folder, episode_id = locate_episode(episode, series_dir)
-        _render(folder, [episode_id], out, home, strict, force, takes, dask)
-    except (InputError, KeyError) as error:
+        _render(folder, [episode_id], out, home, strict, force, takes, dask, budget_override)
+    except (InputError, KeyError, BudgetExceeded) as error:
         fail(error)
 
 

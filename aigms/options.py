@@ -2,12 +2,15 @@
 (one line naming the file, the line and the fix; exit status 1)."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from aigms.schemas.errors import InputError
+
+if TYPE_CHECKING:
+    from aigms.schemas.series import Series
 
 console = Console()
 errors = Console(stderr=True)
@@ -23,6 +26,12 @@ SeriesOption = Annotated[Path | None, typer.Option("--series", help="series fold
 def fail(error: Exception) -> None:
     errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def locate_series(series_dir: Path | None) -> "Series":
+    from aigms.production.bible import find_series_file, load_series
+
+    return load_series(find_series_file(series_dir or Path.cwd()))
 
 
 def locate_episode(episode: str, series_dir: Path | None) -> tuple[Path, str]:

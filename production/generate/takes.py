@@ -27,10 +27,12 @@ from aigms.production import qc
 from aigms.production.generate import footage
 from aigms.production.store import assets, media
 from aigms.production.generate.conform import conform
+from aigms.production.generate.costs import Meter, RetakeCapReached
 from aigms.production.store.files import atomic_path, atomic_write_text
 from aigms.production.generate.generators import (Capabilities, GenerationFailed, Generator, KeyframeRequest, SegmentRequest,
                                          animatic, generator_for, load_backend)
 from aigms.production.store.assets import canonical_sha256
+from aigms.schemas.errors import BudgetExceeded
 from aigms.schemas.series import GeneratorSettings, Series
 from aigms.schemas.shotlist import Segment, Shot
 
@@ -188,6 +190,14 @@ def _select(engine: Engine, shot_row_id: int | None, take_id: int) -> None:
             shot.selected_take_id = take_id
 
 
+def _meter(engine: Engine, series: Series, generator: Generator, take_id: int, shot_row_id: int | None,
+           shot_code: str) -> Meter:
+    device = generator.module.device(generator.model, generator.options) if hasattr(generator.module, "device") \
+        else "cpu"
+    return Meter.for_take(engine, series, generator.spec, generator.name, generator.model, device, take_id,
+                          shot_row_id, shot_code)
+
+
 # Keyframes
 
 
@@ -203,7 +213,7 @@ def make_keyframe(engine: Engine, store: Path, series: Series, shot: Shot, shot_
     found = find_take(engine, store, recipe_sha256)
     if found is not None:
         return found
-    _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+    keyframe_id = _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
     started = time.perf_counter()
     caps = generator.capabilities()
     width, height = native_size(caps, series.delivery.width, series.delivery.height)
@@ -217,7 +227,11 @@ def make_keyframe(engine: Engine, store: Path, series: Series, shot: Shot, shot_
         request = KeyframeRequest(shot, series, generator.model, generator.options, _first_prompt(shot), seed,
                                   width, height, layout, generator.options.get("negative_prompt", ""))
         still = work / "keyframe.png"
-        recipe["call"] = generator.module.render_keyframe(request, still)
+        meter = _meter(engine, series, generator, keyframe_id, shot_row_id, shot.id)
+        with meter.call(models.CALL_KEYFRAME, None, 0.0, {"prompt": request.prompt, "seed": seed, "width": width,
+                                                          "height": height}) as outcome:
+            outcome["call"] = generator.module.render_keyframe(request, still)
+        recipe["call"] = {**outcome["call"], "cost": outcome["cost"], "currency": outcome["currency"]}
         with session_scope(engine) as session:
             asset = assets.put_file(session, store, still, "keyframe", {"width": width, "height": height})
             asset_id, path, sha256 = asset.id, assets.asset_file(store, asset), asset.sha256
@@ -237,7 +251,7 @@ def make_keyframe(engine: Engine, store: Path, series: Series, shot: Shot, shot_
 
 
 def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: Path | None, work: Path,
-         out: Path) -> tuple[Path | None, list[dict[str, Any]]]:
+         out: Path, meter: Meter | None = None) -> tuple[Path | None, list[dict[str, Any]]]:
     """Write the delivered clip to `out`; return the native clip (None when the backend films at the delivery
     spec) and the parameters of every model call.
 
@@ -293,7 +307,7 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
             delivery.width if direct else width, delivery.height if direct else height,
             delivery.fps if direct else fps, image, video, generator.options.get("negative_prompt", ""),
         )
-        calls.append(generator.module.render_segment(request, path) if direct else _segment(generator, request, path))
+        calls.append(_call(generator, request, path, meter) if direct else _segment(generator, request, path, meter))
         pieces.append((path, skip, keep))
     if direct:
         return None, calls
@@ -306,7 +320,18 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
     return native, calls
 
 
-def _segment(generator: Generator, request: SegmentRequest, path: Path) -> dict[str, Any]:
+def _call(generator: Generator, request: SegmentRequest, path: Path, meter: Meter | None) -> dict[str, Any]:
+    """One model call, priced and checked against the budgets when metered; its cost joins what it returns."""
+    if meter is None:
+        return generator.module.render_segment(request, path)
+    asked = {"mode": request.mode, "prompt": request.prompt, "seed": request.seed, "frames": request.frames,
+             "width": request.width, "height": request.height, "fps": request.fps}
+    with meter.call(models.CALL_SEGMENT, request.index, request.frames / request.fps, asked) as outcome:
+        outcome["call"] = generator.module.render_segment(request, path)
+    return {**outcome["call"], "cost": outcome["cost"], "currency": outcome["currency"]}
+
+
+def _segment(generator: Generator, request: SegmentRequest, path: Path, meter: Meter | None) -> dict[str, Any]:
     """One model call of a chain, kept in the take's work folder (named for its recipe) with the parameters it was
     called with: a render killed or interrupted half way through a three-minute continuation starts again at the
     segment it stopped in, from the same frames, not at the first."""
@@ -314,7 +339,7 @@ def _segment(generator: Generator, request: SegmentRequest, path: Path) -> dict[
     if path.is_file() and called.is_file():
         return json.loads(called.read_text())
     with atomic_path(path) as temporary:
-        call = generator.module.render_segment(request, temporary)
+        call = _call(generator, request, temporary, meter)
     atomic_write_text(called, json.dumps(call))
     return call
 
@@ -337,14 +362,16 @@ def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
     found = find_take(engine, store, recipe_sha256)
     if found is not None:
         return found
-    _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+    take_id = _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
     started = time.perf_counter()
     work = assets.scratch_dir(store) / f"take-{recipe_sha256}"
     work.mkdir(exist_ok=True)
     clip = work / "clip.mp4"
+    meter = _meter(engine, series, generator, take_id, shot_row_id, shot.id)
     try:
         with atomic_path(clip) as temporary:
-            native, calls = film(generator, shot, series, seed, keyframe.clip if keyframe else None, work, temporary)
+            native, calls = film(generator, shot, series, seed, keyframe.clip if keyframe else None, work, temporary,
+                                 meter)
         info = media.probe(clip)
         with session_scope(engine) as session:
             if native is not None:
@@ -356,6 +383,8 @@ def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
         _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_FAILED, failure.reason)
         shutil.rmtree(work, ignore_errors=True)
         raise
+    except BudgetExceeded:
+        raise  # not a failed take: it stays running, its finished segments kept, until a render may go on
     except Exception as error:
         _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_FAILED,
                 f"{type(error).__name__}: {error}")
@@ -406,14 +435,21 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
     made: list[RenderedTake] = []
     verdicts: dict[int, qc.Verdict] = {}
     failures: list[str] = []
+    capped = False
     for take in range(cap):
-        if take >= takes and (not verdicts or any(verdict.passed for verdict in verdicts.values())):
+        if capped or take >= takes and (not verdicts or any(verdict.passed for verdict in verdicts.values())):
             break  # retakes answer takes that came out and failed QC, not a generator that cannot film the shot
         for attempt in range(retries + 1):
             chosen = (take_seed(generator.settings.seed, shot.id, take, attempt) if seed is None
                       else seed + take + attempt * cap)
             try:
                 made.append(steps.film(chosen, generator, steps.keyframe(chosen, generator)))
+            except RetakeCapReached as cap:
+                if not made:
+                    raise
+                failures.append(f"shot {shot.id}: {cap}")
+                capped = True
+                break
             except GenerationFailed as failure:
                 failures.append(f"shot {shot.id} take {take + 1} (seed {chosen}): {failure.reason}")
                 if not failure.retry:
