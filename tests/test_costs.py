@@ -3,19 +3,22 @@ this series' own retake history; a budget that stops a render before the call th
 that goes on, filming nothing twice, once the budget is raised."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from aigms.cli import app
+from aigms.dashboard.app import Settings, create_app, new_secret
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.production.bible import load_series
 from aigms.production.generate.generators import BACKENDS
 from aigms.production.generate.takes import render_shot
-from aigms.production.review import REJECT, Reviewer, review_take, with_retake_notes
+from aigms.production.review import REJECT, Reviewer, people, review_take, with_retake_notes
 from aigms.production.storyboard.estimate import estimate_episode
 from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
 from aigms.schemas.series import Price
@@ -220,3 +223,22 @@ def test_cost_report_breaks_out_retakes_and_rejected_takes(tmp_path: Path, datab
     assert (f"spent {total:,.2f} CNY in {len(billed(series_dir))} calls ({total - first_cost:,.2f} CNY on retakes, "
             f"{first_cost:,.2f} CNY on rejected takes)") in " ".join(shown.output.split())
     assert "spent per shot" in shown.output and "metered" in shown.output
+
+
+def test_the_dashboard_shows_each_episodes_spend_against_its_estimate(tmp_path: Path, database_url: str,
+                                                                      metered: None) -> None:
+    series, engine, shotlist, rows = ingested(write_series(tmp_path / "series", "budget: {episode: 20.0}"),
+                                              database_url)
+    render_shot(engine, tmp_path / "store", series, shotlist.shots[0], rows[shotlist.shots[0].id])
+    with session_scope(engine) as session:
+        people.add_user(session, "mei", "director", "a long pass phrase")
+    client = TestClient(create_app(Settings(database_url, tmp_path / "store", new_secret())))
+    token = re.search(r'name="csrftoken" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"csrftoken": token, "name": "mei", "password": "a long pass phrase"})
+    page = client.get("/costs/priced")
+    assert page.status_code == 200, page.text
+    spent = ledger_total(engine)[1]
+    assert f"{spent:,.2f} CNY" in page.text
+    assert f"{spent / 20.0:.0%}" in page.text
+    assert "<svg" in page.text and "e01" in page.text
+    assert client.get("/costs/nobody").status_code == 404

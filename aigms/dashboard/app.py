@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Scope, Send
 
-from aigms.dashboard import api, pages
+from aigms.dashboard import api, costs, pages
 from aigms.dashboard.auth import LoginRequired
 from aigms.dashboard.render import render_error
 from aigms.db.session import open_database
@@ -58,6 +58,7 @@ def build(settings: Settings) -> FastAPI:
                        max_age=SESSION_DAYS * 86400, same_site="lax", https_only=settings.https)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(costs.router)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, _error: LoginRequired) -> Response:

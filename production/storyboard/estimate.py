@@ -9,6 +9,7 @@ only while every take before it failed. The range runs from N takes a shot (no r
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from aigms.db import models
 from aigms.production.generate.costs import call_cost, device_seconds_per_video_second, price_of
 from aigms.production.generate.generators import generator_for
+from aigms.production.storyboard.ingest import load_shotlist
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import ShotList
 
@@ -92,7 +94,11 @@ def estimate_episode(session: Session, series: Series, shotlist: ShotList, takes
     history: dict[tuple[str, str], tuple[float | None, float | None]] = {}
     cap = max(takes, series.qc.retakes) if series.qc.enabled else takes
     for shot in shotlist.shots:
-        generator = generator_for(shot, series)
+        try:
+            generator = generator_for(shot, series)
+        except ValueError as unknown:
+            _note(estimate, f"shot {shot.id}: {unknown}; not priced")
+            continue
         price = price_of(series, generator.spec)
         if price is None:
             _note(estimate, f"{generator.spec}: no price in series.yaml (costs.prices); its calls count as 0")
@@ -131,3 +137,47 @@ def _note(estimate: EpisodeEstimate, note: str) -> None:
 def totals(estimates: Iterable[EpisodeEstimate]) -> tuple[float, float, float]:
     estimates = list(estimates)
     return (sum(e.low for e in estimates), sum(e.expected for e in estimates), sum(e.high for e in estimates))
+
+
+@dataclass
+class EpisodeCosts:
+    id: int
+    code: str
+    title: str
+    estimate: EpisodeEstimate
+    spent: float
+
+
+@dataclass
+class SeriesCosts:
+    """A series' money at a glance: each episode's estimate against what it has spent, and the budgets."""
+
+    id: str
+    title: str
+    currency: str
+    episodes: list[EpisodeCosts]
+    budget_episode: float | None
+    budget_series: float | None
+
+    @property
+    def spent(self) -> float:
+        return sum(episode.spent for episode in self.episodes)
+
+
+def series_costs(session: Session, series_id: str) -> SeriesCosts | None:
+    """Every episode of the series as recorded, estimated as its shot list now stands and summed from the ledger."""
+    row = session.get(models.Series, series_id)
+    if row is None:
+        return None
+    series = Series.model_validate(row.bible).at(Path(row.root))
+    spent = dict(session.execute(
+        select(models.ModelCall.episode_id, func.sum(models.ModelCall.cost))
+        .where(models.ModelCall.series_id == series_id).group_by(models.ModelCall.episode_id)).all())
+    episodes = []
+    for episode in session.scalars(select(models.Episode).where(models.Episode.series_id == series_id)
+                                   .order_by(models.Episode.code)):
+        estimated = estimate_episode(session, series, load_shotlist(session, episode))
+        episodes.append(EpisodeCosts(episode.id, episode.code, episode.title, estimated,
+                                     float(spent.get(episode.id) or 0.0)))
+    return SeriesCosts(series.id, series.title, series.costs.currency, episodes, series.budget.episode,
+                       series.budget.series)
