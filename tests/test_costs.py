@@ -17,11 +17,11 @@ from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.production.bible import load_series
 from aigms.production.generate.generators import BACKENDS
-from aigms.production.generate.takes import render_shot
+from aigms.production.generate.takes import render_shot, take_seed
 from aigms.production.review import REJECT, Reviewer, people, review_take, with_retake_notes
 from aigms.production.storyboard.estimate import estimate_episode
 from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
-from aigms.schemas.series import Price
+from aigms.schemas.series import GeneratorSettings, Price
 from builders import draw_figure, draw_plate
 
 pytestmark = pytest.mark.database
@@ -242,3 +242,20 @@ def test_the_dashboard_shows_each_episodes_spend_against_its_estimate(tmp_path: 
     assert f"{spent / 20.0:.0%}" in page.text
     assert "<svg" in page.text and "e01" in page.text
     assert client.get("/costs/nobody").status_code == 404
+
+
+def test_past_their_share_of_the_budget_retakes_stop_and_the_shot_keeps_its_best_take(
+        tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(BACKENDS, "testcard", "qc_testcard")
+    series, engine, shotlist, rows = ingested(write_series(tmp_path / "series", "budget: {episode: 10.0, "
+                                                           "retake_share: 0.15}"), database_url)
+    shot = shotlist.shots[0].model_copy(update={"location": None, "characters": []})
+    series.qc.enabled, series.qc.retakes = True, 4
+    series.generator = GeneratorSettings(backend="testcard", seed=7, options={"good_seed": take_seed(7, shot.id, 3)})
+    series.costs.prices["testcard"] = Price(per_call=1.0)
+    result = render_shot(engine, tmp_path / "store", series, shot, rows[shot.id])
+    assert len(result.takes) == 2  # the first take, and one retake of 1.00 within the 1.50 retakes may spend
+    assert any("retakes have spent 1.00 CNY of their 15% share (1.50 CNY)" in failure for failure in result.failures)
+    with session_scope(engine) as session:
+        assert [call.retake for call in session.scalars(select(models.ModelCall).order_by(models.ModelCall.id))] == [
+            False, True]
