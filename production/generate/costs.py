@@ -134,6 +134,7 @@ class Meter:
     shot_code: str
     retake: bool
     episode_id: int | None = None
+    series_id: str | None = None  # None for a shot filmed outside any recorded series (a test, a one-off)
     _rate: float | None = field(default=None, repr=False)
 
     @classmethod
@@ -143,7 +144,9 @@ class Meter:
         with session_scope(engine) as session:
             episode_id = session.scalar(select(models.Shot.episode_id).where(models.Shot.id == shot_id))
             retake = shot_id is not None and _has_failed_take(session, shot_id, take_id)
-        return cls(engine, series, spec, backend, model, device, take_id, shot_id, shot_code, retake, episode_id)
+            recorded = session.get(models.Series, series.id) is not None
+        return cls(engine, series, spec, backend, model, device, take_id, shot_id, shot_code, retake, episode_id,
+                   series.id if recorded else None)
 
     def _seconds_per_video_second(self, session: Session) -> float:
         if self._rate is None:
@@ -165,7 +168,7 @@ class Meter:
                                  self._seconds_per_video_second(session) * video_seconds)
             _check(session, self.series, self.episode_id, expected, self.retake, what)
             row = models.ModelCall(
-                take_id=self.take_id, shot_id=self.shot_id, episode_id=self.episode_id, series_id=self.series.id,
+                take_id=self.take_id, shot_id=self.shot_id, episode_id=self.episode_id, series_id=self.series_id,
                 kind=kind, segment_index=index, backend=self.backend, model=self.model, device=self.device,
                 request=request, state=models.CALL_RUNNING, submitted_at=models.utcnow(), cost=expected,
                 currency=self.series.costs.currency, cost_source=models.COST_PRICE_TABLE if price else models.COST_NONE,
