@@ -450,6 +450,7 @@ class ModelCall(Base):
     created_at: Mapped[datetime] = created()
     wall_seconds: Mapped[float | None] = mapped_column(Float)
     device_seconds: Mapped[float | None] = mapped_column(Float)  # GPU- or CPU-seconds the call held its device
+    video_seconds: Mapped[float | None] = mapped_column(Float)  # seconds of video the call was asked to make
     billed_units: Mapped[float | None] = mapped_column(Float)
     unit: Mapped[str | None] = mapped_column(String(30))  # credits, seconds (of video), calls
     cost: Mapped[float | None] = mapped_column(Float)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from aigms.db import models
+from aigms.db import models, spend
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
 from aigms.flows.artifacts import publish_episode
@@ -34,13 +34,13 @@ from aigms.production.post import edit, subtitles, transcribe, voice
 from aigms.production.store import assets, media
 from aigms.production.bible import load_series
 from aigms.production.storyboard.approval import require_approved
-from aigms.production.generate import lipsync
+from aigms.production.generate import costs, lipsync
 from aigms.production.generate.remote import StopRender
 from aigms.production.generate.takes import RenderedTake, ShotResult, Steps, check_generators, render_shot
 from aigms.production.generate.generators import GenerationFailed, Generator
 from aigms.production.store.assets import canonical_sha256
 from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
-from aigms.schemas.series import Series, Voice
+from aigms.schemas.series import Budget, Series, Voice
 from aigms.schemas.shotlist import Shot, ShotList
 
 
@@ -208,8 +208,11 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
     with session_scope(engine) as session:
         failures = deliver.take_failures(session, takes) + interchange.line_failures(checks)
         calls = deliver.take_calls(session, takes)
+        take_costs = spend.take_costs(session, [take.take_id for take in takes.values()])
+        episode_id = session.scalar(select(models.Episode.id).filter_by(series_id=series.id, code=shotlist.episode))
+        spent = spend.episode_costs(session, series.id).get(episode_id)
     draft = deliver.draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()},
-                                   calls)
+                                   calls, take_costs, spent)
     delivered = deliver.deliver(folder, timeline, checks, failures, draft)
     with session_scope(engine) as session:
         if timeline.music is not None:
@@ -261,15 +264,19 @@ def _close_interrupted_runs(session: Session, episode_id: int) -> None:
 @flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
 @one_render_at_a_time
 def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | None = None,
-                   strict: bool = False, force: bool = False, takes: int = 1, wait: bool = False) -> EpisodeResult:
+                   strict: bool = False, force: bool = False, takes: int = 1, wait: bool = False,
+                   budget_override: bool = False) -> EpisodeResult:
     """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`, `takes` takes a shot;
     the shot list must be approved unless `force` (previs of a draft, tests). Another render of the episode is
-    refused, or waited for with `wait` (`one_render_at_a_time`)."""
+    refused, or waited for with `wait` (`one_render_at_a_time`). `budget_override` (a director's call) films past
+    the series' budgets; every call is still priced and recorded."""
     logger = get_run_logger()
     ensure_generation_limit()
     home_dir = settings.home(home)
     store, database_url = settings.store(home_dir), settings.database(home_dir)
     series = load_series(Path(series_dir))
+    if budget_override:
+        series = series.model_copy(update={"budget": Budget()})
     shotlist, rows, warnings = plan_episode(database_url, series, episode_id, strict, force)
     for warning in warnings:
         logger.warning(warning)
@@ -280,6 +287,7 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         shotlist = review.with_retake_notes(session, shotlist, rows)
         episode_row = session.scalar(select(models.Episode).filter_by(series_id=series.id, code=episode_id))
         _close_interrupted_runs(session, episode_row.id)
+        costs.close_interrupted(session, episode_row.id)
         run = models.RenderRun(episode_id=episode_row.id, status=models.RUN_RUNNING, shots_total=len(shotlist.shots),
                                flow_run_id=flow_run.id)
         session.add(run)

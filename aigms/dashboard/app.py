@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Scope, Send
 
-from aigms.dashboard import api, guard, identity, pages
+from aigms.dashboard import api, costs, guard, identity, pages
 from aigms.dashboard.auth import LoginRequired
 from aigms.dashboard.render import render_error
 from aigms.dashboard.throttle import LoginThrottle
@@ -77,6 +77,7 @@ def build(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(identity.router)
+    app.include_router(costs.router)
     app.mount("/static/swagger-ui", _swagger_ui(), name="swagger-ui")
     app.mount("/static", _static(), name="static")
 

@@ -75,8 +75,11 @@ def describe(path: Path) -> AssetRef:
 
 
 def draft_manifest(series: Series, shotlist: ShotList, takes: dict[str, RenderedTake],
-                   dialogue_hashes: dict[str, str], calls: dict[int, list[ManifestCall]] | None = None) -> Manifest:
-    """The manifest's account of the shots; `deliver` adds the timeline, the checks and the files."""
+                   dialogue_hashes: dict[str, str], calls: dict[int, list[ManifestCall]] | None = None,
+                   take_costs: dict[int, float] | None = None, spent: float | None = None) -> Manifest:
+    """The manifest's account of the shots, their takes' model calls and what they cost; `deliver` adds the
+    timeline, the checks and the files."""
+    take_costs = take_costs or {}
     episode = series.episode(shotlist.episode)
     entries = []
     start = 0.0
@@ -86,13 +89,14 @@ def draft_manifest(series: Series, shotlist: ShotList, takes: dict[str, Rendered
             id=shot.id, start=round(start, 6), duration=shot.duration, kind=shot.kind, characters=shot.characters,
             location=shot.location, lines=shot.lines, prompt=shot.prompt, take=take.recipe_sha256,
             clip_sha256=take.clip_sha256, dialogue_sha256=dialogue_hashes.get(shot.id),
-            calls=(calls or {}).get(take.take_id, []),
+            calls=(calls or {}).get(take.take_id, []), cost=take_costs.get(take.take_id),
         ))
         start += shot.duration
     return Manifest(
         series=series.id, series_title=series.title, episode=shotlist.episode, episode_title=episode.title,
         language=shotlist.language, delivery=series.delivery, generator=series.generator,
         duration=round(shotlist.duration, 6), shots=entries, created=datetime.now(UTC),
+        currency=series.costs.currency, spent=spent,
     )
 
 
