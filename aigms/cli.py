@@ -16,7 +16,7 @@ from rich.text import Text
 
 from aigms import bible, costs, jobs, shots, store
 from aigms.dashboard.cli import register as register_dashboard
-from aigms.options import (EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, fail,
+from aigms.options import (EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, errors, fail,
                            locate_episode, warn)
 from aigms.schemas import SCHEMAS
 from aigms.schemas.errors import BudgetExceeded, InputError

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from aigms.options import EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, fail
+from aigms.options import HomeOption, SeriesOption, StrictOption, console, fail
 from aigms.schemas.errors import InputError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
