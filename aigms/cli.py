@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aigms import shots
+from aigms import handoff, shots
 from aigms.dashboard.cli import register as register_dashboard
 from aigms.options import EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, errors, fail, locate_episode
 from aigms.schemas import SCHEMAS
@@ -18,6 +18,8 @@ from aigms.schemas.errors import InputError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(shots.app, name="shots")
+app.add_typer(handoff.kitsu, name="kitsu")
+app.add_typer(handoff.export, name="export")
 @app.command()
 def schema(name: Annotated[str | None, typer.Argument(help="one of: " + ", ".join(SCHEMAS))] = None) -> None:
     """Print the JSON Schema of a user-facing file (series, script, shotlist, manifest)."""

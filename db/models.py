@@ -317,3 +317,20 @@ class DialogueLine(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     asset: Mapped[Asset | None] = relationship()
+
+
+class KitsuLink(Base):
+    """A row of ours and what it is on one Kitsu server (a production, episode, sequence, shot, task, preview or
+    comment). Recorded the moment Kitsu answers, so a sync stopped half way resumes where it stopped and a second
+    push updates instead of duplicating; `state` is what the last sync sent or read, to tell what changed since."""
+
+    __tablename__ = "kitsu_links"
+    __table_args__ = (UniqueConstraint("host", "kind", "kitsu_id"), Index(None, "host", "kind", "row_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    row_id: Mapped[str] = mapped_column(String(100))
+    kitsu_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
