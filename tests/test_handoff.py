@@ -24,6 +24,7 @@ from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
 from aigms.flows.episode import render_episode
+from aigms.production import review
 from aigms.production.bible import load_series
 from aigms.production.deliver import kitsu
 from aigms.production.deliver.cut import latest_cut
@@ -232,6 +233,16 @@ def test_a_dissolve_and_a_music_bed_reach_the_draft(rendered: dict, tmp_path: Pa
     assert music[0]["volume"] == pytest.approx(10 ** (-6 / 20))
 
 
+def test_an_absolute_draft_names_its_files_where_they_are(rendered: dict, tmp_path: Path) -> None:
+    with session_scope(rendered["engine"]) as session:
+        cut = latest_cut(session, rendered["store"], "bronze-echoes", EPISODE, rendered["series"] / "series.yaml")
+    draft = write_draft(cut, tmp_path, "here-only", absolute=True)
+    content = check_draft_json(draft.folder)
+    paths = [Path(material["path"]) for kind in ("videos", "audios") for material in content["materials"][kind]]
+    assert len(paths) == len(cut.timeline.picture) + len(cut.timeline.dialogue)
+    assert all(path.is_absolute() and path.is_file() and draft.folder in path.parents for path in paths)
+
+
 # Kitsu
 
 @pytest.fixture(scope="session")
@@ -403,10 +414,28 @@ def test_an_approval_in_kitsu_approves_the_take(rendered: dict, synced: dict) ->
             models.STATUS_DONE, models.STATUS_DONE, "Ada Wong", "lovely")
 
 
-def test_an_artist_cannot_ask_a_retake_through_kitsu(rendered: dict, synced: dict) -> None:
+def test_an_artist_cannot_ask_a_retake_through_kitsu_and_our_status_returns(rendered: dict, synced: dict) -> None:
     comment(synced, "050", "retake", "I would redo it", "user", "kai.chen@bronze-echoes.studio")
     report = kitsu.pull(rendered["engine"], synced["series"], synced["client"])
     assert [(action.name, action.what) for action in report.actions] == [(f"{EPISODE} 050", "skipped")]
     assert "only directors and admins" in report.actions[0].detail
     with session_scope(rendered["engine"]) as session:
         assert session.scalars(select(models.Retake).join(models.Shot).where(models.Shot.code == "050")).all() == []
+    pushed = kitsu.push(rendered["engine"], rendered["store"], synced["series"], synced["client"])
+    assert [(action.name, action.detail) for action in pushed.notes()] == [(f"{EPISODE} 050", "retake → wfa")]
+
+
+def test_a_retake_asked_in_the_dashboard_reaches_kitsu_with_its_note(rendered: dict, synced: dict) -> None:
+    with session_scope(rendered["engine"]) as session:
+        shot = session.scalar(select(models.Shot).join(models.Episode).where(
+            models.Episode.code == EPISODE, models.Shot.code == "060"))
+        review.review_take(session, review.Reviewer("lin", "director"), shot.selected_take_id, review.REJECT,
+                           "hold the mask longer")
+    report = kitsu.push(rendered["engine"], rendered["store"], synced["series"], synced["client"])
+    assert [(action.name, action.what, action.detail) for action in report.notes()] == [
+        (f"{EPISODE} 060", "updated", "wfa → retake")]
+    pushed = kitsu_state(synced["client"], synced["series"].title)["shots"][f"{EPISODE} 060"]
+    assert pushed["status"] == ["retake"]
+    last = gazu.task.get_last_comment_for_task(pushed["tasks"][0], client=synced["client"])
+    assert last["text"] == "[aigms] status: retake (lin: hold the mask longer)"
+    assert kitsu.pull(rendered["engine"], synced["series"], synced["client"]).actions == []

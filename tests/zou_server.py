@@ -84,7 +84,8 @@ def answers(url: str) -> bool:
 
 
 @contextmanager
-def running(command: list[str], log: Path, **options) -> Iterator[subprocess.Popen]:
+def running(command: list[str], log: Path, stop: signal.Signals = signal.SIGTERM,
+            **options) -> Iterator[subprocess.Popen]:
     """A child process in a process group of its own, stopped (and its workers with it) on the way out."""
     with open(log, "wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -93,7 +94,7 @@ def running(command: list[str], log: Path, **options) -> Iterator[subprocess.Pop
         yield process
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            os.killpg(process.pid, stop)
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -168,8 +169,8 @@ def zou_server(folder: Path) -> Iterator[Zou]:
         port = free_port()
         api = stack.enter_context(running(
             [venv / "bin" / "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4",
-             "--timeout", "300", "--graceful-timeout", "5", "--no-control-socket", "zou.app:app"],
-            folder / "zou.log", env=environment, cwd=folder))
+             "--timeout", "300", "--no-control-socket", "zou.app:app"],
+            folder / "zou.log", signal.SIGINT, env=environment, cwd=folder))  # SIGINT: gunicorn's quick shutdown
         host = f"http://127.0.0.1:{port}"
         wait_for("zou", lambda: answers(host), api, folder / "zou.log")
         yield Zou(host, ADMIN, PASSWORD)

@@ -136,6 +136,7 @@ class ShotPlan:
     description: str
     status: str
     take: TakePlan | None
+    retake_note: str = ""  # the open retake's author and note, for the comment that sets the status in Kitsu
 
 
 @dataclass(frozen=True)
@@ -172,10 +173,14 @@ def plan(engine: Engine, store: Path, series: Series) -> list[EpisodePlan]:
                 frames = max(1, round(shot.duration * fps))
                 take = row.selected_take
                 on_disk = take is not None and take.asset is not None and assets.has_file(store, take.asset)
+                retake = session.scalars(select(models.Retake).where(
+                    models.Retake.shot_id == row.id, models.Retake.filled_take_id.is_(None))
+                    .order_by(models.Retake.id.desc())).first()
                 shots.append(ShotPlan(
                     row.id, row.code, row.scene_id, frame, frames, shot.text, row.status,
                     TakePlan(take.id, take.recipe_sha256, take.generator, take.seed,
                              assets.asset_file(store, take.asset)) if on_disk else None,
+                    f"{retake.requested_by}: {retake.note}" if retake else "",
                 ))
                 frame += frames
             scenes = [ScenePlan(scene.id, f"sc{scene.index:03d}", scene.heading) for scene in episode.scenes]
@@ -372,7 +377,7 @@ def _push_shot(sync: _Sync, project: dict, episode: EpisodePlan, shot: ShotPlan,
         create=lambda: gazu.task.new_task(kitsu_shot, task_type, task_status=statuses[status], client=client),
         update=lambda entity: None,
     )
-    current = _status_name(gazu.task.get_task(task["id"], client=client), statuses)
+    current = _status_name(task, statuses)  # as Kitsu has it now: the task was just fetched or made
     sent = _link(sync.engine, sync.host, "task", shot.row_id).state.get("status", current)
     if current != sent:
         sync.report.add("task", name, "skipped", f"set to {current} in Kitsu since the last sync: run `aigms kitsu "
@@ -381,7 +386,9 @@ def _push_shot(sync: _Sync, project: dict, episode: EpisodePlan, shot: ShotPlan,
     if shot.take is not None and _push_preview(sync, task, name, shot, statuses[status]):
         current = status
     if current != status:
-        comment = gazu.task.add_comment(task, statuses[status], f"{MARK} status: {status}", client=client)
+        text = f"{MARK} status: {status}" + (f" ({shot.retake_note})" if status == "retake" and shot.retake_note
+                                             else "")
+        comment = gazu.task.add_comment(task, statuses[status], text, client=client)
         _record(sync.engine, sync.host, "comment", shot.row_id, comment["id"], {"ours": True})
         sync.report.add("status", name, "updated", f"{current} → {status}")
     _record_status(sync, task, shot.row_id, status)
