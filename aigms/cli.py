@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from aigms import bible, costs, jobs, shots, store
+from aigms import bible, costs, handoff, jobs, shots, store
 from aigms.dashboard.cli import register as register_dashboard
 from aigms.options import (EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, errors, fail,
                            locate_episode, warn)
@@ -27,6 +27,8 @@ app.add_typer(bible.app, name="bible")
 app.add_typer(store.app, name="store")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(costs.app, name="cost")
+app.add_typer(handoff.kitsu, name="kitsu")
+app.add_typer(handoff.export, name="export")
 @app.command()
 def schema(name: Annotated[str | None, typer.Argument(help="one of: " + ", ".join(SCHEMAS))] = None) -> None:
     """Print the JSON Schema of a user-facing file (series, script, shotlist, manifest)."""

@@ -457,3 +457,20 @@ class ModelCall(Base):
     currency: Mapped[str | None] = mapped_column(String(10))
     cost_source: Mapped[str] = mapped_column(String(20), default=COST_NONE)
     retake: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class KitsuLink(Base):
+    """A row of ours and what it is on one Kitsu server (a production, episode, sequence, shot, task, preview or
+    comment). Recorded the moment Kitsu answers, so a sync stopped half way resumes where it stopped and a second
+    push updates instead of duplicating; `state` is what the last sync sent or read, to tell what changed since."""
+
+    __tablename__ = "kitsu_links"
+    __table_args__ = (UniqueConstraint("host", "kind", "kitsu_id"), Index(None, "host", "kind", "row_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    row_id: Mapped[str] = mapped_column(String(100))
+    kitsu_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

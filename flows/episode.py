@@ -30,6 +30,7 @@ from aigms.flows.concurrency import (GENERATE_TAG, ensure_generation_limit, ensu
 from aigms.flows.locking import one_render_at_a_time
 from aigms.production import deliver, generate, qc, render_lock, review
 from aigms.production.deliver import interchange
+from aigms.production.deliver.cut import alternate_takes
 from aigms.production.post import edit, subtitles, transcribe, voice
 from aigms.production.store import assets, media
 from aigms.production.bible import load_series
@@ -211,14 +212,15 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
         take_costs = spend.take_costs(session, [take.take_id for take in takes.values()])
         episode_id = session.scalar(select(models.Episode.id).filter_by(series_id=series.id, code=shotlist.episode))
         spent = spend.episode_costs(session, series.id).get(episode_id)
+        alternates = alternate_takes(session, store, episode_id)
     draft = deliver.draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()},
                                    calls, take_costs, spent)
-    delivered = deliver.deliver(folder, timeline, checks, failures, draft)
+    delivered = deliver.deliver(folder, timeline, checks, failures, draft, alternates)
     with session_scope(engine) as session:
         if timeline.music is not None:
             assets.put_file(session, store, Path(timeline.music.media.path), "music", move=False)
         for name, kind in (("video", "episode"), ("subtitles", "subtitle"), ("webvtt", "subtitle"),
-                           ("otio", "timeline"), ("edl", "timeline"), ("fcp_xml", "timeline")):
+                           ("otio", "timeline"), ("edl", "timeline"), ("fcp_xml", "timeline"), ("aaf", "timeline")):
             assets.put_file(session, store, delivered.path(name), kind, move=False)
         assets.put_file(session, store, delivered.manifest_path, "manifest", move=False)
         deliver.record_lines(session, series.id, timeline, checks)

@@ -1,5 +1,5 @@
 """What leaves the building: one folder per episode with the master (`episode.mp4`: picture, sound, soft subtitles,
-AIGC labels), `episode.srt` / `episode.vtt`, `timeline.otio` with its EDL and FCP XML, and `manifest.json`, which
+AIGC labels), `episode.srt` / `episode.vtt`, `timeline.otio` with its EDL, FCP XML and AAF, and `manifest.json`, which
 lists every shot, take, line and file by hash and holds the timeline, so a delivery can be checked, or rendered
 again (`render_from_manifest`), without the database or the script."""
 
@@ -34,7 +34,7 @@ from aigms.schemas.shotlist import ShotList
 from aigms.schemas.timeline import Media, Timeline
 
 FILES = {"video": "episode.mp4", "subtitles": "episode.srt", "webvtt": "episode.vtt", "otio": "timeline.otio",
-         "edl": "episode.edl", "fcp_xml": "episode.xml"}
+         "edl": "episode.edl", "fcp_xml": "episode.xml", "aaf": "episode.aaf"}
 
 
 @dataclass(frozen=True)
@@ -101,9 +101,10 @@ def draft_manifest(series: Series, shotlist: ShotList, takes: dict[str, Rendered
 
 
 def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures: list[interchange.QCFailure],
-            draft: Manifest) -> Delivered:
+            draft: Manifest, alternates: dict[str, list[interchange.Alternate]] | None = None) -> Delivered:
     """Subtitles, master, interchange files and manifest, in that order (the master carries the subtitles and a
-    label that names the picture's hash; the manifest names every file's hash)."""
+    label that names the picture's hash; the manifest names every file's hash). `alternates`, each shot's good
+    takes, go into the OTIO for the editor to swap."""
     folder.mkdir(parents=True, exist_ok=True)
     cues, warnings = subtitles.make_cues(timeline, checks)
     subtitles.write_srt(cues, folder / FILES["subtitles"])
@@ -118,8 +119,8 @@ def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures:
         soft = folder / FILES["subtitles"] if cues else None
         edit.master(picture, sound, soft, timeline.language,
                     labels.file_tags(timeline, aigc), folder / FILES["video"])
-    interchange.write_interchange(interchange.to_otio(timeline, checks, failures), folder / FILES["otio"],
-                                  folder / FILES["edl"], folder / FILES["fcp_xml"])
+    interchange.write_interchange(interchange.to_otio(timeline, checks, failures, alternates), folder / FILES["otio"],
+                                  folder / FILES["edl"], folder / FILES["fcp_xml"], folder / FILES["aaf"])
     manifest = draft.model_copy(update={
         "duration": round(timeline.duration, 6), "timeline": timeline, "lines": checks,
         "picture_sha256": picture_sha256, "aigc": aigc, "software": software_versions(),
