@@ -182,7 +182,7 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
     with session_scope(engine) as session:
         failures = deliver.take_failures(session, takes) + interchange.line_failures(checks)
     draft = deliver.draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()})
-    delivered = deliver.deliver(folder, timeline, checks, failures, draft)
+    delivered = deliver.deliver(folder, timeline, checks, failures, draft, store / "edit")
     with session_scope(engine) as session:
         if timeline.music is not None:
             assets.put_file(session, store, Path(timeline.music.media.path), "music", move=False)

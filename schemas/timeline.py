@@ -61,6 +61,7 @@ class Timeline(BaseModel):
     width: int
     height: int
     fps: int
+    gop: int = Field(15, ge=2, description="frames from one keyframe to the next: where the picture can be cut")
     audio_rate: int
     picture: list[PictureClip]
     ending_frames: int = Field(0, ge=0, description="the last shot fades to black over this many frames (FADE OUT.)")

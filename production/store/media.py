@@ -16,11 +16,22 @@ import imageio_ffmpeg
 CJK_RANGES = ((0x3400, 0x9FFF), (0xF900, 0xFAFF), (0x3000, 0x303F), (0xFF00, 0xFFEF))
 # The picture encode every clip is conformed to, so the edit can join clips without re-encoding them: clips that
 # share these settings and the delivery size and fps share their H.264 parameter sets (see `stream_signature`).
-HOUSE_ENCODE = {
-    "vcodec": "libx264", "preset": "veryfast", "crf": 20, "pix_fmt": "yuv420p", "profile:v": "high",
-    "g": 30, "bf": 0, "threads": 2, "an": None, "map_metadata": -1, "fflags": "+bitexact",
-    "flags:v": "+bitexact",
-}
+# Keyframes come at a fixed interval and nowhere else (no scene-cut keyframes), each an IDR frame that opens a closed
+# GOP, so a clip can be cut at any of them; x264's `stitchable` keeps the headers independent of the content, so a
+# GOP re-encoded later joins the copied ones.
+DEFAULT_GOP = 15
+
+
+def house_encode(gop: int = DEFAULT_GOP) -> dict[str, Any]:
+    """The house encode with a keyframe every `gop` frames."""
+    return {
+        "vcodec": "libx264", "preset": "veryfast", "crf": 20, "pix_fmt": "yuv420p", "profile:v": "high",
+        "g": gop, "bf": 0, "sc_threshold": 0, "x264-params": "open-gop=0:stitchable=1", "threads": 2, "an": None,
+        "map_metadata": -1, "fflags": "+bitexact", "flags:v": "+bitexact",
+    }
+
+
+HOUSE_ENCODE = house_encode()
 
 
 class MediaError(RuntimeError):
@@ -31,6 +42,13 @@ class MediaError(RuntimeError):
 def ffmpeg_exe() -> str:
     """A system ffmpeg is preferred (it comes with ffprobe); the imageio-ffmpeg wheel's is the fallback."""
     return shutil.which("ffmpeg") or imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@cache
+def ffmpeg_version() -> str:
+    """The first line of `ffmpeg -version`: work kept by what made it names the ffmpeg too."""
+    done = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True)
+    return (done.stdout.splitlines() or ["ffmpeg"])[0]
 
 
 @cache
@@ -108,14 +126,42 @@ def ffprobe_json(path: Path, *arguments: str) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
+SIGNATURE_ENTRIES = ("codec_name", "pix_fmt", "r_frame_rate", "extradata_hash")
+
+
 def stream_signature(path: Path) -> tuple[str, ...]:
     """What must be equal for two H.264 files to be joined by stream copy: codec, pixel format, frame rate and the
     parameter sets (SPS/PPS: size, profile, level, quantiser setup), compared through their hash."""
     data = ffprobe_json(path, "-select_streams", "v:0", "-show_data_hash", "sha256",
-                        "-show_entries", "stream=codec_name,pix_fmt,r_frame_rate,extradata_hash")
-    streams = data.get("streams") or [{}]
-    stream = streams[0]
-    return tuple(str(stream.get(key, "")) for key in ("codec_name", "pix_fmt", "r_frame_rate", "extradata_hash"))
+                        "-show_entries", f"stream={','.join(SIGNATURE_ENTRIES)}")
+    stream = (data.get("streams") or [{}])[0]
+    return tuple(str(stream.get(key, "")) for key in SIGNATURE_ENTRIES)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A clip's picture as a cut sees it: its stream signature, its frames, the frames a decoder can start from
+    (keyframes), and whether frame k is stamped exactly k / fps (a constant rate from zero)."""
+
+    signature: tuple[str, ...]
+    frames: int
+    keyframes: tuple[int, ...]
+    regular: bool
+
+
+def layout(path: Path, fps: int) -> Layout:
+    """One ffprobe over the stream header and every packet (in file order: the house encode has no B-frames, so
+    decoding order is showing order)."""
+    data = ffprobe_json(path, "-select_streams", "v:0", "-show_data_hash", "sha256", "-show_entries",
+                        f"stream={','.join(SIGNATURE_ENTRIES)},time_base:packet=pts,flags")
+    stream = (data.get("streams") or [{}])[0]
+    packets = data.get("packets", [])
+    base = Fraction(stream.get("time_base", "1/1"))
+    regular = all(packet.get("pts") is not None and int(packet["pts"]) * base == Fraction(number, fps)
+                  for number, packet in enumerate(packets))
+    return Layout(tuple(str(stream.get(key, "")) for key in SIGNATURE_ENTRIES), len(packets),
+                  tuple(number for number, packet in enumerate(packets) if packet.get("flags", "").startswith("K")),
+                  regular)
 
 
 def picture_sha256(path: Path) -> str:
