@@ -124,11 +124,11 @@ def _still_there(step: Task, database_url: str, store: Path, *args: Any) -> Rend
 
 
 @task(cache_key_fn=across_key, persist_result=True)
-def check_across_shots(database_url: str, series: Series, shotlist: ShotList,
+def check_across_shots(database_url: str, store: Path, series: Series, shotlist: ShotList,
                        selected: dict[str, RenderedTake]) -> list[str]:
     """The checks that need every shot filmed: continuity across each cut, each set against its scene."""
-    clips = {shot_id: (take.take_id, take.clip) for shot_id, take in selected.items()}
-    return qc.check_episode(open_database(database_url), series, shotlist, clips)
+    clips = {shot_id: (take.take_id, take.clip, take.clip_sha256) for shot_id, take in selected.items()}
+    return qc.check_episode(open_database(database_url), series, shotlist, clips, store / "qc")
 
 
 @task(cache_key_fn=line_key, persist_result=True)
@@ -280,7 +280,7 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         # Reused means finished by an earlier render: a take a retry of this run found by its recipe was filmed now.
         selected = {shot_id: replace(result.selected, reused=result.selected.take_id in made_before)
                     for shot_id, result in filmed.items()}
-        across = check_across_shots(database_url, series, shotlist, selected)
+        across = check_across_shots(database_url, store, series, shotlist, selected)
         for warning in across:
             logger.warning(warning)
         failures += across
