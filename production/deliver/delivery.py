@@ -6,6 +6,7 @@ again (`render_from_manifest`), without the database or the script."""
 import platform
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -95,7 +96,8 @@ def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures:
     """Subtitles, master, interchange files and manifest, in that order (the master carries the subtitles and a
     label that names the picture's hash; the manifest names every file's hash). The edit keeps its work (takes
     conformed to the house encode, rendered runs, the sound) in `cache_dir`, so the next delivery re-encodes only
-    what changed."""
+    what changed; the sound is made while the picture is (each is mostly one ffmpeg, and the sound's encoder uses
+    one core)."""
     folder.mkdir(parents=True, exist_ok=True)
     cues, warnings = subtitles.make_cues(timeline, checks)
     subtitles.write_srt(cues, folder / FILES["subtitles"])
@@ -103,8 +105,10 @@ def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures:
     burn_in = folder / FILES["subtitles"] if timeline.subtitles.burn_in else None
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         picture, sound = Path(scratch) / "picture.mp4", Path(scratch) / "sound.m4a"
-        segments = edit.render_picture(timeline, picture, burn_in, cache_dir)
-        edit.render_sound(timeline, sound, cache_dir)
+        with ThreadPoolExecutor(max_workers=1) as sound_work:
+            mixed = sound_work.submit(edit.render_sound, timeline, sound, cache_dir)
+            segments = edit.render_picture(timeline, picture, burn_in, cache_dir)
+            mixed.result()
         picture_sha256 = media.picture_sha256(picture)
         aigc = labels.aigc_label(timeline, picture_sha256)
         soft = folder / FILES["subtitles"] if cues else None

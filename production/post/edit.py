@@ -36,6 +36,7 @@ from aigms.schemas.timeline import DialogueClip, Media, MusicClip, PictureClip, 
 
 LEAD_IN = 0.25
 LABEL_MARGIN = 0.03
+LOUDNESS_RANGE = 11.0  # LU: a wider mix is normalised dynamically, as loudnorm does
 ISO_639_2 = {"zh": "chi", "en": "eng", "yue": "chi", "ja": "jpn", "ko": "kor", "fr": "fre", "de": "ger", "es": "spa"}
 
 
@@ -455,37 +456,37 @@ def _mix(timeline: Timeline, dialogue: Path):
     return ffmpeg.filter([split[0], ducked], "amix", inputs=2, duration="first", normalize=0)
 
 
-def _normalised(timeline: Timeline, dialogue: Path, measured: dict[str, str], out: str):
-    """The second pass: the mix brought to the target in one linear gain where loudnorm can (else its dynamic
-    mode), resampled and encoded AAC stereo."""
-    target = {"i": timeline.loudness, "tp": timeline.true_peak, "lra": 11}
+def _normalised(timeline: Timeline, dialogue: Path, measured: dict[str, float], out: str):
+    """The second pass: the gain loudnorm's two-pass linear mode would apply, where it would apply it (the peak
+    stays under the ceiling and the range within 11 LU), without its 192 kHz round trip; else loudnorm's dynamic
+    mode with the measured values. Then AAC stereo."""
+    target = {"i": timeline.loudness, "tp": timeline.true_peak, "lra": LOUDNESS_RANGE}
     sound = _mix(timeline, dialogue)
-    if measured["input_i"] not in ("-inf", "inf") and float(measured["input_i"]) > -70:
-        sound = sound.filter(
-            "loudnorm", **target, measured_i=measured["input_i"], measured_tp=measured["input_tp"],
-            measured_lra=measured["input_lra"], measured_thresh=measured["input_thresh"],
-            offset=measured["target_offset"], linear="true",
-        )
+    if measured["i"] > -70:
+        gain = timeline.loudness - measured["i"]
+        if measured["tp"] + gain <= timeline.true_peak and 0 < measured["lra"] <= LOUDNESS_RANGE:
+            sound = sound.filter("volume", f"{gain:.2f}dB")
+        else:
+            sound = sound.filter("loudnorm", **target, measured_i=measured["i"], measured_tp=measured["tp"],
+                                 measured_lra=measured["lra"], measured_thresh=measured["thresh"], linear="false")
     sound = sound.filter("aresample", timeline.audio_rate).filter("aformat", channel_layouts="stereo")
     return sound.output(out, acodec="aac", audio_bitrate="160k", ar=timeline.audio_rate, map_metadata=-1,
                         fflags="+bitexact")
 
 
 def render_sound(timeline: Timeline, out: Path, cache_dir: Path | None = None) -> None:
-    """Mix, measure, then normalise to the target in one linear gain (loudnorm's two-pass mode) and encode AAC.
+    """Mix, measure (EBU R128: loudness, range, true peak), then normalise to the target in one linear gain and
+    encode AAC: two passes over the mix.
 
     The result is kept in `cache_dir` under the hash of the mixed dialogue track, the music bed and both passes'
     ffmpeg commands, so an episode whose sound did not change is not mixed, measured and encoded again."""
     with tempfile.TemporaryDirectory(dir=out.parent) as folder:
         dialogue = Path(folder) / "dialogue.wav"
         dialogue_track(timeline, dialogue)
-        target = {"i": timeline.loudness, "tp": timeline.true_peak, "lra": 11}
-        measuring = _mix(timeline, dialogue).filter("loudnorm", print_format="json", **target).output("-",
-                                                                                                     format="null")
+        measuring = _mix(timeline, dialogue).filter("ebur128", peak="true").output("-", format="null")
         kept = None
         if cache_dir is not None:
-            example = {"input_i": "-20", "input_tp": "-3", "input_lra": "5", "input_thresh": "-30",
-                       "target_offset": "0"}
+            example = {"i": -20.0, "tp": -3.0, "lra": 5.0, "thresh": -30.0}
             command = " ".join([*measuring.get_args(), *_normalised(timeline, dialogue, example, "-").get_args()])
             inputs = {str(dialogue): assets.sha256_file(dialogue)}
             if timeline.music is not None:
@@ -497,8 +498,7 @@ def render_sound(timeline: Timeline, out: Path, cache_dir: Path | None = None) -
                 with atomic_path(out) as temporary:
                     shutil.copyfile(kept, temporary)
                 return
-        log = media.run(measuring)
-        measured = json.loads(log[log.rfind("{"):log.rfind("}") + 1])
+        measured = media.loudness_summary(media.run(measuring))
         with atomic_path(out) as temporary:
             media.run(_normalised(timeline, dialogue, measured, str(temporary)))
         if kept is not None:

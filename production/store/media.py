@@ -175,14 +175,29 @@ def picture_sha256(path: Path) -> str:
     return done.stdout.strip().split("=", 1)[1]
 
 
+def loudness_summary(log: str) -> dict[str, float]:
+    """What ffmpeg's `ebur128` meter (EBU R128) prints at the end: integrated loudness `i` and its relative gate
+    `thresh` (LUFS), loudness range `lra` (LU) and, with `peak=true`, the true peak `tp` (dBTP, 4× oversampled)."""
+    summary = log[log.rfind("Summary:"):]
+    names = {"I:": "i", "LRA:": "lra", "Peak:": "tp"}
+    found: dict[str, float] = {}
+    for line in summary.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if words[0] in names and names[words[0]] not in found:
+            found[names[words[0]]] = float(words[1])
+        elif words[0] == "Threshold:" and "thresh" not in found:
+            found["thresh"] = float(words[1])
+    if "i" not in found:
+        raise MediaError("ffmpeg's ebur128 printed no integrated loudness")
+    return found
+
+
 def integrated_loudness(path: Path) -> float:
     """EBU R128 integrated loudness of a file's sound, in LUFS."""
-    log = run(ffmpeg.input(str(path)).audio.filter("ebur128", peak="true").output("-", format="null"))
-    summary = log[log.rfind("Summary:"):]
-    for line in summary.splitlines():
-        if line.strip().startswith("I:"):
-            return float(line.split()[1])
-    raise MediaError(f"{path}: ffmpeg's ebur128 printed no integrated loudness")
+    return loudness_summary(run(ffmpeg.input(str(path)).audio.filter("ebur128", peak="true")
+                                .output("-", format="null")))["i"]
 
 
 def has_cjk(text: str) -> bool:
