@@ -7,6 +7,7 @@ are still there. Lines are recorded while shots are filmed: CPU work overlaps ge
 holds to one shot per GPU (`aigms.flows.concurrency`)."""
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -128,7 +129,8 @@ def check_across_shots(database_url: str, store: Path, series: Series, shotlist:
                        selected: dict[str, RenderedTake]) -> list[str]:
     """The checks that need every shot filmed: continuity across each cut, each set against its scene."""
     clips = {shot_id: (take.take_id, take.clip, take.clip_sha256) for shot_id, take in selected.items()}
-    return qc.check_episode(open_database(database_url), series, shotlist, clips, store / "qc")
+    return qc.check_episode(open_database(database_url), series, shotlist, clips,
+                            assets.derived_dir(store, "qc"))
 
 
 @task(cache_key_fn=line_key, persist_result=True)
@@ -178,11 +180,16 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
     database."""
     engine = open_database(database_url)
     timeline, warnings = edit.build_timeline(series, shotlist, takes, audio)
-    checks = subtitles.hear(timeline, transcribe.parse_transcriber(settings.whisper()), store / "transcripts")
+    with ThreadPoolExecutor(max_workers=1) as sound_work:
+        # the sound does not wait for the lines to be heard; deliver finds it in the store
+        sound = sound_work.submit(edit.kept_sound, timeline, assets.derived_dir(store, "edit"))
+        checks = subtitles.hear(timeline, transcribe.parse_transcriber(settings.whisper()),
+                                assets.derived_dir(store, "transcripts"))
+        sound.result()
     with session_scope(engine) as session:
         failures = deliver.take_failures(session, takes) + interchange.line_failures(checks)
     draft = deliver.draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()})
-    delivered = deliver.deliver(folder, timeline, checks, failures, draft, store / "edit")
+    delivered = deliver.deliver(folder, timeline, checks, failures, draft, assets.derived_dir(store, "edit"))
     with session_scope(engine) as session:
         if timeline.music is not None:
             assets.put_file(session, store, Path(timeline.music.media.path), "music", move=False)

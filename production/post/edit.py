@@ -474,36 +474,43 @@ def _normalised(timeline: Timeline, dialogue: Path, measured: dict[str, float], 
                         fflags="+bitexact")
 
 
-def render_sound(timeline: Timeline, out: Path, cache_dir: Path | None = None) -> None:
-    """Mix, measure (EBU R128: loudness, range, true peak), then normalise to the target in one linear gain and
-    encode AAC: two passes over the mix.
+def _sound_key(timeline: Timeline, dialogue: Path, measuring) -> str:
+    """Both passes' ffmpeg commands, each input named by its content hash, and the ffmpeg that runs them."""
+    example = {"i": -20.0, "tp": -3.0, "lra": 5.0, "thresh": -30.0}
+    command = " ".join([*measuring.get_args(), *_normalised(timeline, dialogue, example, "-").get_args()])
+    inputs = {str(dialogue): assets.sha256_file(dialogue)}
+    if timeline.music is not None:
+        inputs[timeline.music.media.path] = timeline.music.media.sha256
+    for path, sha256 in inputs.items():
+        command = command.replace(path, sha256)
+    return canonical_sha256([media.ffmpeg_version(), command])
 
-    The result is kept in `cache_dir` under the hash of the mixed dialogue track, the music bed and both passes'
-    ffmpeg commands, so an episode whose sound did not change is not mixed, measured and encoded again."""
-    with tempfile.TemporaryDirectory(dir=out.parent) as folder:
-        dialogue = Path(folder) / "dialogue.wav"
+
+def kept_sound(timeline: Timeline, cache_dir: Path) -> Path:
+    """The episode's sound, made unless `cache_dir` holds it already: mixed, measured (EBU R128: loudness, range,
+    true peak), normalised to the target in one linear gain and encoded AAC — two passes over the mix. It is kept
+    under the hash of the mixed dialogue track, the music bed and both passes' commands, so an episode whose sound
+    did not change is not mixed, measured and encoded again."""
+    folder = cache_dir / "sound"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        dialogue = Path(scratch) / "dialogue.wav"
         dialogue_track(timeline, dialogue)
         measuring = _mix(timeline, dialogue).filter("ebur128", peak="true").output("-", format="null")
-        kept = None
-        if cache_dir is not None:
-            example = {"i": -20.0, "tp": -3.0, "lra": 5.0, "thresh": -30.0}
-            command = " ".join([*measuring.get_args(), *_normalised(timeline, dialogue, example, "-").get_args()])
-            inputs = {str(dialogue): assets.sha256_file(dialogue)}
-            if timeline.music is not None:
-                inputs[timeline.music.media.path] = timeline.music.media.sha256
-            for path, sha256 in inputs.items():
-                command = command.replace(path, sha256)
-            kept = cache_dir / "sound" / f"{canonical_sha256([media.ffmpeg_version(), command])}.m4a"
-            if kept.is_file():
-                with atomic_path(out) as temporary:
-                    shutil.copyfile(kept, temporary)
-                return
-        measured = media.loudness_summary(media.run(measuring))
-        with atomic_path(out) as temporary:
-            media.run(_normalised(timeline, dialogue, measured, str(temporary)))
-        if kept is not None:
+        kept = folder / f"{_sound_key(timeline, dialogue, measuring)}.m4a"
+        if not kept.is_file():
+            measured = media.loudness_summary(media.run(measuring))
             with atomic_path(kept) as temporary:
-                shutil.copyfile(out, temporary)
+                media.run(_normalised(timeline, dialogue, measured, str(temporary)))
+        return kept
+
+
+def render_sound(timeline: Timeline, out: Path, cache_dir: Path | None = None) -> None:
+    """Write the episode's sound (`kept_sound`), kept in `cache_dir` (a scratch folder when None)."""
+    with tempfile.TemporaryDirectory(dir=out.parent) as scratch:
+        sound = kept_sound(timeline, cache_dir or Path(scratch))
+        with atomic_path(out) as temporary:
+            shutil.copyfile(sound, temporary)
 
 
 # 6. Mux
