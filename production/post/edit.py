@@ -132,7 +132,7 @@ def house_signature(width: int, height: int, fps: int, gop: int = media.DEFAULT_
         probe = Path(scratch) / "reference.mp4"
         media.run(ffmpeg.input(f"color=black:s={width}x{height}:r={fps}", f="lavfi")
                   .output(str(probe), vframes=1, r=fps, **media.house_encode(gop)))
-        return media.stream_signature(probe)
+        return media.layout(probe).signature
 
 
 def label_frames(timeline: Timeline) -> int:
@@ -227,13 +227,13 @@ def _kept_encode(stream, frames: int, timeline: Timeline, inputs: dict[str, str]
     return kept
 
 
-def _layout(path: Path, sha256: str, fps: int, folder: Path) -> media.Layout:
-    """A file's layout, kept by its hash: probing every packet of every take costs more than joining them."""
-    kept = folder / f"{sha256}-{fps}.json"
+def _layout(path: Path, sha256: str, folder: Path) -> media.Layout:
+    """A take's layout, kept by its hash: reading every packet header of every take is most of a join's work."""
+    kept = folder / f"{sha256}.json"
     if kept.is_file():
         data = json.loads(kept.read_text())
         return media.Layout(tuple(data["signature"]), data["frames"], tuple(data["keyframes"]), data["regular"])
-    found = media.layout(path, fps)
+    found = media.layout(path)
     atomic_write_text(kept, json.dumps(asdict(found)))
     return found
 
@@ -246,7 +246,7 @@ def cut_sources(timeline: Timeline, cache_dir: Path) -> list[Source]:
 
     def source(clip: PictureClip) -> Source:
         path = Path(clip.media.path)
-        found = _layout(path, clip.media.sha256, timeline.fps, cache_dir / "layouts")
+        found = _layout(path, clip.media.sha256, cache_dir / "layouts")
         if (found.signature == house and found.regular and found.frames >= clip.frames
                 and found.keyframes[:1] == (0,)):
             return Source(path, found.keyframes)
@@ -262,7 +262,7 @@ def cut_sources(timeline: Timeline, cache_dir: Path) -> list[Source]:
         )
         conformed = _kept_encode(stream, clip.frames, timeline, {str(path): clip.media.sha256},
                                  cache_dir / "conformed")
-        return Source(conformed, media.layout(conformed, timeline.fps).keyframes)
+        return Source(conformed, media.layout(conformed).keyframes)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return list(pool.map(source, timeline.picture))
@@ -385,11 +385,15 @@ def render_picture(timeline: Timeline, out: Path, burn_in: Path | None = None,
         keep = cache_dir or Path(folder)
         sources = cut_sources(timeline, keep)
         segments = plan_picture(timeline, [source.keyframes for source in sources], burn_in is not None)
+        rendered = [segment for segment in segments if segment.render]
+        # two runs at once: a run's decoding and filters use one core, its encoder two
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = dict(zip(rendered, pool.map(lambda segment: render_run(timeline, sources, segment, keep, burn_in),
+                                               rendered)))
         listing = []
         for segment in segments:
             if segment.render:
-                run = render_run(timeline, sources, segment, keep, burn_in)
-                listing.append(_piece(run, 0, segment.frames, segment, timeline.fps))
+                listing.append(_piece(runs[segment], 0, segment.frames, segment, timeline.fps))
             else:
                 (index,) = segment.clips
                 first = segment.start - timeline.picture[index].start_frame

@@ -1,6 +1,7 @@
 """ffmpeg and ffprobe as the pipeline uses them: which binary, what a file holds, and errors that show ffmpeg's
 own last words instead of a bare exit status."""
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -10,12 +11,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import av
 import ffmpeg
 import imageio_ffmpeg
 
 CJK_RANGES = ((0x3400, 0x9FFF), (0xF900, 0xFAFF), (0x3000, 0x303F), (0xFF00, 0xFFEF))
 # The picture encode every clip is conformed to, so the edit can join clips without re-encoding them: clips that
-# share these settings and the delivery size and fps share their H.264 parameter sets (see `stream_signature`).
+# share these settings and the delivery size and fps share their H.264 parameter sets (see `Layout`).
 # Keyframes come at a fixed interval and nowhere else (no scene-cut keyframes), each an IDR frame that opens a closed
 # GOP, so a clip can be cut at any of them; x264's `stitchable` keeps the headers independent of the content, so a
 # GOP re-encoded later joins the copied ones.
@@ -126,22 +128,12 @@ def ffprobe_json(path: Path, *arguments: str) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-SIGNATURE_ENTRIES = ("codec_name", "pix_fmt", "r_frame_rate", "extradata_hash")
-
-
-def stream_signature(path: Path) -> tuple[str, ...]:
-    """What must be equal for two H.264 files to be joined by stream copy: codec, pixel format, frame rate and the
-    parameter sets (SPS/PPS: size, profile, level, quantiser setup), compared through their hash."""
-    data = ffprobe_json(path, "-select_streams", "v:0", "-show_data_hash", "sha256",
-                        "-show_entries", f"stream={','.join(SIGNATURE_ENTRIES)}")
-    stream = (data.get("streams") or [{}])[0]
-    return tuple(str(stream.get(key, "")) for key in SIGNATURE_ENTRIES)
-
-
 @dataclass(frozen=True)
 class Layout:
-    """A clip's picture as a cut sees it: its stream signature, its frames, the frames a decoder can start from
-    (keyframes), and whether frame k is stamped exactly k / fps (a constant rate from zero)."""
+    """A clip's picture as a cut sees it: its stream signature (what must be equal for two H.264 files to be joined
+    by stream copy: codec, pixel format, frame rate and the parameter sets — SPS/PPS: size, profile, level,
+    quantiser setup — compared through their hash), its frames, the frames a decoder can start from (keyframes),
+    and whether frame k is stamped exactly k / rate (a constant rate from zero)."""
 
     signature: tuple[str, ...]
     frames: int
@@ -149,19 +141,32 @@ class Layout:
     regular: bool
 
 
-def layout(path: Path, fps: int) -> Layout:
-    """One ffprobe over the stream header and every packet (in file order: the house encode has no B-frames, so
-    decoding order is showing order)."""
-    data = ffprobe_json(path, "-select_streams", "v:0", "-show_data_hash", "sha256", "-show_entries",
-                        f"stream={','.join(SIGNATURE_ENTRIES)},time_base:packet=pts,flags")
-    stream = (data.get("streams") or [{}])[0]
-    packets = data.get("packets", [])
-    base = Fraction(stream.get("time_base", "1/1"))
-    regular = all(packet.get("pts") is not None and int(packet["pts"]) * base == Fraction(number, fps)
-                  for number, packet in enumerate(packets))
-    return Layout(tuple(str(stream.get(key, "")) for key in SIGNATURE_ENTRIES), len(packets),
-                  tuple(number for number, packet in enumerate(packets) if packet.get("flags", "").startswith("K")),
-                  regular)
+def layout(path: Path) -> Layout:
+    """Read from the container's index with PyAV (FFmpeg's libraries in process: no packet read, nothing decoded, no
+    program started for each of an episode's takes); a file without an index is read packet by packet. The index
+    is in decoding order, which for the house encode (no B-frames) is showing order."""
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as error:
+        raise MediaError(f"{path}: cannot read it: {error}") from None
+    with container:
+        if not container.streams.video:
+            return Layout((), 0, (), False)
+        stream = container.streams.video[0]
+        context = stream.codec_context
+        signature = (context.name, context.format.name if context.format else "", str(stream.base_rate),
+                     hashlib.sha256(bytes(context.extradata or b"")).hexdigest())
+        index = stream.index_entries
+        if len(index):
+            entries = [index[number] for number in range(len(index))]
+            packets = [(entry.timestamp, entry.is_keyframe) for entry in entries if not entry.is_discard]
+        else:
+            packets = [(packet.pts, packet.is_keyframe) for packet in container.demux(stream) if packet.size]
+        base = stream.time_base
+    rate = stream.base_rate
+    regular = bool(rate) and all(time is not None and time * base == number / Fraction(rate)
+                                 for number, (time, _) in enumerate(packets))
+    return Layout(signature, len(packets), tuple(number for number, (_, key) in enumerate(packets) if key), regular)
 
 
 def picture_sha256(path: Path) -> str:
