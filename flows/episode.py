@@ -7,6 +7,7 @@ are still there. Lines are recorded while shots are filmed: CPU work overlaps ge
 holds to one shot per GPU (`aigms.flows.concurrency`)."""
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from aigms.flows.caching import across_key, check_key, cut_key, film_key, keyfra
 from aigms.flows.concurrency import (GENERATE_TAG, ensure_generation_limit, ensure_provider_limits, provider_tag,
                                      tags_for)
 from aigms.flows.locking import one_render_at_a_time
-from aigms.production import deliver, generate, qc, render_lock, review
+from aigms.production import deliver, generate, qc, review
 from aigms.production.deliver import interchange
 from aigms.production.deliver.cut import alternate_takes
 from aigms.production.post import edit, subtitles, transcribe, voice
@@ -150,11 +151,12 @@ def _still_there(step: Task, database_url: str, store: Path, *args: Any) -> Rend
 
 
 @task(cache_key_fn=across_key, persist_result=True)
-def check_across_shots(database_url: str, series: Series, shotlist: ShotList,
+def check_across_shots(database_url: str, store: Path, series: Series, shotlist: ShotList,
                        selected: dict[str, RenderedTake]) -> list[str]:
     """The checks that need every shot filmed: continuity across each cut, each set against its scene."""
-    clips = {shot_id: (take.take_id, take.clip) for shot_id, take in selected.items()}
-    return qc.check_episode(open_database(database_url), series, shotlist, clips)
+    clips = {shot_id: (take.take_id, take.clip, take.clip_sha256) for shot_id, take in selected.items()}
+    return qc.check_episode(open_database(database_url), series, shotlist, clips,
+                            assets.derived_dir(store, "qc"))
 
 
 @task(cache_key_fn=line_key, persist_result=True)
@@ -204,8 +206,12 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
     database."""
     engine = open_database(database_url)
     timeline, warnings = edit.build_timeline(series, shotlist, takes, audio)
-    checks = subtitles.hear(timeline, transcribe.parse_transcriber(settings.whisper()), store / "transcripts",
-                            render_lock.scratch(store, series.id, shotlist.episode))
+    with ThreadPoolExecutor(max_workers=1) as sound_work:
+        # the sound does not wait for the lines to be heard; deliver finds it in the store
+        sound = sound_work.submit(edit.kept_sound, timeline, assets.derived_dir(store, "edit"))
+        checks = subtitles.hear(timeline, transcribe.parse_transcriber(settings.whisper()),
+                                assets.derived_dir(store, "transcripts"))
+        sound.result()
     with session_scope(engine) as session:
         failures = deliver.take_failures(session, takes) + interchange.line_failures(checks)
         calls = deliver.take_calls(session, takes)
@@ -215,7 +221,8 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
         alternates = alternate_takes(session, store, episode_id)
     draft = deliver.draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()},
                                    calls, take_costs, spent)
-    delivered = deliver.deliver(folder, timeline, checks, failures, draft, alternates)
+    delivered = deliver.deliver(folder, timeline, checks, failures, draft, alternates,
+                                assets.derived_dir(store, "edit"))
     with session_scope(engine) as session:
         if timeline.music is not None:
             assets.put_file(session, store, Path(timeline.music.media.path), "music", move=False)
@@ -322,7 +329,7 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         # Reused means finished by an earlier render: a take a retry of this run found by its recipe was filmed now.
         selected = {shot_id: replace(result.selected, reused=result.selected.take_id in made_before)
                     for shot_id, result in filmed.items()}
-        across = check_across_shots(database_url, series, shotlist, selected)
+        across = check_across_shots(database_url, store, series, shotlist, selected)
         for warning in across:
             logger.warning(warning)
         failures += across

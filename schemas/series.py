@@ -151,6 +151,8 @@ class EditSettings(Strict):
     true_peak: float = Field(-1.5, ge=-9, le=0, description="maximum true peak, dBTP")
     dissolve: float = Field(0.5, gt=0, le=5, description="seconds a dissolve takes, centred on the cut")
     fade: float = Field(0.5, gt=0, le=5, description="seconds a fade from or to black takes")
+    gop: int = Field(15, ge=2, le=300, description="frames from one keyframe to the next in every clip; the edit "
+                     "re-encodes whole GOPs around a transition or the label and copies the rest")
     music: MusicBed | None = None
 
 

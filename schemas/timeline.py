@@ -72,6 +72,7 @@ class Timeline(BaseModel):
     width: int = Field(ge=16, le=7680)
     height: int = Field(ge=16, le=4320)
     fps: FrameRate
+    gop: int = Field(15, ge=2, le=300, description="frames from one keyframe to the next: where the picture can be cut")
     audio_rate: int = Field(ge=8000, le=192000)
     picture: list[PictureClip]
     ending_frames: int = Field(0, ge=0, le=MAX_FRAMES,

@@ -9,6 +9,7 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -101,10 +102,13 @@ def draft_manifest(series: Series, shotlist: ShotList, takes: dict[str, Rendered
 
 
 def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures: list[interchange.QCFailure],
-            draft: Manifest, alternates: dict[str, list[interchange.Alternate]] | None = None) -> Delivered:
+            draft: Manifest, alternates: dict[str, list[interchange.Alternate]] | None = None,
+            cache_dir: Path | None = None) -> Delivered:
     """Subtitles, master, interchange files and manifest, in that order (the master carries the subtitles and a
     label that names the picture's hash; the manifest names every file's hash). `alternates`, each shot's good
-    takes, go into the OTIO for the editor to swap."""
+    takes, go into the OTIO for the editor to swap. The edit keeps its work (takes conformed to the house encode,
+    rendered runs, the sound) in `cache_dir`, so the next delivery re-encodes only what changed; the sound is made
+    while the picture is (each is mostly one ffmpeg, and the sound's encoder uses one core)."""
     folder.mkdir(parents=True, exist_ok=True)
     cues, warnings = subtitles.make_cues(timeline, checks)
     subtitles.write_srt(cues, folder / FILES["subtitles"])
@@ -112,8 +116,10 @@ def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures:
     burn_in = folder / FILES["subtitles"] if timeline.subtitles.burn_in else None
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         picture, sound = Path(scratch) / "picture.mp4", Path(scratch) / "sound.m4a"
-        segments = edit.render_picture(timeline, picture, burn_in)
-        edit.render_sound(timeline, sound)
+        with ThreadPoolExecutor(max_workers=1) as sound_work:
+            mixed = sound_work.submit(edit.render_sound, timeline, sound, cache_dir)
+            segments = edit.render_picture(timeline, picture, burn_in, cache_dir)
+            mixed.result()
         picture_sha256 = media.picture_sha256(picture)
         aigc = labels.aigc_label(timeline, picture_sha256)
         soft = folder / FILES["subtitles"] if cues else None
@@ -231,4 +237,5 @@ def render_from_manifest(path: Path, store: Path, out: Path) -> Delivered:
     if timeline.music is not None:
         timeline.music.media = find_media(timeline.music.media, store, path, "the music bed")
     folder = out / manifest.series / manifest.episode
-    return deliver(folder, timeline, manifest.lines, interchange.line_failures(manifest.lines), manifest)
+    return deliver(folder, timeline, manifest.lines, interchange.line_failures(manifest.lines), manifest,
+                   assets.derived_dir(store, "edit"))

@@ -330,7 +330,7 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
     footage.join(pieces, fps, joined)
     footage.join([(joined, 0, total)], fps, native)
     conform(joined, delivery, delivered_frames, out, generator.options.get("fit", "crop"),
-            generator.options.get("motion", "duplicate"))
+            generator.options.get("motion", "duplicate"), series.edit.gop)
     return native, calls
 
 

@@ -5,10 +5,14 @@ sets the thresholds. Results are `QCResult` rows, naming the feature extractor t
 
 Per-shot checks run right after each take (`check_take`, called by the generate stage's retake policy); the
 checks across shots (continuity across the cut, the location against the other shots of its scene) run once every
-shot is filmed (`check_episode`)."""
+shot is filmed (`check_episode`), scoring again only the pairs of shots whose takes changed."""
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -20,9 +24,11 @@ from sqlalchemy.engine import Engine
 
 from aigms.db import models
 from aigms.db.session import session_scope
-from aigms.production.store import media
 from aigms.production.qc import identity as faces_in
 from aigms.production.qc.faces import face_extractor_for
+from aigms.production.store import assets, media
+from aigms.production.store.assets import canonical_sha256
+from aigms.production.store.files import atomic_path, atomic_write_text
 from aigms.production.qc.features import ANALYSIS_HEIGHT, extractor_for, faces, shrink
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot, ShotList
@@ -389,33 +395,88 @@ def _known(engine: Engine, series: Series, take_id: int) -> list[Check]:
 # Across shots
 
 
-def check_episode(engine: Engine, series: Series, shotlist: ShotList, clips: dict[str, tuple[int, Path]]) -> list[str]:
+def sample_frames(clip: Path, count: int = 3, height: int = ANALYSIS_HEIGHT) -> np.ndarray:
+    """The frames `sample` picks (first, middle, last), at the analysis height, decoding no others to pictures."""
+    info = media.probe(clip)
+    if not info.frames:
+        frames, _ = decode(clip, height)
+        return np.stack(sample(frames, count))
+    picks = np.linspace(0, info.frames - 1, min(count, info.frames)).round().astype(int)
+    wanted = sorted(set(picks.tolist()))
+    width = max(2, round(info.width * height / info.height / 2) * 2)
+    select = "+".join(f"eq(n\\,{number})" for number in wanted)
+    done = subprocess.run(
+        [media.ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(clip), "-vf",
+         f"select={select},scale={width}:{height}:flags=area", "-vsync", "passthrough", "-f", "rawvideo",
+         "-pix_fmt", "rgb24", "-"], capture_output=True,
+    )
+    frames = np.frombuffer(done.stdout, dtype=np.uint8).reshape(-1, height, width, 3)
+    if done.returncode or len(frames) != len(wanted):
+        raise media.MediaError(f"{clip}: cannot read frames {wanted}: {done.stderr.decode(errors='replace')[-300:]}")
+    return np.stack([frames[wanted.index(number)] for number in picks])
+
+
+def _samples(clip: Path, sha256: str, cache_dir: Path | None) -> np.ndarray:
+    """A take's sampled frames, kept by the take's hash: a render after an edit decodes only the new takes."""
+    kept = cache_dir / "samples" / f"{sha256}-{ANALYSIS_HEIGHT}.npy" if cache_dir else None
+    if kept is not None and kept.is_file():
+        return np.load(kept, allow_pickle=False)
+    frames = sample_frames(clip)
+    if kept is not None:
+        with atomic_path(kept) as temporary, open(temporary, "wb") as handle:
+            np.save(handle, frames, allow_pickle=False)
+    return frames
+
+
+@cache
+def _extractor_code(module: str) -> str:
+    """The hash of the module an extractor is written in: a kept score is the score of this code."""
+    return assets.sha256_file(Path(sys.modules[module].__file__))
+
+
+def check_episode(engine: Engine, series: Series, shotlist: ShotList, clips: dict[str, tuple[int, Path, str]],
+                  cache_dir: Path | None = None) -> list[str]:
     """Continuity across each cut inside a scene (last frame of a shot against the first of the next) and each
-    shot's set against the other shots of its scene; `clips` maps shot id → (selected take id, clip). Returns a
-    warning per failed check; the rows go on the selected takes, so the edit marks them."""
+    shot's set against the other shots of its scene; `clips` maps shot id → (selected take id, clip, its sha256).
+    Returns a warning per failed check; the rows go on the selected takes, so the edit marks them.
+
+    Each pair's likeness is kept in `cache_dir` under the two takes' hashes and the extractor (with its code), and
+    each take's sampled frames under its hash: after a retake only the pairs with the new take are scored, and only
+    the takes in those pairs are decoded."""
     if not series.qc.enabled:
         return []
     extractor = extractor_for(series.qc.extractor)
-    ends: dict[str, tuple[object, object, object]] = {}
-    for shot in shotlist.shots:
-        if shot.id in clips:
-            frames, _ = decode(clips[shot.id][1])
-            first, middle, last = (extractor.features(frame) for frame in sample(frames))
-            ends[shot.id] = (first, middle, last)
+    judge = [extractor.name, _extractor_code(type(extractor).__module__), ANALYSIS_HEIGHT]
+    features: dict[str, tuple[object, ...]] = {}
+
+    def likeness(kind: str, one: str, other: str, frames: tuple[int, int]) -> float:
+        key = canonical_sha256([*judge, kind, frames, clips[one][2], clips[other][2]])
+        kept = cache_dir / "pairs" / f"{key}.json" if cache_dir else None
+        if kept is not None and kept.is_file():
+            return float(json.loads(kept.read_text())["score"])
+        for shot_id in (one, other):
+            if shot_id not in features:
+                _, clip, sha256 = clips[shot_id]
+                features[shot_id] = tuple(extractor.features(frame) for frame in _samples(clip, sha256, cache_dir))
+        score = extractor.similarity(features[one][frames[0]], features[other][frames[1]])
+        if kept is not None:
+            atomic_write_text(kept, json.dumps({"score": score}))
+        return score
+
     results: dict[str, list[Check]] = {}
-    shots = [shot for shot in shotlist.shots if shot.id in ends]
+    shots = [shot for shot in shotlist.shots if shot.id in clips]
     for before, after in zip(shots, shots[1:]):
         if before.scene != after.scene:
             continue
-        score = extractor.similarity(ends[before.id][2], ends[after.id][0])
         results.setdefault(after.id, []).append(Check(
-            "continuity", score, series.qc.thresholds["continuity"],
+            "continuity", likeness("continuity", before.id, after.id, (2, 0)), series.qc.thresholds["continuity"],
             f"last frame of {before.id} against the first of {after.id}", extractor.name))
     for shot in shots:
         others = [other for other in shots if other.scene == shot.scene and other.id != shot.id]
         if not others:
             continue
-        score = float(np.mean([extractor.similarity(ends[shot.id][1], ends[other.id][1]) for other in others]))
+        score = float(np.mean([likeness("scene_location", *sorted((shot.id, other.id), key=lambda i: clips[i][2]),
+                                        (1, 1)) for other in others]))
         results.setdefault(shot.id, []).append(Check(
             "scene_location", score, series.qc.thresholds["scene_location"],
             f"middle frame against {len(others)} other shot(s) of scene {shot.scene}", extractor.name))

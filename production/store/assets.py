@@ -67,6 +67,13 @@ def scratch_dir(store: Path) -> Path:
     return folder
 
 
+def derived_dir(store: Path, kind: str) -> Path:
+    """Where work made from assets is kept under the hash of what made it (what a line was heard to say, takes
+    conformed for the edit and its rendered runs, the sound, the frames QC compares): found instead of made again,
+    but no asset itself, so it has no rows and deleting it loses nothing but time."""
+    return store / "derived" / kind
+
+
 def put_file(
     session: Session, store: Path, source: Path, kind: str, media: dict[str, Any] | None = None, *, move: bool = True
 ) -> Asset:
