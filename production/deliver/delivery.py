@@ -238,4 +238,4 @@ def render_from_manifest(path: Path, store: Path, out: Path) -> Delivered:
         timeline.music.media = find_media(timeline.music.media, store, path, "the music bed")
     folder = out / manifest.series / manifest.episode
     return deliver(folder, timeline, manifest.lines, interchange.line_failures(manifest.lines), manifest,
-                   assets.derived_dir(store, "edit"))
+                   cache_dir=assets.derived_dir(store, "edit"))

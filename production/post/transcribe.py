@@ -223,7 +223,9 @@ def hear_lines(transcriber: Transcriber, lines: list[np.ndarray], rate: int, lan
         pieces += [lines[index].astype("<i2"), gap]
         position += len(lines[index]) + len(gap)
     if stretches:
-        with tempfile.TemporaryDirectory() as folder:
+        if cache_dir is not None:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache_dir) as folder:  # the store's, not the system's temp folder
             together = Path(folder) / "lines.wav"
             _write_mono(np.concatenate(pieces), rate, together)
             words = _hear(transcriber, together, language)
