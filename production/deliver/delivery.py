@@ -91,9 +91,10 @@ def draft_manifest(series: Series, shotlist: ShotList, takes: dict[str, Rendered
 
 
 def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures: list[interchange.QCFailure],
-            draft: Manifest) -> Delivered:
+            draft: Manifest, notes: list[interchange.FrameNote] = ()) -> Delivered:
     """Subtitles, master, interchange files and manifest, in that order (the master carries the subtitles and a
-    label that names the picture's hash; the manifest names every file's hash)."""
+    label that names the picture's hash; the manifest names every file's hash). `notes` become markers for the
+    editor."""
     folder.mkdir(parents=True, exist_ok=True)
     cues, warnings = subtitles.make_cues(timeline, checks)
     subtitles.write_srt(cues, folder / FILES["subtitles"])
@@ -108,7 +109,7 @@ def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures:
         soft = folder / FILES["subtitles"] if cues else None
         edit.master(picture, sound, soft, timeline.language,
                     labels.file_tags(timeline, aigc), folder / FILES["video"])
-    interchange.write_interchange(interchange.to_otio(timeline, checks, failures), folder / FILES["otio"],
+    interchange.write_interchange(interchange.to_otio(timeline, checks, failures, notes), folder / FILES["otio"],
                                   folder / FILES["edl"], folder / FILES["fcp_xml"])
     manifest = draft.model_copy(update={
         "duration": round(timeline.duration, 6), "timeline": timeline, "lines": checks,
@@ -127,6 +128,16 @@ def take_failures(session: Session, takes: dict[str, RenderedTake]) -> list[inte
     rows = session.scalars(select(models.QCResult).where(models.QCResult.take_id.in_(shot_of),
                                                          models.QCResult.passed.is_(False)))
     return [interchange.QCFailure(shot_of[row.take_id], row.check, row.score, row.threshold, row.reason)
+            for row in rows]
+
+
+def take_notes(session: Session, takes: dict[str, RenderedTake]) -> list[interchange.FrameNote]:
+    """People's notes at a frame of the selected takes, oldest first, for the editor's markers."""
+    shot_of = {take.take_id: shot_id for shot_id, take in takes.items()}
+    rows = session.scalars(select(models.Review).where(
+        models.Review.target_type == "take", models.Review.target_id.in_(shot_of), models.Review.frame.is_not(None)
+    ).order_by(models.Review.id))
+    return [interchange.FrameNote(shot_of[row.target_id], row.frame, row.note, row.author, row.status, row.region)
             for row in rows]
 
 

@@ -1,5 +1,6 @@
 """The edit for other editors: the timeline as OpenTimelineIO (a track per picture, dialogue and music, one clip per
-shot pointing at its take's media, a marker for each QC failure, our own data under an `aigms` key) and, through
+shot pointing at its take's media, a marker for each QC failure and for each note a person left at a frame of the
+take, our own data under an `aigms` key) and, through
 OTIO's adapters, as a CMX 3600 EDL and an FCP 7 XML that Premiere, Resolve and Avid open."""
 
 from dataclasses import dataclass
@@ -25,6 +26,21 @@ class QCFailure:
     reason: str
 
 
+@dataclass(frozen=True)
+class FrameNote:
+    """A person's note at a frame of a shot's take (and maybe a rectangle on it), a marker at that frame."""
+
+    shot: str
+    frame: int
+    note: str
+    author: str
+    status: str
+    region: dict[str, float] | None = None
+
+
+NOTE_COLOURS = {"retake": otio.schema.MarkerColor.ORANGE, "done": otio.schema.MarkerColor.GREEN}
+
+
 def _range(start_frames: float, frames: float, rate: int) -> otio.opentime.TimeRange:
     return otio.opentime.TimeRange(otio.opentime.RationalTime(start_frames, rate),
                                    otio.opentime.RationalTime(frames, rate))
@@ -44,7 +60,8 @@ def line_failures(checks: list[LineCheck]) -> list[QCFailure]:
             for check in checks if check.flagged]
 
 
-def to_otio(timeline: Timeline, checks: list[LineCheck], failures: list[QCFailure]) -> otio.schema.Timeline:
+def to_otio(timeline: Timeline, checks: list[LineCheck], failures: list[QCFailure],
+            notes: list[FrameNote] = ()) -> otio.schema.Timeline:
     rate = timeline.fps
     result = otio.schema.Timeline(name=f"{timeline.series} {timeline.episode}",
                                   global_start_time=otio.opentime.RationalTime(0, rate))
@@ -67,6 +84,13 @@ def to_otio(timeline: Timeline, checks: list[LineCheck], failures: list[QCFailur
                                         color=otio.schema.MarkerColor.RED)
             marker.metadata["aigms"] = {"check": failure.check, "score": failure.score,
                                         "threshold": failure.threshold, "reason": failure.reason}
+            item.markers.append(marker)
+        for note in (note for note in notes if note.shot == clip.shot and note.frame < clip.frames):
+            marker = otio.schema.Marker(name=f"{note.author}: {note.note}"[:200],
+                                        marked_range=_range(note.frame, 1, rate), comment=note.note,
+                                        color=NOTE_COLOURS.get(note.status, otio.schema.MarkerColor.YELLOW))
+            marker.metadata["aigms"] = {"note": note.note, "author": note.author, "status": note.status,
+                                        "frame": note.frame, "region": note.region}
             item.markers.append(marker)
         picture.append(item)
     dialogue = otio.schema.Track(name="Dialogue", kind=otio.schema.TrackKind.Audio)

@@ -37,25 +37,36 @@ class ImportReport:
 
 def export_shotlist(shotlist: ShotList, form: str) -> str:
     """The shot list as a person edits it: editable columns between the ones that say what the shot is."""
-    rows = []
-    for shot in shotlist.shots:
-        data = shot.model_dump(mode="json", include={"id", *READ_ONLY, *EDITABLE})
-        rows.append({**data, "series": shotlist.series, "episode": shotlist.episode})
     if form == "yaml":
-        shots = [{key: row[key] for key in COLUMNS if key not in ("series", "episode")} for row in rows]
+        shots = [shot.model_dump(mode="json", include={"id", *READ_ONLY, *EDITABLE}) for shot in shotlist.shots]
+        shots = [{key: data[key] for key in COLUMNS if key not in ("series", "episode")} for data in shots]
         document = {"series": shotlist.series, "episode": shotlist.episode, "shots": shots}
         return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=120)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in rows:
-        row["characters"] = " ".join(row["characters"])
-        row["lines"] = " ".join(str(line) for line in row["lines"])
-        row["emotion"] = row["emotion"] or ""
-        row["duration"] = round(row["duration"], 3)
-        row["generator"] = row["generator"]["backend"] if row["generator"] else ""
-        writer.writerow({key: row[key] for key in COLUMNS})
+    for shot in shotlist.shots:
+        writer.writerow({**csv_cells(shot), "series": shotlist.series, "episode": shotlist.episode})
     return buffer.getvalue()
+
+
+def csv_cells(shot: Shot) -> dict[str, Any]:
+    """A shot as a row of the exported CSV (the dashboard's shot list table shows the same cells)."""
+    row = shot.model_dump(mode="json", include={"id", *READ_ONLY, *EDITABLE})
+    row["characters"] = " ".join(row["characters"])
+    row["lines"] = " ".join(str(line) for line in row["lines"])
+    row["emotion"] = row["emotion"] or ""
+    row["duration"] = round(row["duration"], 3)
+    row["generator"] = row["generator"]["backend"] if row["generator"] else ""
+    return {key: row[key] for key in COLUMNS if key in row}
+
+
+def row_from_cells(record: dict[str, Any]) -> dict[str, Any]:
+    """A CSV row's cells as the values a `ShotEdit` is validated from; read-only columns are left out."""
+    data: dict[str, Any] = {key: value for key, value in record.items() if key in EDITABLE or key == "id"}
+    data["characters"] = (data.get("characters") or "").split()
+    data["emotion"] = data.get("emotion") or None
+    return data
 
 
 def _read_csv(path: Path, text: str) -> tuple[str, str, list[tuple[int, dict[str, Any]]]]:
@@ -66,12 +77,8 @@ def _read_csv(path: Path, text: str) -> tuple[str, str, list[tuple[int, dict[str
                          "start from `aigms shots export EPISODE --format csv`")
     rows, names = [], set()
     for record in reader:
-        line = reader.line_num
         names.add((record.get("series") or "", record.get("episode") or ""))
-        data: dict[str, Any] = {key: value for key, value in record.items() if key in EDITABLE or key == "id"}
-        data["characters"] = (data.get("characters") or "").split()
-        data["emotion"] = data.get("emotion") or None
-        rows.append((line, data))
+        rows.append((reader.line_num, row_from_cells(record)))
     return *_one_episode(path, names), rows
 
 
@@ -100,23 +107,31 @@ def read_edits(path: Path) -> tuple[str, str, list[tuple[int, ShotEdit]]]:
     text = path.read_text(encoding="utf-8-sig")
     reader = _read_yaml if path.suffix.lower() in (".yaml", ".yml") else _read_csv
     series_id, episode_id, rows = reader(path, text)
-    edits = []
-    for line, data in rows:
-        try:
-            edit = ShotEdit.model_validate(data)
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise InputError(path, line, f"shot {data.get('id', '?')}: {where}: {first['msg']}",
-                             "see `aigms schema shot-edit` for the allowed values") from None
-        edits.append((line, edit))
-    return series_id, episode_id, edits
+    return series_id, episode_id, [(line, validate_edit(path, line, data)) for line, data in rows]
+
+
+def validate_edit(path: Path, line: int | None, data: dict[str, Any]) -> ShotEdit:
+    """One row of edits, checked the one way every door in (a file, a dashboard form, the API) checks it."""
+    try:
+        return ShotEdit.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InputError(path, line, f"shot {data.get('id', '?')}: {where}: {first['msg']}",
+                         "see `aigms schema shot-edit` for the allowed values") from None
 
 
 def import_edits(session: Session, path: Path) -> ImportReport:
     """Store each row's differences from the current plan as that shot's edits, then re-plan with them, all in
     the caller's transaction: a bad row leaves the database as it was."""
     series_id, episode_id, edits = read_edits(path)
+    return record_edits(session, path, series_id, episode_id, edits)
+
+
+def record_edits(session: Session, path: Path, series_id: str, episode_id: str,
+                 edits: list[tuple[int | None, ShotEdit]]) -> ImportReport:
+    """The validated rows of `path` (a file, or a form named like one) stored and re-planned; shots without a row
+    keep their edits."""
     row = session.get(models.Series, series_id)
     if row is None:
         raise InputError(path, None, f"no series {series_id!r} in the database", "run `aigms ingest SERIES_DIR` first")
