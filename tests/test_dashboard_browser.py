@@ -256,6 +256,7 @@ def test_the_directors_loop_compare_note_more_takes_circle_recut_approve(page: P
 
     # A note at frame 10 of the second take, with a box drawn on the picture.
     noted = page.locator(f'[data-take="{keep[1]}"]')
+    noted.locator(".draw").scroll_into_view_if_needed()
     frame = noted.locator(".draw").bounding_box()
     page.mouse.move(frame["x"] + frame["width"] * 0.1, frame["y"] + frame["height"] * 0.2)
     page.mouse.down()
@@ -348,5 +349,5 @@ def test_a_viewer_and_an_artist_are_refused_what_their_role_does_not_allow(page:
     )
     expect(page.get_by_test_id("error")).to_contain_text("only directors and admins circle a take")
     with session_scope(open_database(studio.database_url)) as session:
-        assert session.scalars(select(models.CircledTake)).all() == []
+        assert session.scalars(select(models.CircledTake).where(models.CircledTake.take_id == take_id)).all() == []
         assert session.scalars(select(models.Review).where(models.Review.target_id == take_id)).all() == []

@@ -106,7 +106,7 @@ def circle(request: Request, user: Reviewer, take_id: int, note: str) -> Circled
     return Circled(review=done, cut=run, message=f"take {take_id} circled; render run {run.id} re-cuts the episode")
 
 
-def note(request: Request, user: Reviewer, take_id: int, body: NoteBody) -> queries.ReviewView:
+def leave_note(request: Request, user: Reviewer, take_id: int, body: NoteBody) -> queries.ReviewView:
     region = None if body.region is None else Region(body.region.x, body.region.y, body.region.w, body.region.h)
     with session_scope(request.app.state.engine) as session:
         if body.decision == "reject":
@@ -227,7 +227,7 @@ def note_form(request: Request, take_id: int, note: Text, decision: Text = "note
     region = RegionBody(x=x, y=y, w=w, h=h) if x and y and w and h else None
     body = NoteBody(note=note, frame=int(frame) if frame.strip().isdigit() else None, region=region,
                     decision=decision if decision in ("note", "reject") else "note")
-    note(request, user, take_id, body)
+    leave_note(request, user, take_id, body)
     with session_scope(request.app.state.engine) as session:
         shot_id = queries.shot_of_take(session, take_id)
     return _back(back, f"/shots/{shot_id}")
@@ -287,7 +287,7 @@ def circle_api(request: Request, take_id: int, body: CircleBody, user: Reviewer 
 @api.post("/takes/{take_id}/notes")
 def note_api(request: Request, take_id: int, body: NoteBody, user: Reviewer = Person) -> queries.ReviewView:
     """A note at a frame of the take (and a rectangle on it): a remark, or a rejection that queues a retake."""
-    return note(request, user, take_id, body)
+    return leave_note(request, user, take_id, body)
 
 
 @api.post("/shots/{shot_id}/more-takes")
