@@ -517,12 +517,13 @@ def render_run(session: Session, run_id: int) -> RunView | None:
 
 
 def active_runs(session: Session, episode_id: int | None = None, shot_code: str | None = None) -> list[RunView]:
-    """Runs queued or running (of an episode, and of those the ones that film `shot_code`), oldest first."""
+    """Runs queued or running (of an episode, and of those the ones that film `shot_code` or cut the episode),
+    oldest first."""
     where = models.RenderRun.status.in_((models.RUN_QUEUED, models.RUN_RUNNING))
     if episode_id is not None:
         where = where & (models.RenderRun.episode_id == episode_id)
     runs = _runs(session, where, 100)[::-1]
-    return [run for run in runs if shot_code is None or run.shots is None or shot_code in run.shots]
+    return [run for run in runs if shot_code is None or run.shots is None or run.shots == [] or shot_code in run.shots]
 
 
 def retake_queue(session: Session, episode_id: int | None = None) -> list[RetakeView]:

@@ -341,7 +341,8 @@ def test_a_viewer_and_an_artist_are_refused_what_their_role_does_not_allow(page:
     page.evaluate(
         """([action, token]) => {
             const form = Object.assign(document.createElement("form"), {method: "post", action});
-            form.append(Object.assign(document.createElement("input"), {type: "hidden", name: "csrftoken", value: token}));
+            form.append(Object.assign(document.createElement("input"),
+                                      {type: "hidden", name: "csrftoken", value: token}));
             document.body.append(form);
             form.submit();
         }""",

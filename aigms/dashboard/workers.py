@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from aigms.db.session import session_scope
 from aigms.production.review import film_jobs
+from aigms.production.review.reviews import ReviewError
 
 DEPLOYMENT_NAME = "film-job/dashboard"  # flows/film_job.py: the flow's name / its deployment's name
 LOG_TAIL = 1500
@@ -42,7 +43,8 @@ class Workers:
         return self.store.parent / "film-jobs"
 
     def start(self, run_id: int) -> None:
-        """Hand the queued run to its worker; a job that cannot be handed over is marked failed with the reason."""
+        """Hand the queued run to its worker; a job that cannot be handed over is marked failed, and refused, with
+        the reason."""
         try:
             if self.prefect_api_url:
                 self._submit(run_id)
@@ -51,7 +53,7 @@ class Workers:
         except Exception as error:
             with session_scope(self.engine) as session:
                 film_jobs.fail(session, run_id, f"the job could not be started: {error}")
-            raise
+            raise ReviewError(f"render run {run_id} could not be started: {error}") from error
 
     def _submit(self, run_id: int) -> None:
         from prefect.deployments import run_deployment
@@ -63,7 +65,7 @@ class Workers:
                 flow_run = run_deployment(DEPLOYMENT_NAME, parameters={"run_id": run_id}, timeout=0,
                                           as_subflow=False, tags=["aigms", "film-job"], _sync=True)
         except ObjectNotFound:
-            raise RuntimeError(f"no deployment {DEPLOYMENT_NAME} on the Prefect server at {self.prefect_api_url}: "
+            raise LookupError(f"no deployment {DEPLOYMENT_NAME} on the Prefect server at {self.prefect_api_url}: "
                                "run `aigms serve SERIES_DIR` against that server") from None
         with session_scope(self.engine) as session:
             film_jobs.attach_worker(session, run_id, None, str(flow_run.id))

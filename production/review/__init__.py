@@ -5,5 +5,5 @@ from aigms.production.review.reviews import (APPROVE, CIRCLED, NOTE, REJECT, Reg
                                              note_on_take, record_cut, review_cut, review_shotlist, review_take,
                                              submit_for_approval, with_retake_notes)
 
-__all__ = ["APPROVE", "CIRCLED", "NOTE", "REJECT", "Region", "ReviewError", "Reviewer", "circle_take", "note_on_take", "record_cut",
-           "review_cut", "review_shotlist", "review_take", "submit_for_approval", "with_retake_notes"]
+__all__ = ["APPROVE", "CIRCLED", "NOTE", "REJECT", "Region", "ReviewError", "Reviewer", "circle_take", "note_on_take",
+           "record_cut", "review_cut", "review_shotlist", "review_take", "submit_for_approval", "with_retake_notes"]

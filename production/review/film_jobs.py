@@ -66,7 +66,8 @@ def scope(session: Session, episode_id: int, shot: str | None = None, scene: int
     if scene is not None:
         wanted = [code for code, index in codes if index == scene]
         if not wanted:
-            raise ReviewError(f"no scene {scene} with shots in {episode.code}: scenes are numbered from 1 in the script")
+            raise ReviewError(f"no scene {scene} with shots in {episode.code}: scenes are numbered from 1 in the "
+                              "script")
         return Scope(f"scene {scene}", wanted)
     return Scope(f"episode {episode.code}", None)
 
@@ -89,7 +90,8 @@ def request(session: Session, person: Reviewer, episode_id: int, what: Scope, ta
             shots = "the cut" if clash == {"cut"} else "shot " + ", ".join(sorted(clash))
             raise FilmJobBusy(f"{shots} of {episode.code} is being made by render run {run.id} "
                               f"({(run.scope or {}).get('label', 'the episode')}, started by "
-                              f"{run.started_by or 'aigms render'} at {run.started_at:%H:%M:%S}): wait for it to finish")
+                              f"{run.started_by or 'aigms render'} at {run.started_at:%H:%M:%S}): "
+                              "wait for it to finish")
     run = models.RenderRun(episode_id=episode_id, status=models.RUN_QUEUED, scope=what.as_row(), takes=takes,
                            started_by=person.name, shots_total=len(what.shots) if what.shots is not None
                            else len(episode.shots), progress={"summary": "waiting for a worker"})

@@ -54,7 +54,8 @@ def retake_with_changes(session: Session, person: Reviewer, shot_id: int, change
                           for key, value in changes.items()}}
     source = Path(f"shot {shot.code} of {episode.code}")
     edit = validate_edit(source, None, row_from_cells(after))
-    now, asked = validate_edit(source, None, row_from_cells(before)).model_dump(mode="json"), edit.model_dump(mode="json")
+    now = validate_edit(source, None, row_from_cells(before)).model_dump(mode="json")
+    asked = edit.model_dump(mode="json")
     changed = {key: [now[key], asked[key]] for key in EDITABLE if now[key] != asked[key]}
     if not changed:
         raise ReviewError(f"nothing changed in shot {shot.code}: edit a field, or ask for more takes")
