@@ -248,65 +248,67 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         run_id = film_jobs.open_run(session, episode_row.id, flow_run.id, len(filming), run_id).id
         made_before = set(session.scalars(select(models.Take.id).where(
             models.Take.shot_id.in_(rows.values()), models.Take.status == models.TAKE_OK)))
+    stop_listening = progress.listen(film_jobs.progress_recorder(engine, run_id))
     try:
-        with progress.listening(film_jobs.progress_recorder(engine, run_id)):
-            line_futures = {
-                shot.id: record_line.submit(database_url, store, series, shotlist.language, shot)
-                for shot in shotlist.shots if shot.kind == "dialogue"
-            }
-            film_futures = film_shot.map(
-                unmapped(database_url), unmapped(store), unmapped(series), filming,
-                [rows[shot.id] for shot in filming], unmapped(takes),
-            )
-            filmed: dict[str, ShotResult] = {}
-            for shot, future in zip(filming, film_futures):
-                result = future.result()
-                if _cached(future.state) and not all(_take_is_there(engine, store, take) for take in result.takes):
-                    result = film_shot.with_options(refresh_cache=True)(database_url, store, series, shot,
-                                                                        rows[shot.id], takes)
-                filmed[shot.id] = result
-                progress.report(progress.FILMED, shot=shot.id)
-            failures = [failure for result in filmed.values() for failure in result.failures]
-            for failure in failures:
-                logger.warning(failure)
-            chosen, missing = takes_for_cut(engine, store, shotlist, rows,
-                                            {shot_id: result.selected for shot_id, result in filmed.items()})
-            # Reused means finished by an earlier render: a take a retry of this run found by its recipe was filmed now.
-            selected = {shot_id: replace(take, reused=take.take_id in made_before) for shot_id, take in chosen.items()}
-            video = srt = manifest = None
-            edit_warnings: list[str] = []
-            if missing:
-                failures.append(f"no cut of {episode_id} yet: shots {', '.join(missing)} have no take to cut in")
-                logger.warning(failures[-1])
-            else:
-                across = check_across_shots(database_url, series, shotlist, selected)
-                for warning in across:
-                    logger.warning(warning)
-                failures += across
-                audio: dict[str, edit.LineAudio] = {}
-                for shot in shotlist.shots:
-                    if shot.id in line_futures:
-                        line = line_futures[shot.id].result()
-                        if _cached(line_futures[shot.id].state) and not _asset_is_there(engine, store, line.sha256):
-                            line = record_line.with_options(refresh_cache=True)(database_url, store, series,
-                                                                                shotlist.language, shot)
-                        audio[shot.id] = line
-                folder = Path(out_dir) / series.id / episode_id
-                folder.mkdir(parents=True, exist_ok=True)
-                with session_scope(engine) as session:
-                    notes = deliver.take_notes(session, selected)
-                progress.report(progress.CUT)
-                future = cut_episode.submit(database_url, store, series, shotlist, selected, audio, folder, notes)
-                cut = future.result()
-                if _cached(future.state) and not cut.is_there():
-                    cut = cut_episode.with_options(refresh_cache=True)(database_url, store, series, shotlist,
-                                                                        selected, audio, folder, notes)
-                video, srt, manifest, edit_warnings = cut.video, cut.subtitles, cut.manifest, cut.warnings
+        line_futures = {
+            shot.id: record_line.submit(database_url, store, series, shotlist.language, shot)
+            for shot in shotlist.shots if shot.kind == "dialogue"
+        }
+        film_futures = film_shot.map(
+            unmapped(database_url), unmapped(store), unmapped(series), filming,
+            [rows[shot.id] for shot in filming], unmapped(takes),
+        )
+        filmed: dict[str, ShotResult] = {}
+        for shot, future in zip(filming, film_futures):
+            result = future.result()
+            if _cached(future.state) and not all(_take_is_there(engine, store, take) for take in result.takes):
+                result = film_shot.with_options(refresh_cache=True)(database_url, store, series, shot,
+                                                                    rows[shot.id], takes)
+            filmed[shot.id] = result
+            progress.report(progress.FILMED, shot=shot.id)
+        failures = [failure for result in filmed.values() for failure in result.failures]
+        for failure in failures:
+            logger.warning(failure)
+        chosen, missing = takes_for_cut(engine, store, shotlist, rows,
+                                        {shot_id: result.selected for shot_id, result in filmed.items()})
+        # Reused means finished by an earlier render: a take a retry of this run found by its recipe was filmed now.
+        selected = {shot_id: replace(take, reused=take.take_id in made_before) for shot_id, take in chosen.items()}
+        video = srt = manifest = None
+        edit_warnings: list[str] = []
+        if missing:
+            failures.append(f"no cut of {episode_id} yet: shots {', '.join(missing)} have no take to cut in")
+            logger.warning(failures[-1])
+        else:
+            across = check_across_shots(database_url, series, shotlist, selected)
+            for warning in across:
+                logger.warning(warning)
+            failures += across
+            audio: dict[str, edit.LineAudio] = {}
+            for shot in shotlist.shots:
+                if shot.id in line_futures:
+                    line = line_futures[shot.id].result()
+                    if _cached(line_futures[shot.id].state) and not _asset_is_there(engine, store, line.sha256):
+                        line = record_line.with_options(refresh_cache=True)(database_url, store, series,
+                                                                            shotlist.language, shot)
+                    audio[shot.id] = line
+            folder = Path(out_dir) / series.id / episode_id
+            folder.mkdir(parents=True, exist_ok=True)
+            with session_scope(engine) as session:
+                notes = deliver.take_notes(session, selected)
+            progress.report(progress.CUT)
+            future = cut_episode.submit(database_url, store, series, shotlist, selected, audio, folder, notes)
+            cut = future.result()
+            if _cached(future.state) and not cut.is_there():
+                cut = cut_episode.with_options(refresh_cache=True)(database_url, store, series, shotlist,
+                                                                    selected, audio, folder, notes)
+            video, srt, manifest, edit_warnings = cut.video, cut.subtitles, cut.manifest, cut.warnings
     except BaseException as error:
         with session_scope(engine) as session:
             run = session.get(models.RenderRun, run_id)
             run.status, run.message, run.finished_at = models.RUN_FAILED, str(error)[:2000], models.utcnow()
         raise
+    finally:
+        stop_listening()
     rendered = sum(not selected[shot_id].reused for shot_id in filmed if shot_id in selected)
     with session_scope(engine) as session:
         run = session.get(models.RenderRun, run_id)

@@ -31,10 +31,16 @@ def report(step: str, **detail: Any) -> None:
         _log.warning("progress report %s %s not recorded", step, detail, exc_info=True)
 
 
+def listen(listener: Listener) -> Callable[[], None]:
+    """Start listening in this context (and the tasks it starts); returns what stops it."""
+    token = _listener.set(listener)
+    return lambda: _listener.reset(token)
+
+
 @contextmanager
 def listening(listener: Listener) -> Iterator[None]:
-    token = _listener.set(listener)
+    stop = listen(listener)
     try:
         yield
     finally:
-        _listener.reset(token)
+        stop()
