@@ -202,9 +202,11 @@ def test_the_directors_loop_compare_note_more_takes_circle_recut_approve(page: P
     sign_in(page, site, "mei")
 
     page.goto(f"{site}/episodes/{episode_id}")
-    expect(page.get_by_test_id("shot-list").locator("tr[data-row]")).to_have_count(11)
     page.get_by_role("button", name="Approve shot list").click()
     expect(page.get_by_test_id("shotlist-approval")).to_contain_text("approved by mei")
+    page.get_by_test_id("open-shot-list").click()
+    expect(page.get_by_test_id("shot-list").locator("tr[data-row] input[name='shot:020:size']")).to_have_value("MS")
+    expect(page.get_by_test_id("shot-list").locator("tr[data-row]")).to_have_count(11)
     screenshot(page, "shot-list")
 
     # Ask for two more takes and watch the job to the end without the page reloading.

@@ -247,7 +247,7 @@ def test_the_shot_list_table_saves_as_an_import_does_all_rows_or_none(studio: di
     assert next(r for r in rows(studio, models.Shot) if r.code == cells[2]["id"]).spec["size"] == "WS"
     with session_scope(studio["engine"]) as session:
         session.get(models.Shot, studio["shot"]).conflict = "the script under this shot changed since it was edited"
-    table = director.get(f"/episodes/{episode}").text
+    table = director.get(f"/episodes/{episode}?shotlist=open").text
     assert re.search(r'<tr data-row="030" class="conflict">.*?data-testid="conflict">the script under this shot '
                      r"changed since it was edited</div>", table, re.S)
 

@@ -179,19 +179,21 @@ def _compared(takes: list[queries.TakeView], wanted: list[int]) -> list[queries.
 
 
 @router.get("/episodes/{episode_id}")
-def episode_page(request: Request, episode_id: int, user: Reviewer = Person) -> Response:
-    """The cut, the shot grid, the shot list as a table to edit, and the film jobs of the episode."""
+def episode_page(request: Request, episode_id: int, shotlist: str = "", user: Reviewer = Person) -> Response:
+    """The cut, the shot grid, the film jobs; with `?shotlist=open`, the shot list as a table (to edit, for those
+    who may), which most visits do not need and a fifty-shot table would triple the page's time."""
     with session_scope(request.app.state.engine) as session:
         detail = queries.episode_detail(session, episode_id)
         if detail is None:
             raise LookupError(f"no episode {episode_id}")
         retakes_queued = queries.retake_queue(session, episode_id)
         jobs = queries.active_runs(session, episode_id)
-        rows = queries.shotlist_rows(session, episode_id)
-    cells = {row.code: csv_cells(Shot.model_validate(row.spec)) for row in rows}
+        rows = queries.shotlist_rows(session, episode_id) if shotlist == "open" else None
+    cells = {row.code: csv_cells(Shot.model_validate(row.spec)) for row in rows or []}
+    may_film = people.may_film(user.role)
     return page(request, "episode.html", user=user, episode=detail, retakes=retakes_queued, jobs=jobs, rows=rows,
                 cells=cells, editable=EDITABLE, choices=CHOICES, may_approve=people.may_approve(user.role),
-                may_film=people.may_film(user.role))
+                may_film=may_film, editing=may_film and rows is not None)
 
 
 @router.get("/shots/{shot_id}")
@@ -259,7 +261,7 @@ async def shotlist_form(request: Request, episode_id: int, user: Reviewer = Pers
         if len(parts) == 3 and parts[0] == "shot" and parts[2] in EDITABLE:
             rows.setdefault(parts[1], {"id": parts[1]})[parts[2]] = str(value)
     await run_in_threadpool(save_shotlist, request, user, episode_id, list(rows.values()))
-    return RedirectResponse(f"/episodes/{episode_id}#shot-list", status_code=303)
+    return RedirectResponse(f"/episodes/{episode_id}?shotlist=open#shot-list", status_code=303)
 
 
 @router.get("/episodes/{episode_id}/board")
