@@ -173,6 +173,7 @@ def main() -> None:
             endpoints = {
                 "/health (baseline)": lambda: "/health",
                 "episode page": lambda: f"/episodes/{rng.randint(1, EPISODES)}",
+                "episode page, shot list open to edit": lambda: f"/episodes/{rng.randint(1, EPISODES)}?shotlist=open",
                 "API episode": lambda: f"/api/episodes/{rng.randint(1, EPISODES)}",
                 "series overview page": lambda: "/",
                 "API series": lambda: "/api/series",
