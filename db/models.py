@@ -171,6 +171,9 @@ class Asset(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     media: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = created()
+    # The file's device, inode, size, mtime and ctime when its bytes last hashed to `sha256`: while they are the
+    # same, the file is trusted without reading it again (`production.store.assets.has_file`).
+    verified_stat: Mapped[str | None] = mapped_column(String(120))
 
 
 class Take(Base):
@@ -328,6 +331,96 @@ class DialogueLine(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     asset: Mapped[Asset | None] = relationship()
+
+
+class ReferenceFaces(Base):
+    """The faces an extractor found in a reference image, by the image's sha256: a bible is read again every render,
+    its faces are computed once."""
+
+    __tablename__ = "reference_faces"
+    __table_args__ = (UniqueConstraint("sha256", "extractor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    extractor: Mapped[str] = mapped_column(String(300))
+    faces: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = created()
+
+
+class TakeFaces(Base):
+    """The most confident face of each sampled frame of a take, as VGoT's face-consistency metrics read a shot."""
+
+    __tablename__ = "take_faces"
+
+    take_id: Mapped[int] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"), primary_key=True)
+    extractor: Mapped[str] = mapped_column(String(300))
+    frames: Mapped[list[Any]] = mapped_column(JSON)
+    faces: Mapped[list[Any]] = mapped_column(JSON)
+    unknown: Mapped[int] = mapped_column(default=0)
+
+
+class IdentityScore(Base):
+    """How well a character's face in a take matches the bible: the points of the series-wide identity chart."""
+
+    __tablename__ = "identity_scores"
+    __table_args__ = (UniqueConstraint("take_id", "character"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    take_id: Mapped[int] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"), index=True)
+    character: Mapped[str] = mapped_column(String(100))
+    extractor: Mapped[str] = mapped_column(String(300))
+    similarity: Mapped[float] = mapped_column(Float)
+    matched: Mapped[int]
+    seen: Mapped[int]
+    sampled: Mapped[int]
+    embedding: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class IdentityMetric(Base):
+    """A research metric of identity (VGoT's face consistency, DreamFactory's cross-scene face distance) over an
+    episode's cut, or over the whole series when `episode_id` is empty."""
+
+    __tablename__ = "identity_metrics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[str] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    metric: Mapped[str] = mapped_column(String(50))
+    value: Mapped[float | None] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(default=0)
+    extractor: Mapped[str] = mapped_column(String(300))
+    computed_at: Mapped[datetime] = created()
+
+
+class UserSession(Base):
+    """A signed-in browser. The cookie carries a random token and the row only its sha256, so a copied database
+    signs no one in; signing out deletes the row, and a new password or a disabled account deletes them all."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = created()
+    expires_at: Mapped[datetime]
+    address: Mapped[str] = mapped_column(String(100), default="")
+
+
+class RenderLock(Base):
+    """The one render of an episode allowed at a time, and who holds it. The holder beats every `heartbeat_seconds`;
+    a lock whose heartbeat has stopped for several of its beats (a lost machine) or whose process is gone on the
+    host it names is taken over by the next render."""
+
+    __tablename__ = "render_locks"
+
+    series_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    episode_code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    acquired_at: Mapped[datetime] = created()
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_seconds: Mapped[float] = mapped_column(Float)
 
 
 class CircledTake(Base):

@@ -18,7 +18,6 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
@@ -26,7 +25,8 @@ from aigms.flows import settings
 from aigms.flows.artifacts import publish_episode
 from aigms.flows.caching import across_key, check_key, cut_key, film_key, keyframe_key, line_key, take_key
 from aigms.flows.concurrency import GENERATE_TAG, ensure_generation_limit
-from aigms.production import deliver, generate, progress, qc, review
+from aigms.flows.locking import one_render_at_a_time
+from aigms.production import deliver, generate, progress, qc, render_lock, review
 from aigms.production.deliver import interchange
 from aigms.production.post import edit, subtitles, transcribe, voice
 from aigms.production.store import assets, media
@@ -185,7 +185,8 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
     also go into the asset store, each line's check into the database."""
     engine = open_database(database_url)
     timeline, warnings = edit.build_timeline(series, shotlist, takes, audio)
-    checks = subtitles.hear(timeline, transcribe.parse_transcriber(settings.whisper()), store / "transcripts")
+    checks = subtitles.hear(timeline, transcribe.parse_transcriber(settings.whisper()), store / "transcripts",
+                            render_lock.scratch(store, series.id, shotlist.episode))
     with session_scope(engine) as session:
         failures = deliver.take_failures(session, takes) + interchange.line_failures(checks)
     draft = deliver.draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()})
@@ -221,13 +222,15 @@ def _cached(state: State) -> bool:
 
 
 @flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
+@one_render_at_a_time
 def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | None = None,
-                   strict: bool = False, force: bool = False, takes: int = 1, shots: list[str] | None = None,
-                   run_id: int | None = None) -> EpisodeResult:
+                   strict: bool = False, force: bool = False, takes: int = 1, wait: bool = False,
+                   shots: list[str] | None = None, run_id: int | None = None) -> EpisodeResult:
     """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`, `takes` takes a shot;
-    the shot list must be approved unless `force` (previs of a draft, tests). `shots` films only the shots named
-    (none when empty) and cuts the episode from every other shot's selected take; `run_id` is a film job the
-    dashboard queued, whose render run this flow takes over."""
+    the shot list must be approved unless `force` (previs of a draft, tests). Another render of the episode is
+    refused, or waited for with `wait` (`one_render_at_a_time`). `shots` films only the shots named (none when
+    empty) and cuts the episode from every other shot's selected take; `run_id` is a film job the dashboard
+    queued, whose render run this flow takes over."""
     logger = get_run_logger()
     ensure_generation_limit()
     home_dir = settings.home(home)

@@ -4,9 +4,10 @@ dashboard starts:
 
     python -m aigms.flows.film_job RUN_ID [--out DIR]
 
-Either way the flow reads what to film from the queued render run and renders the episode for that scope; a job
-that fails before the render takes its run over (an unapproved shot list, a script that no longer parses) is
-marked failed with the reason, so the page that watches it says why."""
+Either way the flow reads what to film from the queued render run and renders the episode for that scope, after
+any other render of the episode (one at a time: it waits for the episode's lock); a job that fails before the
+render takes its run over (an unapproved shot list, a script that no longer parses) is marked failed with the
+reason, so the page that watches it says why."""
 
 import argparse
 from pathlib import Path
@@ -29,7 +30,7 @@ def film_job(run_id: int, out_dir: str = "renders", home: str | None = None) -> 
         job = film_jobs.job(session, run_id)
     try:
         return render_episode(job.series_root, job.episode, str(Path(out_dir).resolve()), home, takes=job.takes,
-                              shots=job.shots, run_id=run_id, force=job.shots == [])
+                              shots=job.shots, run_id=run_id, force=job.shots == [], wait=True)
     except BaseException as error:
         with session_scope(engine) as session:
             film_jobs.fail(session, run_id, f"{type(error).__name__}: {error}")

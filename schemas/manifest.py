@@ -5,8 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from aigms.schemas.series import Delivery, GeneratorSettings
-from aigms.schemas.timeline import Timeline
+from aigms.schemas.series import EPISODE_ID, MAX_EPISODE_SECONDS, SERIES_ID, Delivery, GeneratorSettings
+from aigms.schemas.timeline import BOUNDED, Timeline
 
 
 class AssetRef(BaseModel):
@@ -16,9 +16,11 @@ class AssetRef(BaseModel):
 
 
 class ManifestShot(BaseModel):
+    model_config = BOUNDED
+
     id: str
-    start: float = Field(ge=0, description="seconds from the start of the episode")
-    duration: float = Field(gt=0)
+    start: float = Field(ge=0, le=MAX_EPISODE_SECONDS, description="seconds from the start of the episode")
+    duration: float = Field(gt=0, le=MAX_EPISODE_SECONDS)
     kind: str
     characters: list[str] = Field(default_factory=list)
     location: str | None = None
@@ -32,6 +34,8 @@ class ManifestShot(BaseModel):
 class LineCheck(BaseModel):
     """What Whisper heard of one dialogue line, against what the script says: the line's subtitle QC."""
 
+    model_config = BOUNDED
+
     line: str
     shot: str
     text: str = Field(description="the line as the script writes it (the subtitles' wording)")
@@ -41,22 +45,27 @@ class LineCheck(BaseModel):
     wer: float | None = Field(None, ge=0, le=1, description="word error rate of `heard` against `text`; "
                                                              "Chinese by pinyin syllable; None: not transcribed")
     flagged: bool = Field(False, description="the audio does not say the text: wer above the series' max_wer")
-    speech_start: float | None = Field(None, description="seconds on the timeline where the words are heard")
-    speech_end: float | None = None
+    speech_start: float | None = Field(None, ge=0, le=MAX_EPISODE_SECONDS,
+                                       description="seconds on the timeline where the words are heard")
+    speech_end: float | None = Field(None, ge=0, le=MAX_EPISODE_SECONDS)
     word_times: list[tuple[float, float, str]] = Field(default_factory=list, description="heard words, timed")
     transcriber: str = ""
 
 
 class Manifest(BaseModel):
+    """`series` and `episode` name the delivery folder (`OUT/<series>/<episode>/`): ids, never a path."""
+
+    model_config = BOUNDED
+
     version: Literal[1] = 1
-    series: str
+    series: str = Field(pattern=SERIES_ID, max_length=64)
     series_title: str
-    episode: str
+    episode: str = Field(pattern=EPISODE_ID, max_length=64)
     episode_title: str = ""
     language: str
     delivery: Delivery
     generator: GeneratorSettings
-    duration: float
+    duration: float = Field(ge=0, le=MAX_EPISODE_SECONDS)
     shots: list[ManifestShot]
     outputs: dict[str, AssetRef] = Field(default_factory=dict)
     timeline: Timeline | None = Field(None, description="the edit as rendered: enough to render it again")

@@ -26,8 +26,7 @@ def dashboard_secret(home_dir: Path) -> str:
         from aigms.production.store.files import atomic_write_text
 
         home_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        atomic_write_text(path, secrets.token_urlsafe(48), mode=0o600)
     return path.read_text().strip()
 
 
@@ -128,6 +127,52 @@ def add(
             console.print(f"added [bold]{user.name}[/] as {user.role}")
     except ValueError as error:
         fail(error)
+
+
+@users.command("password")
+def password(
+    name: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read it from standard input")] = False,
+    home: HomeOption = None,
+) -> None:
+    """Give a person a new password; every session they had ends (sign in again everywhere)."""
+    from aigms.db.session import open_database, session_scope
+    from aigms.flows import settings
+    from aigms.production.review.people import set_password
+
+    new = _password(password_stdin)
+    try:
+        with session_scope(open_database(settings.database(settings.home(home)))) as session:
+            user = set_password(session, name, new)
+            console.print(f"new password for [bold]{user.name}[/]; their sessions have ended")
+    except ValueError as error:
+        fail(error)
+
+
+def _set_active(name: str, active: bool, home: Path | None) -> None:
+    from aigms.db.session import open_database, session_scope
+    from aigms.flows import settings
+    from aigms.production.review.people import set_active
+
+    try:
+        with session_scope(open_database(settings.database(settings.home(home)))) as session:
+            user = set_active(session, name, active)
+            said = "may sign in again" if active else "is disabled; their sessions have ended"
+            console.print(f"[bold]{user.name}[/] {said}")
+    except ValueError as error:
+        fail(error)
+
+
+@users.command("disable")
+def disable(name: str, home: HomeOption = None) -> None:
+    """Stop a person signing in; their open sessions end at once."""
+    _set_active(name, False, home)
+
+
+@users.command("enable")
+def enable(name: str, home: HomeOption = None) -> None:
+    """Let a disabled person sign in again."""
+    _set_active(name, True, home)
 
 
 @users.command("list")

@@ -2,13 +2,13 @@
 after another with the shot page's review actions beside the player; `aigms dailies` makes one and prints its link."""
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from aigms.dashboard.auth import Person
+from aigms.dashboard.ids import SERIES_ID, FormText, RowId
 from aigms.dashboard.render import page
 from aigms.db import models, queries
 from aigms.db.session import session_scope
@@ -20,9 +20,11 @@ api = APIRouter(prefix="/api", tags=["dailies"])
 
 
 class DailiesBody(BaseModel):
-    since: str | None = Field(None, description="takes filmed since: yesterday, today, 36h or an ISO date")
+    since: str | None = Field(None, description="takes filmed since: yesterday, today, 36h or an ISO date",
+                              max_length=40)
     episode_id: int | None = Field(None, description="the takes answering this episode's retakes (instead of since)")
-    series_id: str | None = Field(None, description="with since: only this series")
+    series_id: str | None = Field(None, description="with since: only this series", pattern=SERIES_ID,
+                                  max_length=100)
 
 
 def make(request: Request, user: Reviewer, body: DailiesBody) -> models.Playlist:
@@ -52,7 +54,7 @@ def dailies_page(request: Request, user: Reviewer = Person) -> Response:
 
 
 @router.post("/dailies")
-def dailies_form(request: Request, since: Annotated[str, Form()] = "", episode_id: Annotated[str, Form()] = "",
+def dailies_form(request: Request, since: FormText = "", episode_id: FormText = "",
                  user: Reviewer = Person) -> Response:
     if episode_id and not episode_id.isdigit():
         raise ReviewError(f"no episode {episode_id!r}: pick one from the list")
@@ -62,7 +64,7 @@ def dailies_form(request: Request, since: Annotated[str, Form()] = "", episode_i
 
 
 @router.get("/dailies/{playlist_id}")
-def playlist_page(request: Request, playlist_id: int, user: Reviewer = Person) -> Response:
+def playlist_page(request: Request, playlist_id: RowId, user: Reviewer = Person) -> Response:
     return page(request, "dailies.html", user=user, playlist=_playlist(request, playlist_id),
                 may_approve=people.may_approve(user.role), may_film=people.may_film(user.role))
 
@@ -81,5 +83,5 @@ def make_api(request: Request, body: DailiesBody, user: Reviewer = Person) -> qu
 
 
 @api.get("/dailies/{playlist_id}")
-def playlist_api(request: Request, playlist_id: int, _user: Reviewer = Person) -> queries.PlaylistView:
+def playlist_api(request: Request, playlist_id: RowId, _user: Reviewer = Person) -> queries.PlaylistView:
     return _playlist(request, playlist_id)

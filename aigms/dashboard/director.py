@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from aigms.dashboard.auth import Person
+from aigms.dashboard.ids import NO_NUL, NOTE_CHARACTERS, FormText, RowId
 from aigms.dashboard.pages import _safe_next
 from aigms.dashboard.render import page
 from aigms.db import models, queries
@@ -25,7 +26,7 @@ from aigms.schemas.shotlist import EDITABLE, Shot, ShotEdit
 
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["director's loop"])
-Text = Annotated[str, Form()]
+Text = FormText
 COMPARED = 4
 CellValue = str | float | list[str] | None
 CHOICES = {name: list(get_args(ShotEdit.model_fields[name].annotation)) for name in EDITABLE
@@ -40,7 +41,8 @@ class RegionBody(BaseModel):
 
 
 class NoteBody(BaseModel):
-    note: str = Field(description="what you see; a rejection's note joins the prompt of the retake")
+    note: str = Field(description="what you see; a rejection's note joins the prompt of the retake",
+                      pattern=NO_NUL, max_length=NOTE_CHARACTERS)
     frame: int | None = Field(None, ge=0, description="the frame of the take the note is about (0 is the first)")
     region: RegionBody | None = Field(None, description="a rectangle on that frame")
     decision: Literal["note", "reject"] = Field(
@@ -48,7 +50,7 @@ class NoteBody(BaseModel):
 
 
 class CircleBody(BaseModel):
-    note: str = ""
+    note: str = Field("", pattern=NO_NUL, max_length=NOTE_CHARACTERS)
 
 
 class MoreTakesBody(BaseModel):
@@ -179,7 +181,7 @@ def _compared(takes: list[queries.TakeView], wanted: list[int]) -> list[queries.
 
 
 @router.get("/episodes/{episode_id}")
-def episode_page(request: Request, episode_id: int, shotlist: str = "", user: Reviewer = Person) -> Response:
+def episode_page(request: Request, episode_id: RowId, shotlist: str = "", user: Reviewer = Person) -> Response:
     """The cut, the shot grid, the film jobs; with `?shotlist=open`, the shot list as a table (to edit, for those
     who may), which most visits do not need and a fifty-shot table would triple the page's time."""
     with session_scope(request.app.state.engine) as session:
@@ -197,7 +199,8 @@ def episode_page(request: Request, episode_id: int, shotlist: str = "", user: Re
 
 
 @router.get("/shots/{shot_id}")
-def shot_page(request: Request, shot_id: int, compare: Annotated[list[int], Query()] = [],  # noqa: B006
+def shot_page(request: Request, shot_id: RowId,
+              compare: Annotated[list[int], Query(max_length=4)] = [],  # noqa: B006 (FastAPI copies it)
               user: Reviewer = Person) -> Response:
     """The shot's comparison page: 2–4 takes side by side under one transport, and every action on them."""
     with session_scope(request.app.state.engine) as session:
@@ -214,7 +217,7 @@ def shot_page(request: Request, shot_id: int, compare: Annotated[list[int], Quer
 
 
 @router.post("/takes/{take_id}/circle")
-def circle_form(request: Request, take_id: int, note: Text = "", back: Text = "",
+def circle_form(request: Request, take_id: RowId, note: Text = "", back: Text = "",
                 user: Reviewer = Person) -> Response:
     circle(request, user, take_id, note)
     with session_scope(request.app.state.engine) as session:
@@ -223,7 +226,7 @@ def circle_form(request: Request, take_id: int, note: Text = "", back: Text = ""
 
 
 @router.post("/takes/{take_id}/notes")
-def note_form(request: Request, take_id: int, note: Text, decision: Text = "note", frame: Text = "",
+def note_form(request: Request, take_id: RowId, note: Text, decision: Text = "note", frame: Text = "",
               x: Text = "", y: Text = "", w: Text = "", h: Text = "", back: Text = "",
               user: Reviewer = Person) -> Response:
     region = RegionBody(x=x, y=y, w=w, h=h) if x and y and w and h else None
@@ -236,14 +239,14 @@ def note_form(request: Request, take_id: int, note: Text, decision: Text = "note
 
 
 @router.post("/shots/{shot_id}/more-takes")
-def more_takes_form(request: Request, shot_id: int, takes: Annotated[int, Form()] = 2,
+def more_takes_form(request: Request, shot_id: RowId, takes: Annotated[int, Form()] = 2,
                     user: Reviewer = Person) -> Response:
     more_takes(request, user, shot_id, takes)
     return RedirectResponse(f"/shots/{shot_id}", status_code=303)
 
 
 @router.post("/shots/{shot_id}/retake")
-async def retake_form(request: Request, shot_id: int, user: Reviewer = Person) -> Response:
+async def retake_form(request: Request, shot_id: RowId, user: Reviewer = Person) -> Response:
     """The form carries the shot list columns it changes, named as in the CSV export."""
     form = await request.form()
     changes: dict[str, CellValue] = {name: str(form[name]) for name in EDITABLE if name in form}
@@ -252,7 +255,7 @@ async def retake_form(request: Request, shot_id: int, user: Reviewer = Person) -
 
 
 @router.post("/episodes/{episode_id}/shotlist")
-async def shotlist_form(request: Request, episode_id: int, user: Reviewer = Person) -> Response:
+async def shotlist_form(request: Request, episode_id: RowId, user: Reviewer = Person) -> Response:
     """The table's inputs are named `shot:<code>:<column>`; a row is the cells of one code, in table order."""
     form = await request.form()
     rows: dict[str, dict[str, CellValue]] = {}
@@ -265,7 +268,7 @@ async def shotlist_form(request: Request, episode_id: int, user: Reviewer = Pers
 
 
 @router.get("/episodes/{episode_id}/board")
-def board_page(request: Request, episode_id: int, user: Reviewer = Person) -> Response:
+def board_page(request: Request, episode_id: RowId, user: Reviewer = Person) -> Response:
     """The storyboard (`aigms shots board`) as panels on a page: each shot's still (its selected take's poster),
     size, move, duration and what is said."""
     with session_scope(request.app.state.engine) as session:
@@ -280,38 +283,38 @@ def board_page(request: Request, episode_id: int, user: Reviewer = Person) -> Re
 
 
 @api.post("/takes/{take_id}/circle")
-def circle_api(request: Request, take_id: int, body: CircleBody, user: Reviewer = Person) -> Circled:
+def circle_api(request: Request, take_id: RowId, body: CircleBody, user: Reviewer = Person) -> Circled:
     """Select the take for the cut (directors and admins), distinct from approving the shot; the episode is re-cut
     with it."""
     return circle(request, user, take_id, body.note)
 
 
 @api.post("/takes/{take_id}/notes")
-def note_api(request: Request, take_id: int, body: NoteBody, user: Reviewer = Person) -> queries.ReviewView:
+def note_api(request: Request, take_id: RowId, body: NoteBody, user: Reviewer = Person) -> queries.ReviewView:
     """A note at a frame of the take (and a rectangle on it): a remark, or a rejection that queues a retake."""
     return leave_note(request, user, take_id, body)
 
 
 @api.post("/shots/{shot_id}/more-takes")
-def more_takes_api(request: Request, shot_id: int, body: MoreTakesBody, user: Reviewer = Person) -> Asked:
+def more_takes_api(request: Request, shot_id: RowId, body: MoreTakesBody, user: Reviewer = Person) -> Asked:
     """N more takes of the shot as it stands, with new seeds: a retake request and the film job making it."""
     return more_takes(request, user, shot_id, body.takes)
 
 
 @api.post("/shots/{shot_id}/retake")
-def retake_api(request: Request, shot_id: int, body: RetakeBody, user: Reviewer = Person) -> Asked:
+def retake_api(request: Request, shot_id: RowId, body: RetakeBody, user: Reviewer = Person) -> Asked:
     """Change the shot (validated as `aigms shots import` validates a row) and film it again."""
     return retake_with_changes(request, user, shot_id, body.changes)
 
 
 @api.get("/episodes/{episode_id}/shotlist")
-def shotlist_api(request: Request, episode_id: int, _user: Reviewer = Person) -> list[dict[str, CellValue]]:
+def shotlist_api(request: Request, episode_id: RowId, _user: Reviewer = Person) -> list[dict[str, CellValue]]:
     """The shot list with the columns of `aigms shots export`."""
     return shotlist_cells(request, episode_id)
 
 
 @api.put("/episodes/{episode_id}/shotlist")
-def save_shotlist_api(request: Request, episode_id: int, body: ShotListBody,
+def save_shotlist_api(request: Request, episode_id: RowId, body: ShotListBody,
                       user: Reviewer = Person) -> ShotListSaved:
     """Save edited rows as `aigms shots import` would: all of them, or none with the first bad row named."""
     return save_shotlist(request, user, episode_id, body.rows)

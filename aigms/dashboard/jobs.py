@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from aigms.dashboard.auth import Person
+from aigms.dashboard.ids import FormText, RowId
 from aigms.dashboard.director import start_job
 from aigms.dashboard.render import page
 from aigms.db import queries
@@ -24,7 +25,7 @@ class FilmBody(BaseModel):
     scope: Literal["episode", "scene", "shot", "cut"] = Field(
         "episode", description="what to film: the episode, one scene, one shot, or nothing (only a new cut)")
     scene: int | None = Field(None, ge=1, description="the scene's number in the script, with scope=scene")
-    shot: str | None = Field(None, description="the shot's code, with scope=shot")
+    shot: str | None = Field(None, description="the shot's code, with scope=shot", pattern=r"^[0-9]{3,}[A-Z]?$")
     takes: int = Field(1, ge=1, le=film_jobs.MAX_TAKES, description="takes a shot; those already filmed are kept")
 
 
@@ -55,7 +56,7 @@ def _run(request: Request, run_id: int) -> queries.RunView:
 
 
 @router.post("/episodes/{episode_id}/film")
-def film_form(request: Request, episode_id: int, scope: Annotated[str, Form()] = "episode",
+def film_form(request: Request, episode_id: RowId, scope: FormText = "episode",
               takes: Annotated[int, Form()] = 1, user: Reviewer = Person) -> Response:
     """`scope` is `episode`, `cut`, `scene:N` or `shot:CODE` (one select on the page)."""
     kind, _, value = scope.partition(":")
@@ -68,41 +69,41 @@ def film_form(request: Request, episode_id: int, scope: Annotated[str, Form()] =
 
 
 @router.get("/runs/{run_id}")
-def run_page(request: Request, run_id: int, user: Reviewer = Person) -> Response:
+def run_page(request: Request, run_id: RowId, user: Reviewer = Person) -> Response:
     run = _run(request, run_id)
     return page(request, "run.html", user=user, run=run, may_stop=user.name == run.started_by
                 or people.may_approve(user.role), prefect_ui_url=request.app.state.prefect_ui_url)
 
 
 @router.post("/runs/{run_id}/stop")
-def stop_form(request: Request, run_id: int, user: Reviewer = Person) -> Response:
+def stop_form(request: Request, run_id: RowId, user: Reviewer = Person) -> Response:
     stop(request, user, run_id)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 
 @api.post("/episodes/{episode_id}/film")
-def film_api(request: Request, episode_id: int, body: FilmBody, user: Reviewer = Person) -> queries.RunView:
+def film_api(request: Request, episode_id: RowId, body: FilmBody, user: Reviewer = Person) -> queries.RunView:
     """Start a film job (artists, directors, admins): refused while a shot it asks for is being filmed, and for
     filming (not a new cut) while the shot list is not approved."""
     return film(request, user, episode_id, body)
 
 
 @api.get("/runs/{run_id}")
-def run_api(request: Request, run_id: int, _user: Reviewer = Person) -> queries.RunView:
+def run_api(request: Request, run_id: RowId, _user: Reviewer = Person) -> queries.RunView:
     """Where a render run stands (`progress`: a line to read, shots filmed of the total, and each shot's take,
     segment and step); the pages poll it while it is queued or running."""
     return _run(request, run_id)
 
 
 @api.get("/episodes/{episode_id}/runs")
-def active_api(request: Request, episode_id: int, _user: Reviewer = Person) -> list[queries.RunView]:
+def active_api(request: Request, episode_id: RowId, _user: Reviewer = Person) -> list[queries.RunView]:
     """The episode's film jobs queued or running."""
     with session_scope(request.app.state.engine) as session:
         return queries.active_runs(session, episode_id)
 
 
 @api.post("/runs/{run_id}/stop")
-def stop_api(request: Request, run_id: int, user: Reviewer = Person) -> queries.RunView:
+def stop_api(request: Request, run_id: RowId, user: Reviewer = Person) -> queries.RunView:
     """Stop a film job (whoever started it, or a director or admin); its local worker, if this dashboard started
     it, is ended."""
     return stop(request, user, run_id)

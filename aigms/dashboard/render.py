@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
-from starlette.staticfiles import StaticFiles
 
 from aigms.db.models import STATUSES
 
@@ -34,15 +33,12 @@ def templates() -> Jinja2Templates:
     return environment
 
 
-def static_files() -> StaticFiles:
-    """The pages' scripts and styles, served by the app itself (no inline script, no CDN)."""
-    return StaticFiles(directory=str(resources.files("aigms.templates") / "dashboard" / "static"))
-
-
-def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+def page(request: Request, name: str, status_code: int = 200, headers: dict[str, str] | None = None,
+         **context: Any) -> Response:
     """`csrf()` in a template puts the token in a form and, the first time, sets its cookie on the response."""
     return templates().TemplateResponse(
-        request, name, {"csrf": request.scope.get("csrftoken", lambda: ""), **context}, status_code=status_code
+        request, name, {"csrf": request.scope.get("csrftoken", lambda: ""), **context}, status_code=status_code,
+        headers=headers,
     )
 
 

@@ -3,14 +3,18 @@ AIGC labels), `episode.srt` / `episode.vtt`, `timeline.otio` with its EDL and FC
 lists every shot, take, line and file by hash and holds the timeline, so a delivery can be checked, or rendered
 again (`render_from_manifest`), without the database or the script."""
 
+import json
 import platform
+import re
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -22,6 +26,7 @@ from aigms.production.post import edit, labels, subtitles
 from aigms.production.store import assets, media
 from aigms.production.store.files import atomic_write_text
 from aigms.production.generate.takes import RenderedTake
+from aigms.production.user_files import CONTROL, CONTROL_FIX, MANIFEST_BYTES, describe_char, read_text
 from aigms.schemas.errors import InputError
 from aigms.schemas.manifest import AssetRef, LineCheck, Manifest, ManifestShot
 from aigms.schemas.series import Series
@@ -161,10 +166,21 @@ def record_lines(session: Session, series_id: str, timeline: Timeline, checks: l
 
 
 def read_manifest(path: Path) -> Manifest:
+    """A manifest is a file anyone may hand over: bounded, validated (its series and episode are ids, every number in
+    range) and free of control characters before anything is rendered from it."""
+    text = read_text(path, MANIFEST_BYTES, "manifest")
     try:
-        manifest = Manifest.model_validate_json(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(path, None, "file not found", "give the manifest.json of a delivered episode") from None
+        data = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise InputError(path, getattr(error, "lineno", None), f"not valid JSON ({error})",
+                         "give the manifest.json of a delivered episode") from None
+    for value in _strings(data):
+        if match := CONTROL.search(value):
+            escape = re.search(re.escape(f"\\u{ord(match.group()):04x}"), text, re.IGNORECASE)
+            line = text.count("\n", 0, escape.start()) + 1 if escape else None
+            raise InputError(path, line, f"control character {describe_char(match.group())} in a value", CONTROL_FIX)
+    try:
+        manifest = Manifest.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
@@ -175,14 +191,27 @@ def read_manifest(path: Path) -> Manifest:
     return manifest
 
 
+def _strings(data: Any) -> Iterator[str]:
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
 def find_media(item: Media, store: Path, manifest_path: Path, what: str) -> Media:
-    """The file a manifest names, where it was or in the asset store, and only if its bytes are the same."""
-    candidates = [Path(item.path), *sorted((store / item.sha256[:2]).glob(f"{item.sha256}.*"))]
-    for candidate in candidates:
+    """The file a manifest names, found in the asset store by its hash, and only if its bytes are the same. The path
+    the manifest gives is never read: a manifest is a file anyone may hand over, and its paths could name any file."""
+    for candidate in sorted((store / item.sha256[:2]).glob(f"{item.sha256}.*")):
         if candidate.is_file() and assets.sha256_file(candidate) == item.sha256:
             return Media(path=str(candidate), sha256=item.sha256)
-    raise InputError(manifest_path, None, f"{what} (sha256 {item.sha256[:12]}…) is neither at {item.path} nor in "
-                     f"the asset store {store}", "restore the file or the store, or render from the script")
+    raise InputError(manifest_path, None, f"{what} (sha256 {item.sha256[:12]}…) is not in the asset store {store}",
+                     "render from the manifest on the machine whose store made it (`--home`), or from the script")
 
 
 def render_from_manifest(path: Path, store: Path, out: Path) -> Delivered:

@@ -10,7 +10,6 @@ import json
 import tempfile
 import wave
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import ffmpeg
@@ -96,14 +95,21 @@ def build_timeline(series: Series, shotlist: ShotList, takes: dict[str, Rendered
 
 # 1. Plan the picture
 
-@cache
-def house_signature(width: int, height: int, fps: int) -> tuple[str, ...]:
-    """The stream signature of a clip encoded the house way at this size and rate, from a one-frame encode."""
-    with tempfile.TemporaryDirectory() as scratch:
-        probe = Path(scratch) / "reference.mp4"
-        media.run(ffmpeg.input(f"color=black:s={width}x{height}:r={fps}", f="lavfi")
-                  .output(str(probe), vframes=1, r=fps, **media.HOUSE_ENCODE))
-        return media.stream_signature(probe)
+_HOUSE_SIGNATURES: dict[tuple[int, int, int], tuple[str, ...]] = {}
+
+
+def house_signature(width: int, height: int, fps: int, scratch: Path | None = None) -> tuple[str, ...]:
+    """The stream signature of a clip encoded the house way at this size and rate, from a one-frame encode made
+    in `scratch` (the render's own folder, so a killed render leaves nothing in the system's temp folder); once
+    per size and rate in a process."""
+    key = (width, height, fps)
+    if key not in _HOUSE_SIGNATURES:
+        with tempfile.TemporaryDirectory(dir=scratch) as folder:
+            probe = Path(folder) / "reference.mp4"
+            media.run(ffmpeg.input(f"color=black:s={width}x{height}:r={fps}", f="lavfi")
+                      .output(str(probe), vframes=1, r=fps, **media.HOUSE_ENCODE))
+            _HOUSE_SIGNATURES[key] = media.stream_signature(probe)
+    return _HOUSE_SIGNATURES[key]
 
 
 def label_frames(timeline: Timeline) -> int:
@@ -111,7 +117,7 @@ def label_frames(timeline: Timeline) -> int:
     return timeline.frames if seconds is None else min(timeline.frames, round(seconds * timeline.fps))
 
 
-def plan_picture(timeline: Timeline, burn_in: bool = False) -> list[Segment]:
+def plan_picture(timeline: Timeline, burn_in: bool = False, scratch: Path | None = None) -> list[Segment]:
     """Clips under a transition or the visible label, and clips not in the house encode, are rendered (in runs of
     neighbours, so a dissolve sees both its sides); every other clip is joined as it is."""
     clips = timeline.picture
@@ -128,7 +134,7 @@ def plan_picture(timeline: Timeline, burn_in: bool = False) -> list[Segment]:
     if timeline.ending_frames and clips:
         touched[-1] = True
     covered = label_frames(timeline)
-    house = house_signature(timeline.width, timeline.height, timeline.fps)
+    house = house_signature(timeline.width, timeline.height, timeline.fps, scratch)
     for index, clip in enumerate(clips):
         if clip.start_frame < covered or media.stream_signature(Path(clip.media.path)) != house:
             touched[index] = True
@@ -193,8 +199,11 @@ def _label_filter(stream, timeline: Timeline, first_frame: int, textfile: Path):
     horizontal = {"left": str(margin), "right": f"w-tw-{margin}"}
     x = next((value for side, value in horizontal.items() if label.position.endswith(side)), "(w-tw)/2")
     y = str(margin) if label.position.startswith("top") else f"h-th-{margin}"
-    options = {"textfile": str(textfile), "fontsize": size, "fontcolor": "white", "x": x, "y": y, "box": 1,
-               "boxcolor": "black@0.45", "boxborderw": max(2, size // 4), "enable": f"lt(n,{visible})"}
+    # expansion=none: the text is drawn as written; drawtext would otherwise run `%{...}` in it (frame numbers,
+    # the clock, expressions), so a label could change from frame to frame or fail the render
+    options = {"textfile": str(textfile), "expansion": "none", "fontsize": size, "fontcolor": "white", "x": x,
+               "y": y, "box": 1, "boxcolor": "black@0.45", "boxborderw": max(2, size // 4),
+               "enable": f"lt(n,{visible})"}
     font = media.font_path(media.has_cjk(label.text))
     if font:
         options["fontfile"] = font
@@ -220,7 +229,9 @@ def render_run(timeline: Timeline, clips: tuple[int, ...], out: Path, scratch: P
     textfile.write_text(timeline.label.text, encoding="utf-8")
     joined = _label_filter(joined, timeline, timeline.picture[clips[0]].start_frame, textfile)
     if burn_in is not None:
-        joined = joined.filter("subtitles", str(burn_in), charenc="UTF-8")
+        # by name: ffmpeg-python escapes a named option once per filtergraph level, a positional one once too
+        # often, and a folder named with `'` or `:` was not found
+        joined = joined.filter("subtitles", filename=str(burn_in), charenc="UTF-8")
     media.run(joined.output(str(out), vframes=length, r=timeline.fps, **media.HOUSE_ENCODE))
 
 
@@ -228,9 +239,9 @@ def render_run(timeline: Timeline, clips: tuple[int, ...], out: Path, scratch: P
 
 def render_picture(timeline: Timeline, out: Path, burn_in: Path | None = None) -> list[Segment]:
     """Write the picture of the episode; returns the plan it followed (which clips were copied, which rendered)."""
-    segments = plan_picture(timeline, burn_in is not None)
     with tempfile.TemporaryDirectory(dir=out.parent) as folder:
         scratch = Path(folder)
+        segments = plan_picture(timeline, burn_in is not None, scratch)
         pieces = []
         for number, segment in enumerate(segments):
             if segment.render:
@@ -240,11 +251,17 @@ def render_picture(timeline: Timeline, out: Path, burn_in: Path | None = None) -
                 piece = Path(timeline.picture[segment.clips[0]].media.path)
             pieces.append(piece)
         listing = scratch / "pieces.txt"
-        listing.write_text("".join(f"file '{piece.resolve()}'\n" for piece in pieces))
+        listing.write_text("".join(_concat_entry(piece) for piece in pieces), encoding="utf-8")
         with atomic_path(out) as temporary:
             media.run_args(["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0:v:0", "-c", "copy",
                             "-fflags", "+bitexact", str(temporary)])
     return segments
+
+
+def _concat_entry(piece: Path) -> str:
+    """A line of the concat demuxer's list: the path single-quoted, a quote in it written `'\\''` (its escaping), so
+    a delivery folder named `it's` is found."""
+    return "file '" + str(piece.resolve()).replace("'", "'\\''") + "'\n"
 
 
 # 4. Sound

@@ -191,11 +191,16 @@ def write_vtt(cues: list[Cue], out: Path) -> None:
     atomic_write_text(out, _subtitle_file(cues).to_string("vtt"))
 
 
-def hear(timeline: Timeline, transcriber: Transcriber | None, cache_dir: Path | None) -> list[LineCheck]:
-    """Transcribe the dialogue track as the edit lays it out (no music, no loudness change) and check each line."""
+def hear(timeline: Timeline, transcriber: Transcriber | None, cache_dir: Path | None,
+         scratch: Path | None = None) -> list[LineCheck]:
+    """Transcribe the dialogue track as the edit lays it out (no music, no loudness change) and check each line.
+    The track is mixed in `scratch` (a render's own folder in the store, which the next render of the episode
+    empties, so a killed render leaves no dialogue.wav in the system's temp folder)."""
     if transcriber is None or not timeline.dialogue:
         return check_lines(timeline, None)
-    with tempfile.TemporaryDirectory() as folder:
+    if scratch is not None:
+        scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch) as folder:
         track = Path(folder) / "dialogue.wav"
         dialogue_track(timeline, track)
         return check_lines(timeline, transcribe(transcriber, track, timeline.language, cache_dir))

@@ -21,6 +21,8 @@ from sqlalchemy.engine import Engine
 from aigms.db import models
 from aigms.db.session import session_scope
 from aigms.production.store import media
+from aigms.production.qc import identity as faces_in
+from aigms.production.qc.faces import face_extractor_for
 from aigms.production.qc.features import ANALYSIS_HEIGHT, extractor_for, faces, shrink
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot, ShotList
@@ -113,32 +115,62 @@ def reference(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 # Per-shot checks
 
 
-def identity(frames: np.ndarray, shot: Shot, series: Series, extractor_spec: str) -> Check | None:
-    """Each character of the shot is looked for in the first, middle and last frame: the reference's silhouette
-    slides over the frame at several sizes (taller than the frame too, hung from the top, as in a close-up) and the
-    colours under it are compared with the reference's own; where the reference and the frame both show a face
-    (OpenCV's cascade), the faces are compared too. The likest place counts; the shot scores as its least
-    recognisable character."""
+def identity(frames: np.ndarray, shot: Shot, series: Series, extractor_spec: str,
+             seen: faces_in.FacesInTake | None = None) -> Check | None:
+    """Each character of the shot against its reference images; the shot scores as its least recognisable
+    character. With `qc.faces`, a character is judged by its face (`identity.watch`: the mean likeness of its
+    faces to its face bank); a faceless one, one whose references show no face, and one whose face the take never
+    shows are judged by their silhouette (`silhouette`)."""
     cast = [key for key in shot.characters if series.characters[key].references]
     if not cast:
         return None
-    extractor = extractor_for(extractor_spec)
     found: dict[str, float] = {}
+    notes: dict[str, str] = {}
     for key in cast:
-        best = 0.0
-        for path in series.characters[key].references:
-            picture, mask = reference(series.root / path)
-            wanted = [(extractor.features(picture, mask), _silhouettes(picture, mask))]
-            wanted += [(extractor.features(picture[y:y + h, x:x + w]), _faces) for x, y, w, h in faces(picture)[:1]]
-            per_frame = [max((extractor.region_similarity(features, extractor.features(window, window_mask))
-                              for features, windows in wanted for window, window_mask in windows(frame)), default=0.0)
-                         for frame in sample(frames)]
-            best = max(best, float(np.median(per_frame)))
-        found[key] = best
+        if seen is not None and key in seen.characters:
+            face = seen.characters[key]
+            found[key] = face.similarity
+            notes[key] = f"face, {face.matched}/{face.seen} matched in {face.seen}/{face.sampled} frames"
+            continue
+        found[key] = silhouette(frames, key, series, extractor_spec)
+        if seen is not None:
+            notes[key] = ("silhouette: faceless" if series.characters[key].faceless else
+                          "silhouette: no face in the references" if key not in seen.banked else
+                          "silhouette: face not found")
     worst = min(found, key=found.get)
-    reason = ", ".join(f"{series.characters[key].name} {score:.2f}" for key, score in found.items())
+    reason = ", ".join(f"{series.characters[key].name} {score:.2f}" + (f" ({notes[key]})" if key in notes else "")
+                       for key, score in found.items())
+    name = seen.extractor if seen is not None else extractor_for(extractor_spec).name
     return Check("identity", found[worst], series.qc.thresholds["identity"],
-                 f"likest place to each reference: {reason}", extractor.name)
+                 f"likest place to each reference: {reason}" if seen is None else reason, name)
+
+
+def silhouette(frames: np.ndarray, key: str, series: Series, extractor_spec: str) -> float:
+    """A character looked for in the first, middle and last frame: the reference's silhouette slides over the frame
+    at several sizes (taller than the frame too, hung from the top, as in a close-up) and the colours under it are
+    compared with the reference's own; where the reference and the frame both show a face (OpenCV's cascade), the
+    faces are compared too. The likest place counts."""
+    extractor = extractor_for(extractor_spec)
+    best = 0.0
+    for path in series.characters[key].references:
+        picture, mask = reference(series.root / path)
+        wanted = [(extractor.features(picture, mask), _silhouettes(picture, mask))]
+        wanted += [(extractor.features(picture[y:y + h, x:x + w]), _faces) for x, y, w, h in faces(picture)[:1]]
+        per_frame = [max((extractor.region_similarity(features, extractor.features(window, window_mask))
+                          for features, windows in wanted for window, window_mask in windows(frame)), default=0.0)
+                     for frame in sample(frames)]
+        best = max(best, float(np.median(per_frame)))
+    return best
+
+
+def unknown_faces(seen: faces_in.FacesInTake, series: Series) -> Check:
+    """Faces nobody in the shot's cast takes (an extra where none is cast): 1 − the share of sampled frames that
+    show one. The default threshold 0 reports them without filming again."""
+    frames = round(seen.unknown_share * len(seen.frames))
+    reason = (f"{len(seen.unknown)} face(s) not in the cast, in {frames} of {len(seen.frames)} sampled frames"
+              if seen.unknown else "no face outside the cast")
+    return Check("unknown_faces", 1.0 - seen.unknown_share, series.qc.thresholds["unknown_faces"], reason,
+                 seen.extractor)
 
 
 def _faces(frame: np.ndarray) -> list[tuple[np.ndarray, None]]:
@@ -289,13 +321,24 @@ def conformance(clip: Path, shot: Shot, series: Series) -> Check:
                  "; ".join(problems) or "duration, size and fps as delivered", "ffprobe")
 
 
-def shot_checks(clip: Path, shot: Shot, series: Series, calls: int = 1) -> list[Check]:
-    """Every per-shot check of one clip."""
+def look_for_faces(clip: Path, shot: Shot, series: Series,
+                   engine: Engine | None = None) -> faces_in.FacesInTake | None:
+    """The take's faces when `qc.faces` names a face extractor."""
+    if not series.qc.faces:
+        return None
+    return faces_in.watch(clip, shot, series, face_extractor_for(series.qc.faces), engine)
+
+
+def shot_checks(clip: Path, shot: Shot, series: Series, calls: int = 1,
+                seen: faces_in.FacesInTake | None = None) -> list[Check]:
+    """Every per-shot check of one clip; `seen` is its faces (`look_for_faces`), looked for here when not given."""
     frames, fps = decode(clip)
     spec = series.qc.extractor
-    found = [identity(frames, shot, series, spec), location(frames, shot, series, spec),
+    seen = seen if seen is not None else look_for_faces(clip, shot, series)
+    found = [identity(frames, shot, series, spec, seen), location(frames, shot, series, spec),
              seams(frames, shot, calls, series, spec, fps), flicker(frames, series), motion(frames, series),
-             frozen(frames, series, fps), black(frames, series, fps), conformance(clip, shot, series)]
+             frozen(frames, series, fps), black(frames, series, fps), conformance(clip, shot, series),
+             unknown_faces(seen, series) if seen is not None else None]
     return [check for check in found if check is not None]
 
 
@@ -319,18 +362,26 @@ def check_take(engine: Engine, series: Series, shot: Shot, take_id: int, clip: P
     given by the same extractor; only its verdicts are renewed, as the thresholds may have changed."""
     checks = _known(engine, series, take_id) if reused else []
     if not checks:
-        checks = shot_checks(clip, shot, series, calls)
+        seen = look_for_faces(clip, shot, series, engine)
+        checks = shot_checks(clip, shot, series, calls, seen)
+        if seen is not None:
+            faces_in.record(engine, take_id, seen)
     record(engine, take_id, checks)
     return Verdict(take_id, checks)
 
 
 def _known(engine: Engine, series: Series, take_id: int) -> list[Check]:
-    picture_checks = {"identity", "location", "seams"}
+    """The stored checks of a take, unless a picture check was scored by another extractor than the series names
+    now (or faces were not looked for and now are)."""
+    scene = extractor_for(series.qc.extractor).name
+    face = face_extractor_for(series.qc.faces).name if series.qc.faces else None
+    wanted = {"location": scene, "seams": scene, "identity": face or scene, "unknown_faces": face}
     with session_scope(engine) as session:
         rows = session.scalars(select(models.QCResult).where(models.QCResult.take_id == take_id,
                                                              models.QCResult.check.not_in(CROSS_SHOT))).all()
-        if not rows or any(row.check in picture_checks and row.extractor != extractor_for(series.qc.extractor).name
-                           for row in rows):
+        names = {row.check for row in rows}
+        if not rows or any(row.check in wanted and row.extractor != wanted[row.check] for row in rows) or (
+                face is not None and "unknown_faces" not in names):
             return []
         return [Check(row.check, row.score, series.qc.thresholds[row.check], row.reason, row.extractor) for row in rows]
 

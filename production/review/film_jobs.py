@@ -148,8 +148,8 @@ def job(session: Session, run_id: int) -> FilmJob:
 def open_run(session: Session, episode_id: int, flow_run_id: str | None, shots_total: int,
              run_id: int | None = None) -> models.RenderRun:
     """The render run a flow writes to: the film job it was started for (queued, now running), or a new one (`aigms
-    render`). Another run of the same shots still marked running was interrupted (killed outright, never marked):
-    this render resumes its work, so it is closed."""
+    render`). The flow holds the episode (`render_lock`), so another run of it still marked running was interrupted
+    (killed outright, never marked): this render resumes its work, so it is closed."""
     if run_id is None:
         run = models.RenderRun(episode_id=episode_id, status=models.RUN_RUNNING, shots_total=shots_total,
                                flow_run_id=flow_run_id)
@@ -163,9 +163,8 @@ def open_run(session: Session, episode_id: int, flow_run_id: str | None, shots_t
     for other in session.scalars(select(models.RenderRun).where(
             models.RenderRun.episode_id == episode_id, models.RenderRun.status == models.RUN_RUNNING,
             models.RenderRun.id != run.id)):
-        if _overlap(other.scope, (run.scope or {}).get("shots")) - {"cut"}:
-            other.status, other.finished_at = models.RUN_FAILED, models.utcnow()
-            other.message = "interrupted; a later render resumed its work"
+        other.status, other.finished_at = models.RUN_FAILED, models.utcnow()
+        other.message = "interrupted; a later render resumed its work"
     return run
 
 

@@ -13,9 +13,19 @@ from aigms.production.review import film_jobs
 from aigms.production.review.people import may_approve, may_film
 from aigms.production.review.reviews import Reviewer, ReviewError
 from aigms.production.storyboard.approval import approve_shotlist
+from aigms.schemas.errors import InputError
 from aigms.production.storyboard.shot_edits import (ImportReport, csv_cells, record_edits, row_from_cells,
-                                                    validate_edit)
+                                                    validate_edits)
 from aigms.schemas.shotlist import EDITABLE, Shot
+
+
+def _cells(source: Path, line: int | None, cells: dict[str, Any]) -> dict[str, Any]:
+    """Cells as a CSV holds them (a list of characters as one cell); a NUL, which no spreadsheet writes and
+    PostgreSQL cannot keep, is refused with the row."""
+    flat = {key: " ".join(value) if isinstance(value, list) else value for key, value in cells.items()}
+    if any(isinstance(value, str) and "\x00" in value for value in flat.values()):
+        raise InputError(source, line, "a cell holds a NUL character", "type the text again")
+    return flat
 
 
 def _shot(session: Session, person: Reviewer, shot_id: int) -> models.Shot:
@@ -49,13 +59,13 @@ def retake_with_changes(session: Session, person: Reviewer, shot_id: int, change
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise ReviewError(f"{', '.join(unknown)} cannot be changed here: change {', '.join(EDITABLE)}")
-    before = csv_cells(Shot.model_validate(shot.spec))
-    after = {**before, **{key: " ".join(value) if isinstance(value, list) else str(value if value is not None else "")
-                          for key, value in changes.items()}}
     source = Path(f"shot {shot.code} of {episode.code}")
-    edit = validate_edit(source, None, row_from_cells(after))
-    now = validate_edit(source, None, row_from_cells(before)).model_dump(mode="json")
-    asked = edit.model_dump(mode="json")
+    before = csv_cells(Shot.model_validate(shot.spec))
+    after = {**before, **{key: "" if value is None else str(value)
+                          for key, value in _cells(source, None, changes).items()}}
+    [(_, edit)] = validate_edits(source, [(None, row_from_cells(after))])
+    [(_, current)] = validate_edits(source, [(None, row_from_cells(before))])
+    now, asked = current.model_dump(mode="json"), edit.model_dump(mode="json")
     changed = {key: [now[key], asked[key]] for key in EDITABLE if now[key] != asked[key]}
     if not changed:
         raise ReviewError(f"nothing changed in shot {shot.code}: edit a field, or ask for more takes")
@@ -82,7 +92,6 @@ def edit_shotlist(session: Session, person: Reviewer, episode_id: int, rows: lis
     if episode is None:
         raise LookupError(f"no episode {episode_id}")
     source = Path(f"shot list of {episode.code}")
-    cells = [{key: " ".join(value) if isinstance(value, list) else value for key, value in row.items()}
-             for row in rows]
-    edits = [(number, validate_edit(source, number, row_from_cells(row))) for number, row in enumerate(cells, 1)]
+    edits = validate_edits(source, [(number, row_from_cells(_cells(source, number, row)))
+                                    for number, row in enumerate(rows, 1)])
     return record_edits(session, source, episode.series_id, episode.code, edits)

@@ -2,6 +2,7 @@
 own last words instead of a bare exit status."""
 
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
@@ -38,6 +39,12 @@ def ffprobe_exe() -> str | None:
     return shutil.which("ffprobe")
 
 
+def local(path: Path | str) -> str:
+    """A file as ffmpeg and ffprobe are given it: absolute, so a name starting with `-` is never read as an option,
+    nor one with a colon (`take:2.mp4`) as a protocol."""
+    return os.path.abspath(path)
+
+
 @dataclass(frozen=True)
 class MediaInfo:
     duration: float
@@ -58,7 +65,7 @@ def probe(path: Path) -> MediaInfo:
     if executable is None:
         raise MediaError("ffprobe not found; install it with `apt-get install ffmpeg`")
     done = subprocess.run(
-        [executable, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+        [executable, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", local(path)],
         capture_output=True, text=True,
     )
     if done.returncode:
@@ -101,7 +108,7 @@ def ffprobe_json(path: Path, *arguments: str) -> dict[str, Any]:
     executable = ffprobe_exe()
     if executable is None:
         raise MediaError("ffprobe not found; install it with `apt-get install ffmpeg`")
-    done = subprocess.run([executable, "-v", "error", "-print_format", "json", *arguments, str(path)],
+    done = subprocess.run([executable, "-v", "error", "-print_format", "json", *arguments, local(path)],
                           capture_output=True, text=True)
     if done.returncode:
         raise MediaError(f"{path}: ffprobe failed: {done.stderr.strip()[-500:]}")
@@ -121,7 +128,7 @@ def stream_signature(path: Path) -> tuple[str, ...]:
 def picture_sha256(path: Path) -> str:
     """The sha256 of the video stream's packets: the picture itself, whatever container, tags or sound it has."""
     done = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "hash",
+        [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", local(path), "-map", "0:v:0", "-c", "copy", "-f", "hash",
          "-hash", "sha256", "-"], capture_output=True, text=True,
     )
     if done.returncode or "=" not in done.stdout:
@@ -131,7 +138,7 @@ def picture_sha256(path: Path) -> str:
 
 def integrated_loudness(path: Path) -> float:
     """EBU R128 integrated loudness of a file's sound, in LUFS."""
-    log = run(ffmpeg.input(str(path)).audio.filter("ebur128", peak="true").output("-", format="null"))
+    log = run(ffmpeg.input(local(path)).audio.filter("ebur128", peak="true").output("-", format="null"))
     summary = log[log.rfind("Summary:"):]
     for line in summary.splitlines():
         if line.strip().startswith("I:"):

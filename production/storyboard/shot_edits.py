@@ -4,6 +4,7 @@ re-plan until the script under it changes; then it is reported as a conflict and
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from aigms.db import models
 from aigms.production.storyboard import timing
-from aigms.production.bible import load_series, yaml_line
+from aigms.production.bible import load_series
+from aigms.production.user_files import SHOTLIST_BYTES, SHOTLIST_VALUES, load_yaml, read_text, yaml_line
 from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, read_episode
 from aigms.schemas.errors import InputError
 from aigms.schemas.series import Series
@@ -24,6 +26,10 @@ from aigms.schemas.shotlist import EDITABLE, Shot, ShotEdit, ShotList
 READ_ONLY = ("scene", "kind", "speaker", "text", "lines")
 COLUMNS = ("id", "scene", "kind", *EDITABLE, "speaker", "text", "lines", "series", "episode")
 FORMATS = ("csv", "yaml")
+# A cell a spreadsheet would run as a formula (OWASP, "CSV Injection"): exported behind a single quote, which the
+# import takes off again. A cell that already starts with quotes before such a character gets one more, so the
+# round trip gives back exactly what was exported.
+FORMULA = re.compile(r"'*[=+\-@\t\r]")
 
 
 @dataclass
@@ -46,12 +52,14 @@ def export_shotlist(shotlist: ShotList, form: str) -> str:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for shot in shotlist.shots:
-        writer.writerow({**csv_cells(shot), "series": shotlist.series, "episode": shotlist.episode})
+        cells = {**csv_cells(shot), "series": shotlist.series, "episode": shotlist.episode}
+        writer.writerow({key: _quoted(cells[key]) for key in COLUMNS})
     return buffer.getvalue()
 
 
 def csv_cells(shot: Shot) -> dict[str, Any]:
-    """A shot as a row of the exported CSV (the dashboard's shot list table shows the same cells)."""
+    """A shot as a row of the exported CSV, before formula quoting (the dashboard's shot list table shows the same
+    cells)."""
     row = shot.model_dump(mode="json", include={"id", *READ_ONLY, *EDITABLE})
     row["characters"] = " ".join(row["characters"])
     row["lines"] = " ".join(str(line) for line in row["lines"])
@@ -69,56 +77,95 @@ def row_from_cells(record: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _quoted(cell: Any) -> Any:
+    return f"'{cell}" if isinstance(cell, str) and FORMULA.match(cell) else cell
+
+
+def _unquoted(cell: str | None) -> str | None:
+    return cell[1:] if cell and cell.startswith("'") and FORMULA.match(cell[1:]) else cell
+
+
 def _read_csv(path: Path, text: str) -> tuple[str, str, list[tuple[int, dict[str, Any]]]]:
     reader = csv.DictReader(io.StringIO(text))
-    missing = {"id", "series", "episode"} - set(reader.fieldnames or [])
+    try:
+        return _csv_rows(path, reader)
+    except csv.Error as error:
+        raise InputError(path, reader.line_num or 1, f"not valid CSV ({error})",
+                         "save it again from the spreadsheet as CSV (UTF-8)") from None
+
+
+def _csv_rows(path: Path, reader: csv.DictReader) -> tuple[str, str, list[tuple[int, dict[str, Any]]]]:
+    columns = reader.fieldnames or []
+    missing = {"id", "series", "episode"} - set(columns)
     if missing:
         raise InputError(path, 1, f"missing columns: {', '.join(sorted(missing))}",
                          "start from `aigms shots export EPISODE --format csv`")
-    rows, names = [], set()
+    twice = sorted({name for name in columns if columns.count(name) > 1})
+    if twice:
+        raise InputError(path, 1, f"column {', '.join(twice)} appears twice", "keep one of each column")
+    rows, names = [], []
     for record in reader:
-        names.add((record.get("series") or "", record.get("episode") or ""))
-        rows.append((reader.line_num, row_from_cells(record)))
+        line = reader.line_num
+        if None in record:
+            raise InputError(path, line, f"{len(record[None])} more cells than there are columns",
+                             "quote cells that hold commas, or start from a fresh export")
+        record = {key: _unquoted(value) for key, value in record.items()}
+        names.append((line, record.get("series") or "", record.get("episode") or ""))
+        rows.append((line, row_from_cells(record)))
     return *_one_episode(path, names), rows
 
 
 def _read_yaml(path: Path, text: str) -> tuple[str, str, list[tuple[int, dict[str, Any]]]]:
-    try:
-        document, root = yaml.safe_load(text), yaml.compose(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(path, mark.line + 1 if mark else None, "not valid YAML", "fix the indentation or quoting") from None
+    document, root = load_yaml(path, text, SHOTLIST_VALUES)
     if not isinstance(document, dict) or not isinstance(document.get("shots"), list):
         raise InputError(path, 1, "expected series, episode and a list of shots",
                          "start from `aigms shots export EPISODE --format yaml`")
     rows = [(yaml_line(root, ("shots", index)) or 1, data) for index, data in enumerate(document["shots"])]
-    return *_one_episode(path, {(str(document.get("series", "")), str(document.get("episode", "")))}), rows
+    named = (yaml_line(root, ("series",)) or 1, str(document.get("series", "")), str(document.get("episode", "")))
+    return *_one_episode(path, [named]), rows
 
 
-def _one_episode(path: Path, names: set[tuple[str, str]]) -> tuple[str, str]:
-    if len(names) != 1 or not all(next(iter(names))):
-        raise InputError(path, None, "a shot list file holds one episode of one series",
-                         "export each episode to its own file and keep the series and episode columns")
-    return next(iter(names))
+def _one_episode(path: Path, names: list[tuple[int, str, str]]) -> tuple[str, str]:
+    """The series and episode every row names; the first row that names none, or another, is refused."""
+    if not names:
+        raise InputError(path, 1, "the file lists no shots", "start from `aigms shots export EPISODE`")
+    _, series, episode = names[0]
+    for line, *named in names:
+        if not all(named) or named != [series, episode]:
+            raise InputError(path, line, "a shot list file holds one episode of one series",
+                             "export each episode to its own file and keep the series and episode columns")
+    return series, episode
 
 
 def read_edits(path: Path) -> tuple[str, str, list[tuple[int, ShotEdit]]]:
     """Parse and validate the file before anything is written; an error names the row (CSV) or line (YAML)."""
-    text = path.read_text(encoding="utf-8-sig")
+    text = read_text(path, SHOTLIST_BYTES, "shot list")
     reader = _read_yaml if path.suffix.lower() in (".yaml", ".yml") else _read_csv
     series_id, episode_id, rows = reader(path, text)
-    return series_id, episode_id, [(line, validate_edit(path, line, data)) for line, data in rows]
+    return series_id, episode_id, validate_edits(path, rows)
 
 
-def validate_edit(path: Path, line: int | None, data: dict[str, Any]) -> ShotEdit:
-    """One row of edits, checked the one way every door in (a file, a dashboard form, the API) checks it."""
-    try:
-        return ShotEdit.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise InputError(path, line, f"shot {data.get('id', '?')}: {where}: {first['msg']}",
-                         "see `aigms schema shot-edit` for the allowed values") from None
+def validate_edits(path: Path, rows: list[tuple[int | None, Any]]) -> list[tuple[int | None, ShotEdit]]:
+    """Rows of edits checked the one way every door in (a file, the dashboard's table and forms, the API) checks
+    them: each a mapping, valid as a `ShotEdit`, each shot once; an error names the row's line when there is one."""
+    edits, seen = [], {}
+    for line, data in rows:
+        if not isinstance(data, dict):
+            raise InputError(path, line, "a shot must be a mapping of columns such as id, size, duration",
+                             "start from `aigms shots export EPISODE --format yaml`")
+        try:
+            edit = ShotEdit.model_validate(data)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise InputError(path, line, f"shot {data.get('id', '?')}: {where}: {first['msg']}",
+                             "see `aigms schema shot-edit` for the allowed values") from None
+        if edit.id in seen:
+            raise InputError(path, line, f"shot {edit.id} is listed twice (first on line {seen[edit.id]})",
+                             "keep one row per shot")
+        seen[edit.id] = line
+        edits.append((line, edit))
+    return edits
 
 
 def import_edits(session: Session, path: Path) -> ImportReport:
