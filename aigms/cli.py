@@ -4,15 +4,17 @@ file, the line and the fix, and exit status 1."""
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from aigms import bible, shots, store
+from aigms import bible, jobs, shots, store
 from aigms.dashboard.cli import register as register_dashboard
 from aigms.options import (EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, fail,
                            locate_episode, warn)
@@ -23,6 +25,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(shots.app, name="shots")
 app.add_typer(bible.app, name="bible")
 app.add_typer(store.app, name="store")
+app.add_typer(jobs.app, name="jobs")
 @app.command()
 def schema(name: Annotated[str | None, typer.Argument(help="one of: " + ", ".join(SCHEMAS))] = None) -> None:
     """Print the JSON Schema of a user-facing file (series, script, shotlist, manifest)."""
@@ -105,11 +108,40 @@ def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | No
 
         render_episode = render_episode.with_options(task_runner=DaskTaskRunner(address=dask))
     table = Table("episode", "shots", "rendered", "reused", "video", title="aigms render")
-    for episode_id in episode_ids:
-        result = render_episode(str(series_dir), episode_id, str(out), str(home) if home else None, strict,
-                                force, takes, wait)
-        table.add_row(episode_id, str(result.shots), str(result.rendered), str(result.reused), Text(str(result.video)))
+    with _remote_progress():
+        for episode_id in episode_ids:
+            result = render_episode(str(series_dir), episode_id, str(out), str(home) if home else None, strict,
+                                    force, takes, wait)
+            table.add_row(episode_id, str(result.shots), str(result.rendered), str(result.reused),
+                          Text(str(result.video)))
     console.print(table)
+
+
+@contextmanager
+def _remote_progress() -> Iterator[None]:
+    """A bar per remote job in flight (Kling task, ComfyUI prompt: state, node and step), on a terminal only."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from aigms.production.generate import remote
+
+    if not errors.is_terminal:
+        yield
+        return
+    bars: dict[int, Any] = {}
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                  TextColumn("{task.fields[detail]}", markup=False), TimeElapsedColumn(), console=errors,
+                  transient=True) as progress:
+        def show(event: remote.Progress) -> None:
+            detail = event.state + (f" · node {event.node}" if event.node else "") + (
+                f" · step {event.step}/{event.steps}" if event.steps else "")
+            if event.job not in bars:
+                bars[event.job] = progress.add_task(f"{event.provider} {event.label}", total=None, detail=detail)
+            progress.update(bars[event.job], detail=detail, total=event.steps, completed=event.step or 0)
+            if event.state in ("succeeded", "failed"):
+                progress.remove_task(bars.pop(event.job))
+
+        with remote.reporting(show):
+            yield
 
 
 @app.command()
@@ -144,6 +176,12 @@ def render(
         _render(folder, [episode_id], out, home, strict, force, takes, dask, wait)
     except (InputError, KeyError, RenderLocked) as error:
         fail(error)
+    except Exception as error:
+        from aigms.production.generate.remote import StopRender
+
+        if isinstance(error, StopRender):
+            fail(error)  # a provider that will not work until a person acts: one line, finished takes kept
+        raise
 
 
 def _render_from_manifest(manifest: Path, out: Path, home: Path | None) -> None:

@@ -16,6 +16,11 @@ STATUS_TODO = "todo"
 STATUS_WIP, STATUS_WAITING, STATUS_RETAKE, STATUS_DONE = "wip", "waiting", "retake", "done"
 STATUSES = (STATUS_TODO, STATUS_WIP, STATUS_WAITING, STATUS_RETAKE, STATUS_DONE)
 ROLES = ("viewer", "artist", "director", "admin")
+CALL_KEYFRAME, CALL_SEGMENT, CALL_LIPSYNC = "keyframe", "segment", "lipsync"  # what a model call made
+CALL_PENDING, CALL_SUBMITTED, CALL_RUNNING = "pending", "submitted", "running"  # open: may still cost
+CALL_SUCCEEDED, CALL_FAILED, CALL_CANCELLED, CALL_INTERRUPTED = "succeeded", "failed", "cancelled", "interrupted"
+CALL_OPEN = (CALL_PENDING, CALL_SUBMITTED, CALL_RUNNING)
+COST_PROVIDER, COST_PRICE_TABLE, COST_NONE = "provider", "price_table", "none"  # where a call's cost came from
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -421,6 +426,47 @@ class RenderLock(Base):
     acquired_at: Mapped[datetime] = created()
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
     heartbeat_seconds: Mapped[float] = mapped_column(Float)
+
+
+class ModelCall(Base):
+    """One call of a model (a keyframe, a segment, a lip sync; a remote job is one call): the ledger of what filming
+    cost and the durable record of a paid request. The row is written before the request is sent and names the
+    provider's task the moment it is known, so a render that dies re-attaches to the task instead of paying again;
+    `idempotency_key` (the take's recipe hash and the segment index) makes a second submission impossible."""
+
+    __tablename__ = "model_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    take_id: Mapped[int | None] = mapped_column(ForeignKey("takes.id", ondelete="SET NULL"), index=True)
+    shot_id: Mapped[int | None] = mapped_column(ForeignKey("shots.id", ondelete="SET NULL"), index=True)
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id", ondelete="SET NULL"), index=True)
+    series_id: Mapped[str | None] = mapped_column(ForeignKey("series.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default=CALL_SEGMENT)
+    segment_index: Mapped[int | None]
+    backend: Mapped[str] = mapped_column(String(50))
+    model: Mapped[str] = mapped_column(String(300), default="")
+    provider: Mapped[str | None] = mapped_column(String(100))  # remote: who is paid (kling, comfyui server)
+    device: Mapped[str | None] = mapped_column(String(200))  # local: "cpu" or the GPU's name
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    endpoint: Mapped[str | None] = mapped_column(Text)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # as sent, without secrets
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the provider's final answer, as read
+    provider_task_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    state: Mapped[str] = mapped_column(String(20), default=CALL_PENDING, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"), index=True)
+    submitted_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created()
+    wall_seconds: Mapped[float | None] = mapped_column(Float)
+    device_seconds: Mapped[float | None] = mapped_column(Float)  # GPU- or CPU-seconds the call held its device
+    billed_units: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(30))  # credits, seconds (of video), calls
+    cost: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(10))
+    cost_source: Mapped[str] = mapped_column(String(20), default=COST_NONE)
+    retake: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class CircledTake(Base):

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, select, true
 from sqlalchemy.orm import Session
 
-from aigms.db import models
+from aigms.db import ledger, models
 
 REVIEWED_TARGETS = ("take", "shotlist", "cut")
 NOT_DECISIONS = ("note", "circled")
@@ -122,6 +122,22 @@ class QCView:
 
 
 @dataclass(frozen=True)
+class CallView:
+    """A model call of a take, as the shot page lists it: who made what, under which task, for how much."""
+
+    kind: str
+    segment: int | None
+    backend: str
+    model: str
+    provider: str | None
+    task_id: str | None
+    state: str
+    wall_seconds: float | None
+    billed: str
+    cost: str
+
+
+@dataclass(frozen=True)
 class TakeView:
     id: int
     status: str
@@ -137,7 +153,9 @@ class TakeView:
     selected: bool
     review_status: str | None
     qc: list[QCView]
+    calls: list[CallView] = field(default_factory=list)
     circled: bool = False
+    cost: str = ""
 
 
 @dataclass(frozen=True)
@@ -436,6 +454,8 @@ def shot_detail(session: Session, shot_id: int) -> ShotDetail | None:
     retakes = session.scalars(
         select(models.Retake).where(models.Retake.shot_id == shot_id).order_by(models.Retake.id.desc())
     ).all()
+    ledgered = ledger.for_takes(session, take_ids)
+    calls = {take_id: [call_view(call) for call in found] for take_id, found in ledgered.items()}
     return ShotDetail(
         id=shot.id, episode_id=episode.id, episode_code=episode.code, series_id=series.id, series_root=series.root,
         script_path=episode.script_path, code=shot.code, kind=shot.kind, status=shot.status,
@@ -447,7 +467,8 @@ def shot_detail(session: Session, shot_id: int) -> ShotDetail | None:
                 recipe_sha256=take.recipe_sha256, recipe=take.recipe, clip_asset_id=take.asset_id,
                 media=media or {}, render_seconds=take.render_seconds, failure_reason=take.failure_reason,
                 created_at=take.created_at, selected=take.id == shot.selected_take_id,
-                review_status=latest.get(take.id), qc=qc.get(take.id, []), circled=take.id == circled,
+                review_status=latest.get(take.id), qc=qc.get(take.id, []), calls=calls.get(take.id, []),
+                circled=take.id == circled, cost=_cost(ledgered.get(take.id, [])),
             )
             for take, media in takes
         ],
@@ -455,6 +476,22 @@ def shot_detail(session: Session, shot_id: int) -> ShotDetail | None:
         retakes=[retake_view(row) for row in retakes],
         fps=_fps(series.bible), shotlist_approved=episode.shotlist_approved,
     )
+
+
+def _cost(calls: list[models.ModelCall]) -> str:
+    """What a take's calls cost, by currency ("1.20 USD"), as the ledger priced them; empty when none was priced."""
+    totals: dict[str, float] = defaultdict(float)
+    for call in calls:
+        if call.cost is not None:
+            totals[call.currency or ""] += call.cost
+    return ", ".join(f"{total:.2f} {currency}".strip() for currency, total in sorted(totals.items()))
+
+
+def call_view(call: models.ModelCall) -> CallView:
+    billed = f"{call.billed_units:g} {call.unit}" if call.billed_units is not None else ""
+    cost = f"{call.cost:.2f} {call.currency or ''}".strip() if call.cost is not None else ""
+    return CallView(call.kind, call.segment_index, call.backend, call.model, call.provider, call.provider_task_id,
+                    call.state, call.wall_seconds, billed, cost)
 
 
 def library(session: Session, series_id: str) -> Library | None:

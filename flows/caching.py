@@ -18,6 +18,7 @@ from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
 from aigms.production import generate
+from aigms.production.generate.generators import generator_for
 from aigms.production.post import voice
 from aigms.production.store import assets
 from aigms.production.store.assets import canonical_sha256
@@ -74,6 +75,7 @@ def film_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
         "series": _series(series), "shot": shot.filmed(), "note": shot.note, "row": parameters["shot_row_id"],
         "retakes": _retakes(parameters["database_url"], parameters["shot_row_id"]),
         "takes": parameters["takes"], "references": _references(series, shot),
+        "generator": generator_for(shot, series).identity(),  # a workflow file edited in place is another camera
     })
 
 

@@ -24,7 +24,8 @@ from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
 from aigms.flows.artifacts import publish_episode
 from aigms.flows.caching import across_key, check_key, cut_key, film_key, keyframe_key, line_key, take_key
-from aigms.flows.concurrency import GENERATE_TAG, ensure_generation_limit
+from aigms.flows.concurrency import (GENERATE_TAG, ensure_generation_limit, ensure_provider_limits, provider_tag,
+                                     tags_for)
 from aigms.flows.locking import one_render_at_a_time
 from aigms.production import deliver, generate, progress, qc, render_lock, review
 from aigms.production.deliver import interchange
@@ -34,8 +35,10 @@ from aigms.production.bible import load_series
 from aigms.production.review import film_jobs
 from aigms.production.review.selection import takes_for_cut
 from aigms.production.storyboard.approval import require_approved
-from aigms.production.generate.takes import RenderedTake, ShotResult, Steps, render_shot
-from aigms.production.generate.generators import Generator
+from aigms.production.generate import lipsync
+from aigms.production.generate.remote import StopRender
+from aigms.production.generate.takes import RenderedTake, ShotResult, Steps, check_generators, render_shot
+from aigms.production.generate.generators import GenerationFailed, Generator
 from aigms.production.store.assets import canonical_sha256
 from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
 from aigms.schemas.errors import InputError
@@ -77,7 +80,12 @@ def plan_episode(database_url: str, series: Series, episode_id: str, strict: boo
         return load_shotlist(session, episode), rows, report.warnings
 
 
-@task(cache_key_fn=film_key, persist_result=True, retries=1)
+def _retry(_task: Task, _run: Any, state: State) -> bool:
+    """Retry a shot, not a render a provider has stopped (no credit, a wrong key): that waits for a person."""
+    return not isinstance(state.result(raise_on_failure=False), StopRender)
+
+
+@task(cache_key_fn=film_key, persist_result=True, retries=1, retry_condition_fn=_retry)
 def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int,
               takes: int = 1) -> ShotResult:
     """The shot's takes and their retakes, each take's keyframe, filming and checks a task of its own. Untagged:
@@ -89,8 +97,9 @@ def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_r
         keyframe=lambda seed, generator: (
             _still_there(make_keyframe, database_url, store, series, shot, shot_row_id, seed, generator)
             if generator.options.get("keyframe") else None),
-        film=lambda seed, generator, keyframe: _still_there(film_take, database_url, store, series, shot,
-                                                            shot_row_id, seed, generator, keyframe),
+        film=lambda seed, generator, keyframe: _still_there(film_take.with_options(tags=tags_for(generator)),
+                                                            database_url, store, series, shot, shot_row_id, seed,
+                                                            generator, keyframe),
         check=lambda take: check_take(database_url, series, shot, take),
     )
     try:
@@ -113,6 +122,21 @@ def film_take(database_url: str, store: Path, series: Series, shot: Shot, shot_r
     one before it made."""
     return generate.film_take(open_database(database_url), store, series, shot, shot_row_id, seed, generator,
                               keyframe)
+
+
+@task(cache_policy=NONE, tags=[provider_tag("kling")])
+def sync_lips(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int, take: RenderedTake,
+              line: edit.LineAudio) -> RenderedTake | None:
+    """The dialogue take with its mouth moved to its line (`lipsync: kling`), found by its recipe or made; None,
+    with a warning, where the take cannot be lip-synced or Kling's task fails."""
+    try:
+        synced = lipsync.sync_lips(open_database(database_url), store, series, shot, shot_row_id, take,
+                                   line.path, line.sha256, edit.LEAD_IN)
+    except GenerationFailed as failure:
+        get_run_logger().warning("shot %s: no lip sync: %s", shot.id, failure.reason)
+        return None
+    _reselect(open_database(database_url), shot_row_id, synced.take_id)
+    return synced
 
 
 @task(cache_key_fn=check_key, persist_result=True)
@@ -189,7 +213,9 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
                             render_lock.scratch(store, series.id, shotlist.episode))
     with session_scope(engine) as session:
         failures = deliver.take_failures(session, takes) + interchange.line_failures(checks)
-    draft = deliver.draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()})
+        calls = deliver.take_calls(session, takes)
+    draft = deliver.draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()},
+                                   calls)
     delivered = deliver.deliver(folder, timeline, checks, failures, draft, notes)
     with session_scope(engine) as session:
         if timeline.music is not None:
@@ -239,6 +265,8 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
     shotlist, rows, warnings = plan_episode(database_url, series, episode_id, strict, force)
     for warning in warnings:
         logger.warning(warning)
+    check_generators(series, shotlist.shots)
+    ensure_provider_limits(series, shotlist.shots)
     engine = open_database(database_url)
     unknown = sorted(set(shots or []) - set(rows))
     if unknown:
@@ -294,6 +322,11 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
                         line = record_line.with_options(refresh_cache=True)(database_url, store, series,
                                                                             shotlist.language, shot)
                     audio[shot.id] = line
+            if series.lipsync:
+                synced = {shot.id: sync_lips.submit(database_url, store, series, shot, rows[shot.id],
+                                                    selected[shot.id], audio[shot.id])
+                          for shot in shotlist.shots if shot.id in audio}
+                selected.update({shot_id: future.result() for shot_id, future in synced.items() if future.result()})
             folder = Path(out_dir) / series.id / episode_id
             folder.mkdir(parents=True, exist_ok=True)
             with session_scope(engine) as session:

@@ -15,6 +15,22 @@ class AssetRef(BaseModel):
     size: int = Field(ge=0)
 
 
+class ManifestCall(BaseModel):
+    """One model call the selected take was made of (a segment, a lip sync): who made it, under which task id,
+    and what it was billed."""
+
+    kind: str = Field(description="segment, keyframe or lipsync")
+    segment: int | None = None
+    backend: str
+    model: str = ""
+    provider: str | None = Field(None, description="the remote service or server (kling, comfyui)")
+    task_id: str | None = Field(None, description="the provider's task or prompt id")
+    billed_units: float | None = None
+    unit: str | None = Field(None, description="what billed_units counts: the provider's units, or seconds")
+    cost: float | None = None
+    currency: str | None = None
+
+
 class ManifestShot(BaseModel):
     model_config = BOUNDED
 
@@ -29,6 +45,7 @@ class ManifestShot(BaseModel):
     take: str = Field(description="id of the selected take: the hash of its recipe")
     clip_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     dialogue_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    calls: list[ManifestCall] = Field(default_factory=list, description="the model calls of the selected take")
 
 
 class LineCheck(BaseModel):

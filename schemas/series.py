@@ -210,6 +210,13 @@ class QCSettings(Strict):
         return {**_default_thresholds(), **value}
 
 
+class Provider(Strict):
+    """A remote camera's service (`kling`, `comfyui`): how many of its tasks this studio runs at once. The Prefect
+    tag `remote-<provider>` holds the render to it; `AIGMS_LIMIT_<PROVIDER>` on a machine overrides it."""
+
+    concurrency: int | None = Field(None, ge=1, description="most tasks in flight at the provider at once")
+
+
 class EpisodeRef(Strict):
     id: str = Field(pattern=EPISODE_ID, max_length=64, examples=["s01e01"])
     title: str = ""
@@ -256,6 +263,8 @@ class Series(Strict):
     qc: QCSettings = Field(default_factory=QCSettings)
     episodes: list[EpisodeRef] = Field(default_factory=list)
     schedules: list[Schedule] = Field(default_factory=list, description="renders `aigms serve` runs on a clock")
+    providers: dict[str, Provider] = Field(default_factory=dict, description="remote cameras' limits, by provider")
+    lipsync: Literal["kling"] | None = Field(None, description="re-time dialogue takes' mouths to their lines")
 
     _root: Path = PrivateAttr(default_factory=Path.cwd)
 

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aigms.db import models
+from aigms.db import ledger, models
 from aigms.production.deliver import interchange
 from aigms.production.post import edit, labels, subtitles
 from aigms.production.store import assets, media
@@ -28,7 +28,7 @@ from aigms.production.store.files import atomic_write_text
 from aigms.production.generate.takes import RenderedTake
 from aigms.production.user_files import CONTROL, CONTROL_FIX, MANIFEST_BYTES, describe_char, read_text
 from aigms.schemas.errors import InputError
-from aigms.schemas.manifest import AssetRef, LineCheck, Manifest, ManifestShot
+from aigms.schemas.manifest import AssetRef, LineCheck, Manifest, ManifestCall, ManifestShot
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import ShotList
 from aigms.schemas.timeline import Media, Timeline
@@ -75,7 +75,7 @@ def describe(path: Path) -> AssetRef:
 
 
 def draft_manifest(series: Series, shotlist: ShotList, takes: dict[str, RenderedTake],
-                   dialogue_hashes: dict[str, str]) -> Manifest:
+                   dialogue_hashes: dict[str, str], calls: dict[int, list[ManifestCall]] | None = None) -> Manifest:
     """The manifest's account of the shots; `deliver` adds the timeline, the checks and the files."""
     episode = series.episode(shotlist.episode)
     entries = []
@@ -86,6 +86,7 @@ def draft_manifest(series: Series, shotlist: ShotList, takes: dict[str, Rendered
             id=shot.id, start=round(start, 6), duration=shot.duration, kind=shot.kind, characters=shot.characters,
             location=shot.location, lines=shot.lines, prompt=shot.prompt, take=take.recipe_sha256,
             clip_sha256=take.clip_sha256, dialogue_sha256=dialogue_hashes.get(shot.id),
+            calls=(calls or {}).get(take.take_id, []),
         ))
         start += shot.duration
     return Manifest(
@@ -134,6 +135,16 @@ def take_failures(session: Session, takes: dict[str, RenderedTake]) -> list[inte
                                                          models.QCResult.passed.is_(False)))
     return [interchange.QCFailure(shot_of[row.take_id], row.check, row.score, row.threshold, row.reason)
             for row in rows]
+
+
+def take_calls(session: Session, takes: dict[str, RenderedTake]) -> dict[int, list[ManifestCall]]:
+    """The ledger's model calls of each selected take, as the manifest lists them."""
+    found = ledger.for_takes(session, [take.take_id for take in takes.values()])
+    return {take_id: [ManifestCall(kind=call.kind, segment=call.segment_index, backend=call.backend,
+                                   model=call.model, provider=call.provider, task_id=call.provider_task_id,
+                                   billed_units=call.billed_units, unit=call.unit, cost=call.cost,
+                                   currency=call.currency) for call in calls]
+            for take_id, calls in found.items()}
 
 
 def take_notes(session: Session, takes: dict[str, RenderedTake]) -> list[interchange.FrameNote]:

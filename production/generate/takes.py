@@ -28,8 +28,9 @@ from aigms.production.generate import footage
 from aigms.production.store import assets, media
 from aigms.production.generate.conform import conform
 from aigms.production.store.files import atomic_path, atomic_write_text
-from aigms.production.generate.generators import (Capabilities, GenerationFailed, Generator, KeyframeRequest, SegmentRequest,
-                                         animatic, generator_for, load_backend)
+from aigms.production.generate.generators import (CallContext, Capabilities, GenerationFailed, Generator,
+                                                 KeyframeRequest, SegmentRequest, animatic, generator_for,
+                                                 load_backend)
 from aigms.production.store.assets import canonical_sha256
 from aigms.schemas.series import GeneratorSettings, Series
 from aigms.schemas.shotlist import Segment, Shot
@@ -121,7 +122,7 @@ def take_recipe(shot: Shot, series: Series, seed: int, generator: Generator | No
     return {
         "kind": KIND_CLIP,
         "generator": generator.identity(),
-        "options": generator.options,
+        "options": generator.recipe_options,
         "seed": seed,
         "style": series.style,
         "delivery": series.delivery.model_dump(mode="json"),
@@ -135,7 +136,7 @@ def take_recipe(shot: Shot, series: Series, seed: int, generator: Generator | No
 
 def keyframe_recipe(shot: Shot, series: Series, seed: int, generator: Generator) -> dict[str, Any]:
     return {
-        "kind": KIND_KEYFRAME, "generator": generator.identity(), "options": generator.options, "seed": seed,
+        "kind": KIND_KEYFRAME, "generator": generator.identity(), "options": generator.recipe_options, "seed": seed,
         "style": series.style, "prompt": _first_prompt(shot), "shot": shot.id,
         "cast": {key: series.characters[key].model_dump(mode="json") for key in shot.characters},
         "references": _references(shot, series),
@@ -188,6 +189,18 @@ def _select(engine: Engine, shot_row_id: int | None, take_id: int) -> None:
             shot.selected_take_id = take_id
 
 
+def check_generators(series: Series, shots: list[Shot]) -> None:
+    """Refuse a misconfigured generator (a workflow without its bindings, a Kling account without keys) before any
+    shot is filmed, rather than at the first shot that uses it."""
+    seen: set[str] = set()
+    for shot in shots:
+        generator = generator_for(shot, series)
+        key = canonical_sha256([generator.spec, generator.options])
+        if key not in seen:
+            seen.add(key)
+            generator.check()
+
+
 # Keyframes
 
 
@@ -238,9 +251,9 @@ def make_keyframe(engine: Engine, store: Path, series: Series, shot: Shot, shot_
 
 
 def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: Path | None, work: Path,
-         out: Path) -> tuple[Path | None, list[dict[str, Any]]]:
+         out: Path, context: CallContext | None = None) -> tuple[Path | None, list[dict[str, Any]]]:
     """Write the delivered clip to `out`; return the native clip (None when the backend films at the delivery
-    spec) and the parameters of every model call.
+    spec) and the parameters of every model call. `context` names the take each call serves, for the ledger.
 
     A chain: segment k+1 starts from the end of segment k — its last frames as a video condition where the model
     takes one, else its last frame as the first image — and the frames it repeats are dropped when joining."""
@@ -294,6 +307,7 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
             shot, series, generator.model, generator.options, k, mode, segment.prompt, seed, frames,
             delivery.width if direct else width, delivery.height if direct else height,
             delivery.fps if direct else fps, image, video, generator.options.get("negative_prompt", ""),
+            len(segments), context,
         )
         calls.append(generator.module.render_segment(request, path) if direct else _segment(generator, request, path))
         pieces.append((path, skip, keep))
@@ -339,14 +353,16 @@ def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
     found = find_take(engine, store, recipe_sha256)
     if found is not None:
         return found
-    _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+    take_id = _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+    context = CallContext(engine, store, recipe_sha256, take_id, shot_row_id, _is_retake(engine, shot_row_id, take_id))
     started = time.perf_counter()
     work = assets.scratch_dir(store) / f"take-{recipe_sha256}"
     work.mkdir(exist_ok=True)
     clip = work / "clip.mp4"
     try:
         with atomic_path(clip) as temporary:
-            native, calls = film(generator, shot, series, seed, keyframe.clip if keyframe else None, work, temporary)
+            native, calls = film(generator, shot, series, seed, keyframe.clip if keyframe else None, work, temporary,
+                                 context)
         info = media.probe(clip)
         with session_scope(engine) as session:
             if native is not None:
@@ -370,6 +386,16 @@ def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
                       asset_id=asset_id, seconds=time.perf_counter() - started)
     return RenderedTake(shot.id, take_id, recipe_sha256, path, sha256, reused=False, seed=seed,
                         generator=generator.spec)
+
+
+def _is_retake(engine: Engine, shot_row_id: int | None, take_id: int) -> bool:
+    """A take of a shot that already has a finished clip is a retake: what the ledger counts apart."""
+    if shot_row_id is None:
+        return False
+    with session_scope(engine) as session:
+        return session.scalar(select(models.Take.id).where(
+            models.Take.shot_id == shot_row_id, models.Take.kind == KIND_CLIP, models.Take.status == models.TAKE_OK,
+            models.Take.id != take_id).limit(1)) is not None
 
 
 @dataclass(frozen=True)
