@@ -129,7 +129,10 @@ def takes_for_more(session: Session, shot_row: models.Shot, more: int) -> int:
     if not 1 <= more <= MAX_TAKES:
         raise ReviewError(f"{more} more takes: ask for 1 to {MAX_TAKES}")
     shot = Shot.model_validate(shot_row.spec)
-    listed = ShotList(series="", episode="", language="", fps=1, shots=[shot])
+    episode = _episode(session, shot_row.episode_id)
+    fps = session.get(models.Series, episode.series_id).bible["delivery"]["fps"]
+    listed = ShotList(series=episode.series_id, episode=episode.code, language=episode.language, fps=fps,
+                      shots=[shot])
     asked = with_retake_notes(session, listed, {shot.id: shot_row.id}).shots[0].filmed()
     recipes = session.scalars(select(models.Take.recipe).where(
         models.Take.shot_id == shot_row.id, models.Take.kind == models.TAKE_CLIP, models.Take.status == models.TAKE_OK))
