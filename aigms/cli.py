@@ -14,18 +14,21 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from aigms import bible, jobs, shots, store
+from aigms import bible, costs, handoff, jobs, shots, store
 from aigms.dashboard.cli import register as register_dashboard
-from aigms.options import (EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, fail,
+from aigms.options import (EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, errors, fail,
                            locate_episode, warn)
 from aigms.schemas import SCHEMAS
-from aigms.schemas.errors import InputError
+from aigms.schemas.errors import BudgetExceeded, InputError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(shots.app, name="shots")
 app.add_typer(bible.app, name="bible")
 app.add_typer(store.app, name="store")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(costs.app, name="cost")
+app.add_typer(handoff.kitsu, name="kitsu")
+app.add_typer(handoff.export, name="export")
 @app.command()
 def schema(name: Annotated[str | None, typer.Argument(help="one of: " + ", ".join(SCHEMAS))] = None) -> None:
     """Print the JSON Schema of a user-facing file (series, script, shotlist, manifest)."""
@@ -97,7 +100,8 @@ def ingest(series_dir: Path, home: HomeOption = None, strict: StrictOption = Fal
 
 
 def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | None, strict: bool,
-            force: bool, takes: int = 1, dask: str | None = None, wait: bool = False) -> None:
+            force: bool, takes: int = 1, dask: str | None = None, wait: bool = False,
+            budget_override: bool = False) -> None:
     from aigms.flows.episode import render_episode
     from aigms.flows.temporary_server import start_temporary_server
 
@@ -111,7 +115,7 @@ def _render(series_dir: Path, episode_ids: list[str], out: Path, home: Path | No
     with _remote_progress():
         for episode_id in episode_ids:
             result = render_episode(str(series_dir), episode_id, str(out), str(home) if home else None, strict,
-                                    force, takes, wait)
+                                    force, takes, wait, budget_override)
             table.add_row(episode_id, str(result.shots), str(result.rendered), str(result.reused),
                           Text(str(result.video)))
     console.print(table)
@@ -160,6 +164,9 @@ def render(
         "--dask", help="address of a Dask scheduler (tcp://host:8786) whose workers run the tasks")] = None,
     wait: Annotated[bool, typer.Option(
         "--wait", help="if another render of the episode is running, wait for it instead of stopping")] = False,
+    budget_override: Annotated[bool, typer.Option(
+        "--budget-override", help="a director's call: film past the budgets in series.yaml (calls are still priced)")
+    ] = False,
 ) -> None:
     """Render one episode to DIR/<series>/<episode>/ (episode.mp4, .srt, .vtt, timeline.otio, .edl, .xml,
     manifest.json). The shot list must be approved first (`aigms shots approve`), or forced. One render of an
@@ -173,8 +180,8 @@ def render(
         if episode is None:
             raise InputError(Path.cwd(), None, "no episode given", "name a .fountain file, or use --from-manifest")
         folder, episode_id = locate_episode(episode, series_dir)
-        _render(folder, [episode_id], out, home, strict, force, takes, dask, wait)
-    except (InputError, KeyError, RenderLocked) as error:
+        _render(folder, [episode_id], out, home, strict, force, takes, dask, wait, budget_override)
+    except (InputError, KeyError, RenderLocked, BudgetExceeded) as error:
         fail(error)
     except Exception as error:
         from aigms.production.generate.remote import StopRender

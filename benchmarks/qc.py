@@ -91,7 +91,7 @@ def main() -> None:
     table.add_row("dlib faces, 1080p frames without a face (find only)", f"{empty_fps:.2f} frames/s")
     table.add_row(f"animatic render of {len(SHOTS)} shots ({seconds:.0f} s), drawn figures", f"{render_plain:.1f} s")
     table.add_row("per-shot QC, classical", f"{qc_plain:.1f} s ({qc_plain / render_plain:.2f}× render)")
-    table.add_row(f"animatic render of the same shots, photographs of two people", f"{render_faces:.1f} s")
+    table.add_row("animatic render of the same shots, photographs of two people", f"{render_faces:.1f} s")
     table.add_row(f"per-shot QC with faces (every {faces.qc.face_every}th frame)",
                   f"{qc_faces:.1f} s ({qc_faces / render_faces:.2f}× render, {qc_faces / len(SHOTS):.1f} s a shot)")
     console.print(table)

@@ -461,12 +461,30 @@ class ModelCall(Base):
     created_at: Mapped[datetime] = created()
     wall_seconds: Mapped[float | None] = mapped_column(Float)
     device_seconds: Mapped[float | None] = mapped_column(Float)  # GPU- or CPU-seconds the call held its device
+    video_seconds: Mapped[float | None] = mapped_column(Float)  # seconds of video the call was asked to make
     billed_units: Mapped[float | None] = mapped_column(Float)
     unit: Mapped[str | None] = mapped_column(String(30))  # credits, seconds (of video), calls
     cost: Mapped[float | None] = mapped_column(Float)
     currency: Mapped[str | None] = mapped_column(String(10))
     cost_source: Mapped[str] = mapped_column(String(20), default=COST_NONE)
     retake: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class KitsuLink(Base):
+    """A row of ours and what it is on one Kitsu server (a production, episode, sequence, shot, task, preview or
+    comment). Recorded the moment Kitsu answers, so a sync stopped half way resumes where it stopped and a second
+    push updates instead of duplicating; `state` is what the last sync sent or read, to tell what changed since."""
+
+    __tablename__ = "kitsu_links"
+    __table_args__ = (UniqueConstraint("host", "kind", "kitsu_id"), Index(None, "host", "kind", "row_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    row_id: Mapped[str] = mapped_column(String(100))
+    kitsu_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class CircledTake(Base):

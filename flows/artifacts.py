@@ -1,4 +1,4 @@
-"""What an episode run shows in Prefect's UI: a table of its shots (take, whether it was filmed or reused, its QC)
+"""What an episode run shows in Prefect's UI: a table of its shots (take, filmed or reused, its QC, its cost)
 and a link to the delivered episode, under keys per episode so the UI keeps their history run after run."""
 
 import re
@@ -8,7 +8,7 @@ from prefect.artifacts import create_link_artifact, create_table_artifact
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from aigms.db import models
+from aigms.db import models, spend
 from aigms.db.session import session_scope
 from aigms.production.generate.takes import RenderedTake
 from aigms.schemas.shotlist import ShotList
@@ -33,15 +33,20 @@ def publish_episode(engine: Engine, series_id: str, episode_id: str, shotlist: S
     with session_scope(engine) as session:
         qc = {take_id: list(session.scalars(select(models.QCResult).filter_by(take_id=take_id)))
               for take_id in {take.take_id for take in selected.values()}}
+        costs = spend.take_costs(session, [take.take_id for take in selected.values()])
+        episode_row = session.scalar(select(models.Episode.id).filter_by(series_id=series_id, code=episode_id))
+        spent = spend.episode_costs(session, series_id).get(episode_row, 0.0)
         rows = [{
             "shot": shot.id, "kind": shot.kind, "seconds": shot.duration, "take": selected[shot.id].take_id,
             "generator": selected[shot.id].generator,
             "status": "reused" if selected[shot.id].reused else "filmed",
             "qc": _qc(qc[selected[shot.id].take_id]),
+            "cost": round(costs.get(selected[shot.id].take_id, 0.0), 2),
             "problems": "; ".join(failure for failure in failures if failure.startswith(f"shot {shot.id} ")),
         } for shot in shotlist.shots]
     create_table_artifact(rows, key=artifact_key(series_id, episode_id, "shots"),
-                          description=f"Shots of {episode_id}: the take cut in, filmed this run or reused, its QC",
+                          description=f"Shots of {episode_id}: the take cut in, filmed this run or reused, its QC "
+                                      f"and what it cost; the episode has spent {spent:,.2f} in all",
                           _sync=True)
     create_link_artifact(video.resolve().as_uri(), link_text=f"{episode_id} ({video.name})",
                          key=artifact_key(series_id, episode_id, "episode"),

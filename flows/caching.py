@@ -52,8 +52,8 @@ def _retakes(database_url: str, shot_row_id: int) -> list[int]:
 
 
 def _series(series: Series) -> dict[str, Any]:
-    """The bible without its episode list and schedules: adding an episode or a schedule touches no other work."""
-    return series.model_dump(mode="json", exclude={"episodes", "schedules"})
+    """The bible without its episode list, schedules, prices and budgets: none of them changes a picture."""
+    return series.model_dump(mode="json", exclude={"episodes", "schedules", "costs", "budget"})
 
 
 def _file_sha256(path: Path) -> str | None:

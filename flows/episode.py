@@ -19,7 +19,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from aigms.db import models
+from aigms.db import models, spend
 from aigms.db.session import open_database, session_scope
 from aigms.flows import settings
 from aigms.flows.artifacts import publish_episode
@@ -29,20 +29,21 @@ from aigms.flows.concurrency import (GENERATE_TAG, ensure_generation_limit, ensu
 from aigms.flows.locking import one_render_at_a_time
 from aigms.production import deliver, generate, progress, qc, render_lock, review
 from aigms.production.deliver import interchange
+from aigms.production.deliver.cut import alternate_takes
 from aigms.production.post import edit, subtitles, transcribe, voice
 from aigms.production.store import assets, media
 from aigms.production.bible import load_series
 from aigms.production.review import film_jobs
 from aigms.production.review.selection import takes_for_cut
 from aigms.production.storyboard.approval import require_approved
-from aigms.production.generate import lipsync
+from aigms.production.generate import costs, lipsync
 from aigms.production.generate.remote import StopRender
 from aigms.production.generate.takes import RenderedTake, ShotResult, Steps, check_generators, render_shot
 from aigms.production.generate.generators import GenerationFailed, Generator
 from aigms.production.store.assets import canonical_sha256
 from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
 from aigms.schemas.errors import InputError
-from aigms.schemas.series import Series, Voice
+from aigms.schemas.series import Budget, Series, Voice
 from aigms.schemas.shotlist import Shot, ShotList
 
 
@@ -214,14 +215,18 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
     with session_scope(engine) as session:
         failures = deliver.take_failures(session, takes) + interchange.line_failures(checks)
         calls = deliver.take_calls(session, takes)
+        take_costs = spend.take_costs(session, [take.take_id for take in takes.values()])
+        episode_id = session.scalar(select(models.Episode.id).filter_by(series_id=series.id, code=shotlist.episode))
+        spent = spend.episode_costs(session, series.id).get(episode_id)
+        alternates = alternate_takes(session, store, episode_id)
     draft = deliver.draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()},
-                                   calls)
-    delivered = deliver.deliver(folder, timeline, checks, failures, draft, notes)
+                                   calls, take_costs, spent)
+    delivered = deliver.deliver(folder, timeline, checks, failures, draft, alternates, notes)
     with session_scope(engine) as session:
         if timeline.music is not None:
             assets.put_file(session, store, Path(timeline.music.media.path), "music", move=False)
         for name, kind in (("video", "episode"), ("subtitles", "subtitle"), ("webvtt", "subtitle"),
-                           ("otio", "timeline"), ("edl", "timeline"), ("fcp_xml", "timeline")):
+                           ("otio", "timeline"), ("edl", "timeline"), ("fcp_xml", "timeline"), ("aaf", "timeline")):
             assets.put_file(session, store, delivered.path(name), kind, move=False)
         assets.put_file(session, store, delivered.manifest_path, "manifest", move=False)
         deliver.record_lines(session, series.id, timeline, checks)
@@ -251,10 +256,12 @@ def _cached(state: State) -> bool:
 @one_render_at_a_time
 def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | None = None,
                    strict: bool = False, force: bool = False, takes: int = 1, wait: bool = False,
-                   shots: list[str] | None = None, run_id: int | None = None) -> EpisodeResult:
+                   budget_override: bool = False, shots: list[str] | None = None,
+                   run_id: int | None = None) -> EpisodeResult:
     """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`, `takes` takes a shot;
     the shot list must be approved unless `force` (previs of a draft, tests). Another render of the episode is
-    refused, or waited for with `wait` (`one_render_at_a_time`). `shots` films only the shots named (none when
+    refused, or waited for with `wait` (`one_render_at_a_time`). `budget_override` (a director's call) films past
+    the series' budgets; every call is still priced and recorded. `shots` films only the shots named (none when
     empty) and cuts the episode from every other shot's selected take; `run_id` is a film job the dashboard
     queued, whose render run this flow takes over."""
     logger = get_run_logger()
@@ -262,6 +269,8 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
     home_dir = settings.home(home)
     store, database_url = settings.store(home_dir), settings.database(home_dir)
     series = load_series(Path(series_dir))
+    if budget_override:
+        series = series.model_copy(update={"budget": Budget()})
     shotlist, rows, warnings = plan_episode(database_url, series, episode_id, strict, force)
     for warning in warnings:
         logger.warning(warning)
@@ -276,6 +285,7 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
         shotlist = review.with_retake_notes(session, shotlist, rows)
         filming = [shot for shot in shotlist.shots if shots is None or shot.id in shots]
         episode_row = session.scalar(select(models.Episode).filter_by(series_id=series.id, code=episode_id))
+        costs.close_interrupted(session, episode_row.id)
         run_id = film_jobs.open_run(session, episode_row.id, flow_run.id, len(filming), run_id).id
         made_before = set(session.scalars(select(models.Take.id).where(
             models.Take.shot_id.in_(rows.values()), models.Take.status == models.TAKE_OK)))

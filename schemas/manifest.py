@@ -46,6 +46,8 @@ class ManifestShot(BaseModel):
     clip_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     dialogue_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     calls: list[ManifestCall] = Field(default_factory=list, description="the model calls of the selected take")
+    cost: float | None = Field(None, ge=0, description="what the selected take's model calls cost (keyframe "
+                                                        "included), in the manifest's currency")
 
 
 class LineCheck(BaseModel):
@@ -91,4 +93,7 @@ class Manifest(BaseModel):
                                        description="sha256 of the video stream's packets (ffmpeg's hash muxer)")
     aigc: dict[str, str] = Field(default_factory=dict, description="the implicit AIGC label written into the MP4")
     software: dict[str, str] = Field(default_factory=dict)
+    currency: str | None = Field(None, description="of every cost in the manifest (series.yaml: costs.currency)")
+    spent: float | None = Field(None, ge=0, description="all the episode's model calls so far, retakes and "
+                                                        "rejected takes included")
     created: datetime

@@ -217,6 +217,46 @@ class Provider(Strict):
     concurrency: int | None = Field(None, ge=1, description="most tasks in flight at the provider at once")
 
 
+class Price(Strict):
+    """What one model call costs: a price per call, per second of video it made, per hour it held a device, or a
+    sum of them (a GPU rented by the hour, an API billed by the second of video)."""
+
+    per_call: float = Field(0.0, ge=0, le=1e6)
+    per_second: float = Field(0.0, ge=0, le=1e6, description="per second of video the call made")
+    per_unit: float = Field(0.0, ge=0, le=1e6, description="per unit a provider bills in (Kling's credits)")
+    per_device_hour: dict[str, float] = Field(
+        default_factory=dict, examples=[{"NVIDIA A100-SXM4-80GB": 12.0, "gpu": 8.0, "cpu": 0.3}],
+        description="device name → price per hour the call held it; 'gpu', 'cpu' and 'default' match the rest")
+
+    @field_validator("per_device_hour")
+    @classmethod
+    def sane_prices(cls, value: dict[str, float]) -> dict[str, float]:
+        for device, price in value.items():
+            if not 0.0 <= price <= 1e6:
+                raise ValueError(f"price per hour of {device!r} must be within [0, 1000000] (got {price})")
+        return value
+
+
+class Costs(Strict):
+    """The price table: what each backend (or one model of it) costs, in one currency for the whole series."""
+
+    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+    prices: dict[str, Price] = Field(
+        default_factory=dict, examples=[{"kling:kling-v2-1": {"per_second": 0.7}, "animatic": {"per_device_hour":
+                                                                                               {"cpu": 0.3}}}],
+        description="`backend` or `backend:model` → price; the model's own entry wins over its backend's")
+
+
+class Budget(Strict):
+    """Spending limits checked before every model call: a call that would cross one is not made, and the render
+    stops with what was spent and what is left (`aigms render --budget-override` goes on)."""
+
+    episode: float | None = Field(None, ge=0, le=1e9, description="most one episode's calls may cost")
+    series: float | None = Field(None, ge=0, le=1e9, description="most the whole series' calls may cost")
+    retake_share: float | None = Field(
+        None, ge=0, le=1, description="most of an episode's budget retakes may take; past it a shot keeps its best take")
+
+
 class EpisodeRef(Strict):
     id: str = Field(pattern=EPISODE_ID, max_length=64, examples=["s01e01"])
     title: str = ""
@@ -261,6 +301,8 @@ class Series(Strict):
     subtitles: SubtitleRules = Field(default_factory=SubtitleRules)
     labels: Labels = Field(default_factory=Labels)
     qc: QCSettings = Field(default_factory=QCSettings)
+    costs: Costs = Field(default_factory=Costs)
+    budget: Budget = Field(default_factory=Budget)
     episodes: list[EpisodeRef] = Field(default_factory=list)
     schedules: list[Schedule] = Field(default_factory=list, description="renders `aigms serve` runs on a clock")
     providers: dict[str, Provider] = Field(default_factory=dict, description="remote cameras' limits, by provider")

@@ -265,7 +265,8 @@ def test_a_running_prompt_is_cancelled_with_aigms_jobs_cancel(server: ComfyServe
     assert any(request["path"] == "/interrupt" for request in server.requests)
     assert any("cancelled" in failure for failure in outcome["result"].failures)
     with session_scope(open_database(database_url)) as session:
-        assert session.scalars(select(models.ModelCall)).one().state == models.CALL_CANCELLED
+        job_row = session.scalars(select(models.ModelCall).where(models.ModelCall.provider.is_not(None))).one()
+        assert job_row.state == models.CALL_CANCELLED  # the animatic standing in has a ledger row of its own
 
 
 # Kill and resume

@@ -5,7 +5,6 @@ while their bytes hash to their names, one render per episode, a killed render t
 files made with the process umask."""
 
 import concurrent.futures
-import hashlib
 import os
 import re
 import shutil
@@ -16,7 +15,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from html.parser import HTMLParser

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Scope, Send
 
-from aigms.dashboard import api, dailies, director, guard, identity, jobs, pages
+from aigms.dashboard import api, costs, dailies, director, guard, identity, jobs, pages
 from aigms.dashboard.auth import LoginRequired
 from aigms.dashboard.render import render_error
 from aigms.dashboard.throttle import LoginThrottle
@@ -83,6 +83,7 @@ def build(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(identity.router)
+    app.include_router(costs.router)
     for module in (director, jobs, dailies):
         app.include_router(module.api)
         app.include_router(module.router)

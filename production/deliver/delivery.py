@@ -1,5 +1,5 @@
 """What leaves the building: one folder per episode with the master (`episode.mp4`: picture, sound, soft subtitles,
-AIGC labels), `episode.srt` / `episode.vtt`, `timeline.otio` with its EDL and FCP XML, and `manifest.json`, which
+AIGC labels), `episode.srt` / `episode.vtt`, `timeline.otio` with its EDL, FCP XML and AAF, and `manifest.json`, which
 lists every shot, take, line and file by hash and holds the timeline, so a delivery can be checked, or rendered
 again (`render_from_manifest`), without the database or the script."""
 
@@ -34,7 +34,7 @@ from aigms.schemas.shotlist import ShotList
 from aigms.schemas.timeline import Media, Timeline
 
 FILES = {"video": "episode.mp4", "subtitles": "episode.srt", "webvtt": "episode.vtt", "otio": "timeline.otio",
-         "edl": "episode.edl", "fcp_xml": "episode.xml"}
+         "edl": "episode.edl", "fcp_xml": "episode.xml", "aaf": "episode.aaf"}
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,11 @@ def describe(path: Path) -> AssetRef:
 
 
 def draft_manifest(series: Series, shotlist: ShotList, takes: dict[str, RenderedTake],
-                   dialogue_hashes: dict[str, str], calls: dict[int, list[ManifestCall]] | None = None) -> Manifest:
-    """The manifest's account of the shots; `deliver` adds the timeline, the checks and the files."""
+                   dialogue_hashes: dict[str, str], calls: dict[int, list[ManifestCall]] | None = None,
+                   take_costs: dict[int, float] | None = None, spent: float | None = None) -> Manifest:
+    """The manifest's account of the shots, their takes' model calls and what they cost; `deliver` adds the
+    timeline, the checks and the files."""
+    take_costs = take_costs or {}
     episode = series.episode(shotlist.episode)
     entries = []
     start = 0.0
@@ -86,21 +89,23 @@ def draft_manifest(series: Series, shotlist: ShotList, takes: dict[str, Rendered
             id=shot.id, start=round(start, 6), duration=shot.duration, kind=shot.kind, characters=shot.characters,
             location=shot.location, lines=shot.lines, prompt=shot.prompt, take=take.recipe_sha256,
             clip_sha256=take.clip_sha256, dialogue_sha256=dialogue_hashes.get(shot.id),
-            calls=(calls or {}).get(take.take_id, []),
+            calls=(calls or {}).get(take.take_id, []), cost=take_costs.get(take.take_id),
         ))
         start += shot.duration
     return Manifest(
         series=series.id, series_title=series.title, episode=shotlist.episode, episode_title=episode.title,
         language=shotlist.language, delivery=series.delivery, generator=series.generator,
         duration=round(shotlist.duration, 6), shots=entries, created=datetime.now(UTC),
+        currency=series.costs.currency, spent=spent,
     )
 
 
 def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures: list[interchange.QCFailure],
-            draft: Manifest, notes: list[interchange.FrameNote] = ()) -> Delivered:
+            draft: Manifest, alternates: dict[str, list[interchange.Alternate]] | None = None,
+            notes: list[interchange.FrameNote] = ()) -> Delivered:
     """Subtitles, master, interchange files and manifest, in that order (the master carries the subtitles and a
-    label that names the picture's hash; the manifest names every file's hash). `notes` become markers for the
-    editor."""
+    label that names the picture's hash; the manifest names every file's hash). `alternates`, each shot's good
+    takes, go into the OTIO for the editor to swap; `notes`, people's notes at a frame, become its markers."""
     folder.mkdir(parents=True, exist_ok=True)
     cues, warnings = subtitles.make_cues(timeline, checks)
     subtitles.write_srt(cues, folder / FILES["subtitles"])
@@ -115,8 +120,9 @@ def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures:
         soft = folder / FILES["subtitles"] if cues else None
         edit.master(picture, sound, soft, timeline.language,
                     labels.file_tags(timeline, aigc), folder / FILES["video"])
-    interchange.write_interchange(interchange.to_otio(timeline, checks, failures, notes), folder / FILES["otio"],
-                                  folder / FILES["edl"], folder / FILES["fcp_xml"])
+    interchange.write_interchange(interchange.to_otio(timeline, checks, failures, alternates, notes=notes),
+                                  folder / FILES["otio"], folder / FILES["edl"], folder / FILES["fcp_xml"],
+                                  folder / FILES["aaf"])
     manifest = draft.model_copy(update={
         "duration": round(timeline.duration, 6), "timeline": timeline, "lines": checks,
         "picture_sha256": picture_sha256, "aigc": aigc, "software": software_versions(),

@@ -11,11 +11,13 @@ from sqlalchemy.engine import Engine
 
 from aigms.db import models
 from aigms.db.session import session_scope
+from aigms.production.generate.costs import Meter
 from aigms.production.generate.generators import CallContext, GenerationFailed, kling
 from aigms.production.generate.takes import KIND_CLIP, RenderedTake, _record, find_take
 from aigms.production.store import assets, media
 from aigms.production.store.assets import canonical_sha256
 from aigms.production.store.files import atomic_path
+from aigms.schemas.errors import BudgetExceeded
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot
 
@@ -56,7 +58,9 @@ def sync_lips(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
         return found
     spec = f"{kling.NAME}:lipsync"
     take_id = _record(engine, recipe, recipe_sha256, spec, take.seed, shot_row_id, models.TAKE_RUNNING)
-    context = CallContext(engine, store, recipe_sha256, take_id, shot_row_id)
+    meter = Meter.for_take(engine, series, spec, kling.NAME, "lip-sync", "kling", take_id, shot_row_id, shot.id,
+                           recipe_sha256, kling.PROVIDER)
+    context = CallContext(engine, store, recipe_sha256, take_id, shot_row_id, meter.retake)
     started = time.perf_counter()
     work = assets.scratch_dir(store) / f"lipsync-{recipe_sha256}"
     work.mkdir(exist_ok=True)
@@ -64,16 +68,19 @@ def sync_lips(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
     try:
         sound = _padded(line, lead_in, work / "line.wav")
         clip = work / "clip.mp4"
-        with atomic_path(clip) as temporary:
-            call = kling.render_lipsync(kling.LipSyncRequest(
+        with atomic_path(clip) as temporary, meter.call(models.CALL_LIPSYNC, None, shot.duration, {}) as outcome:
+            call = outcome["call"] = kling.render_lipsync(kling.LipSyncRequest(
                 shot, video_id, sound, max(1, round(shot.duration * delivery.fps)), delivery.width,
                 delivery.height, delivery.fps, context), temporary)
+        call = {**call, "cost": outcome["cost"], "currency": outcome["currency"]}
         with session_scope(engine) as session:
             asset = assets.put_file(session, store, clip, "clip", media.probe(clip).as_dict())
             asset_id, path, sha256 = asset.id, assets.asset_file(store, asset), asset.sha256
     except GenerationFailed as failure:
         _record(engine, recipe, recipe_sha256, spec, take.seed, shot_row_id, models.TAKE_FAILED, failure.reason)
         raise
+    except BudgetExceeded:
+        raise  # not a failed take: a render with budget left makes it
     except Exception as error:
         _record(engine, recipe, recipe_sha256, spec, take.seed, shot_row_id, models.TAKE_FAILED,
                 f"{type(error).__name__}: {error}")

@@ -215,6 +215,8 @@ def run(client: Client, job: Job, context: CallContext | None, timing: Timing) -
         raise ValueError(f"{job.backend}: a remote call needs a CallContext (the ledger it is recorded in)")
     engine, started = context.engine, time.monotonic()
     call = ledger.claim(engine, job.key, **_fields(job, context))
+    if call.endpoint is None:  # reserved by the cost meter before the job was built: the job says what is sent
+        call = ledger.update(engine, call.id, endpoint=job.endpoint, request=job.request)
     if call.state == models.CALL_SUCCEEDED and call.asset_id is not None:
         found = _stored(context, call)
         if found is not None:

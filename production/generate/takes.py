@@ -27,11 +27,13 @@ from aigms.production import progress, qc
 from aigms.production.generate import footage
 from aigms.production.store import assets, media
 from aigms.production.generate.conform import conform
+from aigms.production.generate.costs import Meter, RetakeCapReached
 from aigms.production.store.files import atomic_path, atomic_write_text
 from aigms.production.generate.generators import (CallContext, Capabilities, GenerationFailed, Generator,
                                                  KeyframeRequest, SegmentRequest, animatic, generator_for,
                                                  load_backend)
 from aigms.production.store.assets import canonical_sha256
+from aigms.schemas.errors import BudgetExceeded
 from aigms.schemas.series import GeneratorSettings, Series
 from aigms.schemas.shotlist import Segment, Shot
 
@@ -199,6 +201,12 @@ def check_generators(series: Series, shots: list[Shot]) -> None:
         if key not in seen:
             seen.add(key)
             generator.check()
+def _meter(engine: Engine, series: Series, generator: Generator, take_id: int, shot_row_id: int | None,
+           shot_code: str, recipe_sha256: str) -> Meter:
+    device = generator.module.device(generator.model, generator.options) if hasattr(generator.module, "device") \
+        else "cpu"
+    return Meter.for_take(engine, series, generator.spec, generator.name, generator.model, device, take_id,
+                          shot_row_id, shot_code, recipe_sha256, generator.provider)
 
 
 # Keyframes
@@ -216,7 +224,7 @@ def make_keyframe(engine: Engine, store: Path, series: Series, shot: Shot, shot_
     found = find_take(engine, store, recipe_sha256)
     if found is not None:
         return found
-    _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+    keyframe_id = _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
     progress.report(progress.KEYFRAME, shot=shot.id)
     started = time.perf_counter()
     caps = generator.capabilities()
@@ -231,7 +239,11 @@ def make_keyframe(engine: Engine, store: Path, series: Series, shot: Shot, shot_
         request = KeyframeRequest(shot, series, generator.model, generator.options, _first_prompt(shot), seed,
                                   width, height, layout, generator.options.get("negative_prompt", ""))
         still = work / "keyframe.png"
-        recipe["call"] = generator.module.render_keyframe(request, still)
+        meter = _meter(engine, series, generator, keyframe_id, shot_row_id, shot.id, recipe_sha256)
+        with meter.call(models.CALL_KEYFRAME, None, 0.0, {"prompt": request.prompt, "seed": seed, "width": width,
+                                                          "height": height}) as outcome:
+            outcome["call"] = generator.module.render_keyframe(request, still)
+        recipe["call"] = {**outcome["call"], "cost": outcome["cost"], "currency": outcome["currency"]}
         with session_scope(engine) as session:
             asset = assets.put_file(session, store, still, "keyframe", {"width": width, "height": height})
             asset_id, path, sha256 = asset.id, assets.asset_file(store, asset), asset.sha256
@@ -251,9 +263,11 @@ def make_keyframe(engine: Engine, store: Path, series: Series, shot: Shot, shot_
 
 
 def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: Path | None, work: Path,
-         out: Path, context: CallContext | None = None) -> tuple[Path | None, list[dict[str, Any]]]:
+         out: Path, context: CallContext | None = None,
+         meter: Meter | None = None) -> tuple[Path | None, list[dict[str, Any]]]:
     """Write the delivered clip to `out`; return the native clip (None when the backend films at the delivery
-    spec) and the parameters of every model call. `context` names the take each call serves, for the ledger.
+    spec) and the parameters of every model call. `context` names the take each call serves, for the ledger;
+    `meter` prices each call and checks it against the budgets before it is made.
 
     A chain: segment k+1 starts from the end of segment k — its last frames as a video condition where the model
     takes one, else its last frame as the first image — and the frames it repeats are dropped when joining."""
@@ -309,7 +323,7 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
             delivery.fps if direct else fps, image, video, generator.options.get("negative_prompt", ""),
             len(segments), context,
         )
-        calls.append(generator.module.render_segment(request, path) if direct else _segment(generator, request, path))
+        calls.append(_call(generator, request, path, meter) if direct else _segment(generator, request, path, meter))
         pieces.append((path, skip, keep))
     if direct:
         return None, calls
@@ -322,7 +336,18 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
     return native, calls
 
 
-def _segment(generator: Generator, request: SegmentRequest, path: Path) -> dict[str, Any]:
+def _call(generator: Generator, request: SegmentRequest, path: Path, meter: Meter | None) -> dict[str, Any]:
+    """One model call, priced and checked against the budgets when metered; its cost joins what it returns."""
+    if meter is None:
+        return generator.module.render_segment(request, path)
+    asked = {"mode": request.mode, "prompt": request.prompt, "seed": request.seed, "frames": request.frames,
+             "width": request.width, "height": request.height, "fps": request.fps}
+    with meter.call(models.CALL_SEGMENT, request.index, request.frames / request.fps, asked) as outcome:
+        outcome["call"] = generator.module.render_segment(request, path)
+    return {**outcome["call"], "cost": outcome["cost"], "currency": outcome["currency"]}
+
+
+def _segment(generator: Generator, request: SegmentRequest, path: Path, meter: Meter | None) -> dict[str, Any]:
     """One model call of a chain, kept in the take's work folder (named for its recipe) with the parameters it was
     called with: a render killed or interrupted half way through a three-minute continuation starts again at the
     segment it stopped in, from the same frames, not at the first."""
@@ -330,7 +355,7 @@ def _segment(generator: Generator, request: SegmentRequest, path: Path) -> dict[
     if path.is_file() and called.is_file():
         return json.loads(called.read_text())
     with atomic_path(path) as temporary:
-        call = generator.module.render_segment(request, temporary)
+        call = _call(generator, request, temporary, meter)
     atomic_write_text(called, json.dumps(call))
     return call
 
@@ -354,7 +379,8 @@ def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
     if found is not None:
         return found
     take_id = _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
-    context = CallContext(engine, store, recipe_sha256, take_id, shot_row_id, _is_retake(engine, shot_row_id, take_id))
+    meter = _meter(engine, series, generator, take_id, shot_row_id, shot.id, recipe_sha256)
+    context = CallContext(engine, store, recipe_sha256, take_id, shot_row_id, meter.retake)
     started = time.perf_counter()
     work = assets.scratch_dir(store) / f"take-{recipe_sha256}"
     work.mkdir(exist_ok=True)
@@ -362,7 +388,7 @@ def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
     try:
         with atomic_path(clip) as temporary:
             native, calls = film(generator, shot, series, seed, keyframe.clip if keyframe else None, work, temporary,
-                                 context)
+                                 context, meter)
         info = media.probe(clip)
         with session_scope(engine) as session:
             if native is not None:
@@ -374,6 +400,8 @@ def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
         _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_FAILED, failure.reason)
         shutil.rmtree(work, ignore_errors=True)
         raise
+    except BudgetExceeded:
+        raise  # not a failed take: it stays running, its finished segments kept, until a render may go on
     except Exception as error:
         _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_FAILED,
                 f"{type(error).__name__}: {error}")
@@ -386,16 +414,6 @@ def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
                       asset_id=asset_id, seconds=time.perf_counter() - started)
     return RenderedTake(shot.id, take_id, recipe_sha256, path, sha256, reused=False, seed=seed,
                         generator=generator.spec)
-
-
-def _is_retake(engine: Engine, shot_row_id: int | None, take_id: int) -> bool:
-    """A take of a shot that already has a finished clip is a retake: what the ledger counts apart."""
-    if shot_row_id is None:
-        return False
-    with session_scope(engine) as session:
-        return session.scalar(select(models.Take.id).where(
-            models.Take.shot_id == shot_row_id, models.Take.kind == KIND_CLIP, models.Take.status == models.TAKE_OK,
-            models.Take.id != take_id).limit(1)) is not None
 
 
 @dataclass(frozen=True)
@@ -434,8 +452,9 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
     made: list[RenderedTake] = []
     verdicts: dict[int, qc.Verdict] = {}
     failures: list[str] = []
+    capped = False
     for take in range(cap):
-        if take >= takes and (not verdicts or any(verdict.passed for verdict in verdicts.values())):
+        if capped or take >= takes and (not verdicts or any(verdict.passed for verdict in verdicts.values())):
             break  # retakes answer takes that came out and failed QC, not a generator that cannot film the shot
         for attempt in range(retries + 1):
             chosen = (take_seed(generator.settings.seed, shot.id, take, attempt) if seed is None
@@ -443,6 +462,12 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
             progress.report(progress.TAKE, shot=shot.id, take=take + 1, takes=max(takes, take + 1))
             try:
                 made.append(steps.film(chosen, generator, steps.keyframe(chosen, generator)))
+            except RetakeCapReached as cap:
+                if not made:
+                    raise
+                failures.append(f"shot {shot.id}: {cap}")
+                capped = True
+                break
             except GenerationFailed as failure:
                 failures.append(f"shot {shot.id} take {take + 1} (seed {chosen}): {failure.reason}")
                 if not failure.retry:

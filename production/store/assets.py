@@ -8,7 +8,6 @@ is moved to `corrupt/` for the next render to make again, never used."""
 import hashlib
 import json
 import os
-import shutil
 import stat
 import time
 from collections.abc import Iterator

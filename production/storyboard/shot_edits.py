@@ -20,7 +20,6 @@ from aigms.production.bible import load_series
 from aigms.production.user_files import SHOTLIST_BYTES, SHOTLIST_VALUES, load_yaml, read_text, yaml_line
 from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, read_episode
 from aigms.schemas.errors import InputError
-from aigms.schemas.series import Series
 from aigms.schemas.shotlist import EDITABLE, Shot, ShotEdit, ShotList
 
 READ_ONLY = ("scene", "kind", "speaker", "text", "lines")

@@ -2,7 +2,7 @@
 (render runs with a scope, who started them, their progress), dailies playlists
 
 Revision ID: 0010
-Revises: 0013
+Revises: 0011
 Create Date: 2026-12-02 09:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '0010'
-down_revision: str | None = '0013'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,6 +12,10 @@ A backend module provides:
   exactly `request.frames` frames; returns the call's parameters as the take records them.
 - `render_keyframe(request, out) -> dict` (only with `Capabilities.keyframes`): a shot's first frame as a still.
 - `release(model=None)`: forget warm models (benchmarks use it to measure a cold start).
+- `device(model, options) -> str` (optional): the device a call holds, by the name a price table knows (a GPU's own
+  name, or "cpu"); a backend without it runs on the CPU. Each call is priced and checked against the budgets by
+  the stage (`aigms.production.generate.costs`); a remote backend that is billed reports the bill as `cost` in
+  what `render_segment` returns.
 
 Optional, probed by name (remote cameras need them):
 
