@@ -334,6 +334,7 @@ def serve(
             table.add_row(deployment.name, Text(schedule.schedule.cron), schedule.schedule.timezone,
                           ", ".join(deployment.parameters["episodes"] or ["every approved episode"]))
     console.print(table)
+    console.print("film jobs started from the dashboard run as deployment [bold]film-job/dashboard[/]")
     if pool:
         console.print(f"registered on work pool {pool!r}: start a worker on each GPU machine with "
                       f"`prefect worker start --pool {pool} --limit 1`")

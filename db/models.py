@@ -11,6 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 TAKE_RUNNING, TAKE_OK, TAKE_FAILED = "running", "ok", "failed"
 TAKE_CLIP, TAKE_KEYFRAME = "clip", "keyframe"  # a take is a clip of a shot, or the still its clip starts from
 RUN_RUNNING, RUN_COMPLETED, RUN_FAILED = "running", "completed", "failed"
+RUN_QUEUED = "queued"  # a film job asked for from the dashboard, not yet picked up by its worker
 STATUS_TODO = "todo"
 STATUS_WIP, STATUS_WAITING, STATUS_RETAKE, STATUS_DONE = "wip", "waiting", "retake", "done"
 STATUSES = (STATUS_TODO, STATUS_WIP, STATUS_WAITING, STATUS_RETAKE, STATUS_DONE)
@@ -229,6 +230,8 @@ class Review(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = created()
+    frame: Mapped[int | None]  # a note on a take can point at one frame of it
+    region: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # and a rectangle on that frame: x, y, w, h in 0–1
 
 
 class RenderRun(Base):
@@ -244,6 +247,12 @@ class RenderRun(Base):
     shots_rendered: Mapped[int] = mapped_column(default=0)
     shots_reused: Mapped[int] = mapped_column(default=0)
     message: Mapped[str | None] = mapped_column(Text)
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"label", "shots"}: None films every shot
+    takes: Mapped[int | None]
+    started_by: Mapped[str | None] = mapped_column(String(200))
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    progress_at: Mapped[datetime | None]
+    worker_pid: Mapped[int | None]
 
 
 class User(Base):
@@ -274,6 +283,8 @@ class Retake(Base):
     requested_at: Mapped[datetime] = created()
     filled_take_id: Mapped[int | None] = mapped_column(ForeignKey("takes.id", ondelete="SET NULL"))
     filled_at: Mapped[datetime | None]
+    more_takes: Mapped[int | None]  # "N more takes" of the shot as it stands
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # "retake with changes": field → [before, after]
 
 
 class EpisodeCut(Base):
@@ -474,3 +485,38 @@ class KitsuLink(Base):
     kitsu_id: Mapped[str] = mapped_column(String(64))
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     synced_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CircledTake(Base):
+    """The take a director picked for the cut (circled on the camera report), distinct from approving the shot;
+    renders keep it while the shot is filmed as that take was."""
+
+    __tablename__ = "circled_takes"
+
+    shot_id: Mapped[int] = mapped_column(ForeignKey("shots.id", ondelete="CASCADE"), primary_key=True)
+    take_id: Mapped[int] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"), index=True)
+    circled_by: Mapped[str] = mapped_column(String(200))
+    circled_at: Mapped[datetime] = created()
+
+
+class Playlist(Base):
+    """Dailies: an ordered set of takes to watch and review in one sitting (what was filmed since yesterday, the
+    retakes of an episode), kept as it was made so everyone in the room sees the same list."""
+
+    __tablename__ = "playlists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = created()
+
+    items: Mapped[list["PlaylistTake"]] = relationship(order_by="PlaylistTake.position", cascade="all, delete-orphan",
+                                                      passive_deletes=True)
+
+
+class PlaylistTake(Base):
+    __tablename__ = "playlist_takes"
+
+    playlist_id: Mapped[int] = mapped_column(ForeignKey("playlists.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    take_id: Mapped[int] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"), index=True)

@@ -19,7 +19,6 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from aigms.db import models, spend
 from aigms.db.session import open_database, session_scope
@@ -29,12 +28,15 @@ from aigms.flows.caching import across_key, check_key, cut_key, film_key, keyfra
 from aigms.flows.concurrency import (GENERATE_TAG, ensure_generation_limit, ensure_provider_limits, provider_tag,
                                      tags_for)
 from aigms.flows.locking import one_render_at_a_time
-from aigms.production import deliver, generate, qc, review
+from aigms.production import deliver, generate, progress, qc, review
 from aigms.production.deliver import interchange
 from aigms.production.deliver.cut import alternate_takes
 from aigms.production.post import edit, subtitles, transcribe, voice
 from aigms.production.store import assets, media
 from aigms.production.bible import load_series
+from aigms.production.review import film_jobs
+from aigms.production.review import selection
+from aigms.production.review.selection import takes_for_cut
 from aigms.production.storyboard.approval import require_approved
 from aigms.production.generate import costs, lipsync
 from aigms.production.generate.remote import StopRender
@@ -42,16 +44,20 @@ from aigms.production.generate.takes import RenderedTake, ShotResult, Steps, che
 from aigms.production.generate.generators import GenerationFailed, Generator
 from aigms.production.store.assets import canonical_sha256
 from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, load_shotlist, read_episode
+from aigms.schemas.errors import InputError
 from aigms.schemas.series import Budget, Series, Voice
 from aigms.schemas.shotlist import Shot, ShotList
 
 
 @dataclass(frozen=True)
 class EpisodeResult:
+    """What a render delivered; a render of some shots that cannot cut the episode yet (a shot never filmed)
+    delivers no files."""
+
     folder: Path
-    video: Path
-    subtitles: Path
-    manifest: Path
+    video: Path | None
+    subtitles: Path | None
+    manifest: Path | None
     shots: int
     rendered: int
     reused: int
@@ -132,7 +138,7 @@ def sync_lips(database_url: str, store: Path, series: Series, shot: Shot, shot_r
     except GenerationFailed as failure:
         get_run_logger().warning("shot %s: no lip sync: %s", shot.id, failure.reason)
         return None
-    _reselect(open_database(database_url), shot_row_id, synced.take_id)
+    selection.select_take(open_database(database_url), shot_row_id, synced.take_id)
     return synced
 
 
@@ -201,9 +207,10 @@ class Cut:
 
 @task(cache_key_fn=cut_key, persist_result=True)
 def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotList, takes: dict[str, RenderedTake],
-                audio: dict[str, edit.LineAudio], folder: Path) -> Cut:
-    """Edit, subtitle and deliver; the delivered files also go into the asset store, each line's check into the
-    database."""
+                audio: dict[str, edit.LineAudio], folder: Path,
+                notes: list[interchange.FrameNote] = ()) -> Cut:
+    """Edit, subtitle and deliver, with people's notes on the takes as markers for the editor; the delivered files
+    also go into the asset store, each line's check into the database."""
     engine = open_database(database_url)
     timeline, warnings = edit.build_timeline(series, shotlist, takes, audio)
     with ThreadPoolExecutor(max_workers=1) as sound_work:
@@ -221,7 +228,7 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
         alternates = alternate_takes(session, store, episode_id)
     draft = deliver.draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()},
                                    calls, take_costs, spent)
-    delivered = deliver.deliver(folder, timeline, checks, failures, draft, alternates,
+    delivered = deliver.deliver(folder, timeline, checks, failures, draft, alternates, notes,
                                 assets.derived_dir(store, "edit"))
     with session_scope(engine) as session:
         if timeline.music is not None:
@@ -249,36 +256,22 @@ def _take_is_there(engine: Engine, store: Path, take: RenderedTake) -> bool:
                 and row.asset is not None and assets.has_file(store, row.asset))
 
 
-def _reselect(engine: Engine, shot_row_id: int, take_id: int) -> None:
-    """A cached filming did not run `render_shot`, which selects the take; an edit of the shot list may have
-    cleared the selection since."""
-    with session_scope(engine) as session:
-        shot = session.get(models.Shot, shot_row_id)
-        if shot.selected_take_id != take_id:
-            shot.selected_take_id = take_id
-
-
 def _cached(state: State) -> bool:
     return state.name == "Cached"
-
-
-def _close_interrupted_runs(session: Session, episode_id: int) -> None:
-    """A render killed outright (SIGKILL, a lost machine) never marks its run; the next render of the episode,
-    which resumes its work, closes it."""
-    for run in session.scalars(select(models.RenderRun).filter_by(episode_id=episode_id, status=models.RUN_RUNNING)):
-        run.status, run.finished_at = models.RUN_FAILED, models.utcnow()
-        run.message = "interrupted; a later render resumed its work"
 
 
 @flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
 @one_render_at_a_time
 def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | None = None,
                    strict: bool = False, force: bool = False, takes: int = 1, wait: bool = False,
-                   budget_override: bool = False) -> EpisodeResult:
+                   budget_override: bool = False, shots: list[str] | None = None,
+                   run_id: int | None = None) -> EpisodeResult:
     """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`, `takes` takes a shot;
     the shot list must be approved unless `force` (previs of a draft, tests). Another render of the episode is
     refused, or waited for with `wait` (`one_render_at_a_time`). `budget_override` (a director's call) films past
-    the series' budgets; every call is still priced and recorded."""
+    the series' budgets; every call is still priced and recorded. `shots` films only the shots named (none when
+    empty) and cuts the episode from every other shot's selected take; `run_id` is a film job the dashboard
+    queued, whose render run this flow takes over."""
     logger = get_run_logger()
     ensure_generation_limit()
     home_dir = settings.home(home)
@@ -292,83 +285,100 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
     check_generators(series, shotlist.shots)
     ensure_provider_limits(series, shotlist.shots)
     engine = open_database(database_url)
+    unknown = sorted(set(shots or []) - set(rows))
+    if unknown:
+        raise InputError(Path(series_dir) / "series.yaml", None, f"no shot {', '.join(unknown)} in {episode_id}",
+                         f"name shots of its shot list (`aigms shots show {episode_id}`)")
     with session_scope(engine) as session:
         shotlist = review.with_retake_notes(session, shotlist, rows)
+        filming = [shot for shot in shotlist.shots if shots is None or shot.id in shots]
         episode_row = session.scalar(select(models.Episode).filter_by(series_id=series.id, code=episode_id))
-        _close_interrupted_runs(session, episode_row.id)
         costs.close_interrupted(session, episode_row.id)
-        run = models.RenderRun(episode_id=episode_row.id, status=models.RUN_RUNNING, shots_total=len(shotlist.shots),
-                               flow_run_id=flow_run.id)
-        session.add(run)
-        session.flush()
-        run_id = run.id
+        run_id = film_jobs.open_run(session, episode_row.id, flow_run.id, len(filming), run_id).id
         made_before = set(session.scalars(select(models.Take.id).where(
             models.Take.shot_id.in_(rows.values()), models.Take.status == models.TAKE_OK)))
+    stop_listening = progress.listen(film_jobs.progress_recorder(engine, run_id))
     try:
         line_futures = {
             shot.id: record_line.submit(database_url, store, series, shotlist.language, shot)
             for shot in shotlist.shots if shot.kind == "dialogue"
         }
         film_futures = film_shot.map(
-            unmapped(database_url), unmapped(store), unmapped(series), shotlist.shots,
-            [rows[shot.id] for shot in shotlist.shots], unmapped(takes),
+            unmapped(database_url), unmapped(store), unmapped(series), filming,
+            [rows[shot.id] for shot in filming], unmapped(takes),
         )
         filmed: dict[str, ShotResult] = {}
-        for shot, future in zip(shotlist.shots, film_futures):
+        for shot, future in zip(filming, film_futures):
             result = future.result()
-            if _cached(future.state):
-                if all(_take_is_there(engine, store, take) for take in result.takes):
-                    _reselect(engine, rows[shot.id], result.selected.take_id)
-                else:
-                    result = film_shot.with_options(refresh_cache=True)(database_url, store, series, shot,
-                                                                        rows[shot.id], takes)
+            if _cached(future.state) and not all(_take_is_there(engine, store, take) for take in result.takes):
+                result = film_shot.with_options(refresh_cache=True)(database_url, store, series, shot,
+                                                                    rows[shot.id], takes)
             filmed[shot.id] = result
+            progress.report(progress.FILMED, shot=shot.id)
         failures = [failure for result in filmed.values() for failure in result.failures]
         for failure in failures:
             logger.warning(failure)
+        chosen, missing = takes_for_cut(engine, store, shotlist, rows,
+                                        {shot_id: result.selected for shot_id, result in filmed.items()})
         # Reused means finished by an earlier render: a take a retry of this run found by its recipe was filmed now.
-        selected = {shot_id: replace(result.selected, reused=result.selected.take_id in made_before)
-                    for shot_id, result in filmed.items()}
-        across = check_across_shots(database_url, store, series, shotlist, selected)
-        for warning in across:
-            logger.warning(warning)
-        failures += across
-        audio: dict[str, edit.LineAudio] = {}
-        for shot in shotlist.shots:
-            if shot.id in line_futures:
-                line = line_futures[shot.id].result()
-                if _cached(line_futures[shot.id].state) and not _asset_is_there(engine, store, line.sha256):
-                    line = record_line.with_options(refresh_cache=True)(database_url, store, series,
-                                                                        shotlist.language, shot)
-                audio[shot.id] = line
-        if series.lipsync:
-            synced = {shot.id: sync_lips.submit(database_url, store, series, shot, rows[shot.id], selected[shot.id],
-                                                audio[shot.id]) for shot in shotlist.shots if shot.id in audio}
-            selected.update({shot_id: future.result() for shot_id, future in synced.items() if future.result()})
-        folder = Path(out_dir) / series.id / episode_id
-        folder.mkdir(parents=True, exist_ok=True)
-        future = cut_episode.submit(database_url, store, series, shotlist, selected, audio, folder)
-        cut = future.result()
-        if _cached(future.state) and not cut.is_there():
-            cut = cut_episode.with_options(refresh_cache=True)(database_url, store, series, shotlist, selected, audio,
-                                                                folder)
-        video, srt, manifest, edit_warnings = cut.video, cut.subtitles, cut.manifest, cut.warnings
+        selected = {shot_id: replace(take, reused=take.take_id in made_before) for shot_id, take in chosen.items()}
+        video = srt = manifest = None
+        edit_warnings: list[str] = []
+        if missing:
+            failures.append(f"no cut of {episode_id} yet: shots {', '.join(missing)} have no take to cut in")
+            logger.warning(failures[-1])
+        else:
+            across = check_across_shots(database_url, store, series, shotlist, selected)
+            for warning in across:
+                logger.warning(warning)
+            failures += across
+            audio: dict[str, edit.LineAudio] = {}
+            for shot in shotlist.shots:
+                if shot.id in line_futures:
+                    line = line_futures[shot.id].result()
+                    if _cached(line_futures[shot.id].state) and not _asset_is_there(engine, store, line.sha256):
+                        line = record_line.with_options(refresh_cache=True)(database_url, store, series,
+                                                                            shotlist.language, shot)
+                    audio[shot.id] = line
+            if series.lipsync:
+                synced = {shot.id: sync_lips.submit(database_url, store, series, shot, rows[shot.id],
+                                                    selected[shot.id], audio[shot.id])
+                          for shot in shotlist.shots if shot.id in audio}
+                selected.update({shot_id: future.result() for shot_id, future in synced.items() if future.result()})
+            folder = Path(out_dir) / series.id / episode_id
+            folder.mkdir(parents=True, exist_ok=True)
+            with session_scope(engine) as session:
+                notes = deliver.take_notes(session, selected)
+            progress.report(progress.CUT)
+            future = cut_episode.submit(database_url, store, series, shotlist, selected, audio, folder, notes)
+            cut = future.result()
+            if _cached(future.state) and not cut.is_there():
+                cut = cut_episode.with_options(refresh_cache=True)(database_url, store, series, shotlist,
+                                                                    selected, audio, folder, notes)
+            video, srt, manifest, edit_warnings = cut.video, cut.subtitles, cut.manifest, cut.warnings
     except BaseException as error:
         with session_scope(engine) as session:
             run = session.get(models.RenderRun, run_id)
             run.status, run.message, run.finished_at = models.RUN_FAILED, str(error)[:2000], models.utcnow()
         raise
-    rendered = sum(not take.reused for take in selected.values())
+    finally:
+        stop_listening()
+    rendered = sum(not selected[shot_id].reused for shot_id in filmed if shot_id in selected)
     with session_scope(engine) as session:
         run = session.get(models.RenderRun, run_id)
         run.status, run.finished_at = models.RUN_COMPLETED, models.utcnow()
-        run.shots_rendered, run.shots_reused = rendered, len(selected) - rendered
-        review.submit_for_approval(session, run.episode_id)
-        review.record_cut(session, store, run, video, srt, manifest, media.probe(video).duration)
-    publish_episode(engine, series.id, episode_id, shotlist, selected, failures, video)
+        run.shots_rendered, run.shots_reused = rendered, len(filmed) - rendered
+        run.progress = {**(run.progress or {}), "summary": "done", "step": "done"}
+        if missing:
+            run.message = failures[-1] if failures else None
+        review.submit_for_approval(session, run.episode_id, None if shots is None else {rows[s] for s in filmed})
+        if video is not None:
+            review.record_cut(session, store, run, video, srt, manifest, media.probe(video).duration)
+    if video is not None:
+        publish_episode(engine, series.id, episode_id, shotlist, selected, failures, video)
     for warning in edit_warnings:
         logger.warning(warning)
-    logger.info("episode %s: %d shots, %d rendered, %d reused → %s", episode_id, len(selected), rendered,
-                len(selected) - rendered, video)
-    return EpisodeResult(folder, video, srt, manifest, len(selected), rendered, len(selected) - rendered,
-                         warnings + failures + edit_warnings)
+    logger.info("episode %s: %d shots filmed, %d rendered, %d reused → %s", episode_id, len(filmed), rendered,
+                len(filmed) - rendered, video or "no cut")
+    return EpisodeResult(Path(out_dir) / series.id / episode_id, video, srt, manifest, len(filmed), rendered,
+                         len(filmed) - rendered, warnings + failures + edit_warnings)

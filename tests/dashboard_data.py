@@ -1,5 +1,5 @@
 """Real data for dashboard tests: the example series at 320×180 on the database `fresh_database_url` gives, one
-episode rendered through the real Prefect flow, the other only ingested, three people with three roles, and the app
+episode rendered through the real Prefect flow, the other only ingested, four people with four roles, and the app
 served by uvicorn on a free port."""
 
 import re
@@ -25,8 +25,8 @@ from aigms.production.bible import load_series
 from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, read_episode
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
-PASSWORDS = {"mei": "director-pass", "kai": "viewer-pass", "ada": "admin-pass"}
-ROLES = {"mei": "director", "kai": "viewer", "ada": "admin"}
+PASSWORDS = {"mei": "director-pass", "kai": "viewer-pass", "ada": "admin-pass", "lee": "artist-pass"}
+ROLES = {"mei": "director", "kai": "viewer", "ada": "admin", "lee": "artist"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class Studio:
     result: EpisodeResult
 
     def settings(self, prefect_ui_url: str | None = None) -> Settings:
-        return Settings(self.database_url, self.store, new_secret(), prefect_ui_url)
+        """Film jobs started from this dashboard deliver where the studio's render did."""
+        return Settings(self.database_url, self.store, new_secret(), prefect_ui_url, out=self.home.parent / "out")
 
     def render(self) -> EpisodeResult:
         """s01e02 through the flow again; the flow finds the studio's database where `aigms render` does."""
@@ -59,7 +60,7 @@ def render_s01e02(series: Path, home: Path, database_url: str) -> EpisodeResult:
 
 
 def render_studio(root: Path) -> Studio:
-    """s01e02 rendered by the flow; s01e01 ingested but not filmed; a director, a viewer and an admin."""
+    """s01e02 rendered by the flow; s01e01 ingested but not filmed; a director, a viewer, an admin and an artist."""
     series_dir, home = small_series(root / "series"), root / "home"
     database_url = fresh_database_url(home)
     result = render_s01e02(series_dir, home, database_url)

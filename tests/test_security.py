@@ -331,9 +331,11 @@ def test_a_bearer_header_does_not_skip_the_csrf_check(studio: Studio) -> None:
 
 def routes_with_ids() -> list[tuple[str, str]]:
     """Every route of the dashboard that takes an id or a series id in its path, as (method, path template)."""
-    from aigms.dashboard import api, pages
+    from aigms.dashboard import api, dailies, director, jobs, pages
 
-    return [(method, route.path) for route in api.router.routes + pages.router.routes if "{" in route.path
+    routers = [api.router, pages.router] + [router for module in (director, jobs, dailies)
+                                            for router in (module.api, module.router)]
+    return [(method, route.path) for router in routers for route in router.routes if "{" in route.path
             for method in sorted(route.methods) if method != "HEAD"]
 
 

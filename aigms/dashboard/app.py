@@ -17,11 +17,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Scope, Send
 
-from aigms.dashboard import api, costs, guard, identity, pages
+from aigms.dashboard import api, costs, dailies, director, guard, identity, jobs, pages
 from aigms.dashboard.auth import LoginRequired
 from aigms.dashboard.render import render_error
 from aigms.dashboard.throttle import LoginThrottle
+from aigms.dashboard.workers import Workers
 from aigms.db.session import open_database
+from aigms.production.review.film_jobs import FilmJobBusy
 from aigms.production.review.people import SESSION_DAYS
 from aigms.production.review.reviews import ReviewError
 from aigms.schemas.errors import InputError
@@ -36,6 +38,8 @@ class Settings:
     secret: str
     prefect_ui_url: str | None = None
     https: bool = False
+    out: Path = Path("renders")  # where film jobs started from the dashboard deliver
+    prefect_api_url: str | None = None  # film jobs run as Prefect deployment runs there; else local workers
 
 
 async def _csrf_refused(scope: Scope, send: Send, _reason: object) -> None:
@@ -72,12 +76,17 @@ def build(settings: Settings) -> FastAPI:
     app.state.store = settings.store
     app.state.prefect_ui_url = settings.prefect_ui_url.rstrip("/") if settings.prefect_ui_url else None
     app.state.throttle = LoginThrottle()
+    app.state.workers = Workers(app.state.engine, settings.database_url, settings.store, settings.out.resolve(),
+                                settings.prefect_api_url)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret, session_cookie=SESSION_COOKIE,
                        max_age=SESSION_DAYS * 86400, same_site="lax", https_only=settings.https)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(identity.router)
     app.include_router(costs.router)
+    for module in (director, jobs, dailies):
+        app.include_router(module.api)
+        app.include_router(module.router)
     app.mount("/static/swagger-ui", _swagger_ui(), name="swagger-ui")
     app.mount("/static", _static(), name="static")
 
@@ -90,6 +99,10 @@ def build(settings: Settings) -> FastAPI:
     @app.exception_handler(PermissionError)
     async def forbidden(request: Request, error: PermissionError) -> Response:
         return _error(request, 403, str(error))
+
+    @app.exception_handler(FilmJobBusy)
+    async def busy(request: Request, error: FilmJobBusy) -> Response:
+        return _error(request, 409, str(error))
 
     @app.exception_handler(ReviewError)
     @app.exception_handler(InputError)

@@ -96,28 +96,6 @@ def overview(request: Request, user: Reviewer = Person) -> Response:
     return page(request, "overview.html", user=user, series=series)
 
 
-@router.get("/episodes/{episode_id}")
-def episode(request: Request, episode_id: RowId, user: Reviewer = Person) -> Response:
-    with session_scope(_engine(request)) as session:
-        detail = queries.episode_detail(session, episode_id)
-        retakes = queries.retake_queue(session, episode_id)
-    if detail is None:
-        raise LookupError(f"no episode {episode_id}")
-    return page(request, "episode.html", user=user, episode=detail, retakes=retakes,
-                may_approve=people.may_approve(user.role))
-
-
-@router.get("/shots/{shot_id}")
-def shot(request: Request, shot_id: RowId, user: Reviewer = Person) -> Response:
-    with session_scope(_engine(request)) as session:
-        detail = queries.shot_detail(session, shot_id)
-    if detail is None:
-        raise LookupError(f"no shot {shot_id}")
-    lines = sources.script_lines(detail.series_root, detail.script_path, detail.spec.get("lines", []))
-    return page(request, "shot.html", user=user, shot=detail, script_lines=lines,
-                may_approve=people.may_approve(user.role))
-
-
 @router.get("/library/{series_id}")
 def library(request: Request, series_id: SeriesId, user: Reviewer = Person) -> Response:
     with session_scope(_engine(request)) as session:
@@ -139,12 +117,13 @@ def runs(request: Request, user: Reviewer = Person) -> Response:
 
 
 @router.post("/takes/{take_id}/review")
-def review_take(request: Request, take_id: RowId, decision: Field, note: Field = "",
+def review_take(request: Request, take_id: RowId, decision: Field, note: Field = "", back: Field = "",
                 user: Reviewer = Person) -> Response:
+    """`back`: the page to return to (a dailies playlist), else the take's shot."""
     with session_scope(_engine(request)) as session:
         review.review_take(session, user, take_id, decision, note)
         shot_id = queries.shot_of_take(session, take_id)
-    return RedirectResponse(f"/shots/{shot_id}", status_code=303)
+    return RedirectResponse(_safe_next(back) if back else f"/shots/{shot_id}", status_code=303)
 
 
 @router.post("/episodes/{episode_id}/shotlist/review")

@@ -4,7 +4,7 @@ manifest, and the hand-off to the studio's tools: a 剪映 draft of the latest c
 Kitsu sync (`kitsu`)."""
 
 from aigms.production.deliver.delivery import (deliver, draft_manifest, read_manifest, record_lines,
-                                               render_from_manifest, take_calls, take_failures)
+                                               render_from_manifest, take_calls, take_failures, take_notes)
 
 __all__ = ["deliver", "draft_manifest", "read_manifest", "record_lines", "render_from_manifest", "take_calls",
-           "take_failures"]
+           "take_failures", "take_notes"]

@@ -103,12 +103,13 @@ def draft_manifest(series: Series, shotlist: ShotList, takes: dict[str, Rendered
 
 def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures: list[interchange.QCFailure],
             draft: Manifest, alternates: dict[str, list[interchange.Alternate]] | None = None,
-            cache_dir: Path | None = None) -> Delivered:
+            notes: list[interchange.FrameNote] = (), cache_dir: Path | None = None) -> Delivered:
     """Subtitles, master, interchange files and manifest, in that order (the master carries the subtitles and a
     label that names the picture's hash; the manifest names every file's hash). `alternates`, each shot's good
-    takes, go into the OTIO for the editor to swap. The edit keeps its work (takes conformed to the house encode,
-    rendered runs, the sound) in `cache_dir`, so the next delivery re-encodes only what changed; the sound is made
-    while the picture is (each is mostly one ffmpeg, and the sound's encoder uses one core)."""
+    takes, go into the OTIO for the editor to swap; `notes`, people's notes at a frame, become its markers. The
+    edit keeps its work (takes conformed to the house encode, rendered runs, the sound) in `cache_dir`, so the next
+    delivery re-encodes only what changed; the sound is made while the picture is (each is mostly one ffmpeg, and
+    the sound's encoder uses one core)."""
     folder.mkdir(parents=True, exist_ok=True)
     cues, warnings = subtitles.make_cues(timeline, checks)
     subtitles.write_srt(cues, folder / FILES["subtitles"])
@@ -125,8 +126,9 @@ def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures:
         soft = folder / FILES["subtitles"] if cues else None
         edit.master(picture, sound, soft, timeline.language,
                     labels.file_tags(timeline, aigc), folder / FILES["video"])
-    interchange.write_interchange(interchange.to_otio(timeline, checks, failures, alternates), folder / FILES["otio"],
-                                  folder / FILES["edl"], folder / FILES["fcp_xml"], folder / FILES["aaf"])
+    interchange.write_interchange(interchange.to_otio(timeline, checks, failures, alternates, notes=notes),
+                                  folder / FILES["otio"], folder / FILES["edl"], folder / FILES["fcp_xml"],
+                                  folder / FILES["aaf"])
     manifest = draft.model_copy(update={
         "duration": round(timeline.duration, 6), "timeline": timeline, "lines": checks,
         "picture_sha256": picture_sha256, "aigc": aigc, "software": software_versions(),
@@ -155,6 +157,16 @@ def take_calls(session: Session, takes: dict[str, RenderedTake]) -> dict[int, li
                                    billed_units=call.billed_units, unit=call.unit, cost=call.cost,
                                    currency=call.currency) for call in calls]
             for take_id, calls in found.items()}
+
+
+def take_notes(session: Session, takes: dict[str, RenderedTake]) -> list[interchange.FrameNote]:
+    """People's notes at a frame of the selected takes, oldest first, for the editor's markers."""
+    shot_of = {take.take_id: shot_id for shot_id, take in takes.items()}
+    rows = session.scalars(select(models.Review).where(
+        models.Review.target_type == "take", models.Review.target_id.in_(shot_of), models.Review.frame.is_not(None)
+    ).order_by(models.Review.id))
+    return [interchange.FrameNote(shot_of[row.target_id], row.frame, row.note, row.author, row.status, row.region)
+            for row in rows]
 
 
 def record_lines(session: Session, series_id: str, timeline: Timeline, checks: list[LineCheck]) -> None:

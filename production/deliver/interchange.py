@@ -1,7 +1,7 @@
 """The edit for other editors: the timeline as OpenTimelineIO (a track per picture, dialogue and music, one clip per
 shot carrying every good take of its shot as a media reference, the selected one active, a marker for each QC
-failure, our own data under an `aigms` key) and, through OTIO's adapters, as a CMX 3600 EDL, an FCP 7 XML and an
-AAF that Premiere, Resolve and Avid open.
+failure and for each note a person left at a frame of the take, our own data under an `aigms` key) and, through
+OTIO's adapters, as a CMX 3600 EDL, an FCP 7 XML and an AAF that Premiere, Resolve and Avid open.
 
 Media are referenced where they are: in the asset store, by absolute path, which serves a studio whose store is
 mounted at the same place on every machine. `write_bundle` makes the portable form: an OTIO directory bundle
@@ -52,6 +52,21 @@ def file_url(path: str) -> str:
     return Path(path).resolve().as_uri()
 
 
+@dataclass(frozen=True)
+class FrameNote:
+    """A person's note at a frame of a shot's take (and maybe a rectangle on it), a marker at that frame."""
+
+    shot: str
+    frame: int
+    note: str
+    author: str
+    status: str
+    region: dict[str, float] | None = None
+
+
+NOTE_COLOURS = {"retake": otio.schema.MarkerColor.ORANGE, "done": otio.schema.MarkerColor.GREEN}
+
+
 def _range(start_frames: float, frames: float, rate: int) -> otio.opentime.TimeRange:
     return otio.opentime.TimeRange(otio.opentime.RationalTime(start_frames, rate),
                                    otio.opentime.RationalTime(frames, rate))
@@ -88,9 +103,10 @@ def line_failures(checks: list[LineCheck]) -> list[QCFailure]:
 
 
 def to_otio(timeline: Timeline, checks: list[LineCheck], failures: list[QCFailure],
-            alternates: dict[str, list[Alternate]] | None = None, url: MediaURL = file_url) -> otio.schema.Timeline:
+            alternates: dict[str, list[Alternate]] | None = None, url: MediaURL = file_url,
+            notes: list[FrameNote] = ()) -> otio.schema.Timeline:
     """`alternates` are each shot's good takes (the selected one among them or not); `url` turns a media path into
-    the reference's target URL."""
+    the reference's target URL; `notes` are people's notes at a frame of the takes cut in, markers there."""
     rate = timeline.fps
     alternates = alternates or {}
     result = otio.schema.Timeline(name=f"{timeline.series} {timeline.episode}",
@@ -115,6 +131,13 @@ def to_otio(timeline: Timeline, checks: list[LineCheck], failures: list[QCFailur
                                         color=otio.schema.MarkerColor.RED)
             marker.metadata["aigms"] = {"check": failure.check, "score": failure.score,
                                         "threshold": failure.threshold, "reason": failure.reason}
+            item.markers.append(marker)
+        for note in (note for note in notes if note.shot == clip.shot and note.frame < clip.frames):
+            marker = otio.schema.Marker(name=f"{note.author}: {note.note}"[:200],
+                                        marked_range=_range(note.frame, 1, rate), comment=note.note,
+                                        color=NOTE_COLOURS.get(note.status, otio.schema.MarkerColor.YELLOW))
+            marker.metadata["aigms"] = {"note": note.note, "author": note.author, "status": note.status,
+                                        "frame": note.frame, "region": note.region}
             item.markers.append(marker)
         picture.append(item)
     dialogue = otio.schema.Track(name="Dialogue", kind=otio.schema.TrackKind.Audio)

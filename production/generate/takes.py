@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from aigms.db import models
 from aigms.db.session import session_scope
-from aigms.production import qc
+from aigms.production import progress, qc
 from aigms.production.generate import footage
 from aigms.production.store import assets, media
 from aigms.production.generate.conform import conform
@@ -225,6 +225,7 @@ def make_keyframe(engine: Engine, store: Path, series: Series, shot: Shot, shot_
     if found is not None:
         return found
     keyframe_id = _record(engine, recipe, recipe_sha256, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+    progress.report(progress.KEYFRAME, shot=shot.id)
     started = time.perf_counter()
     caps = generator.capabilities()
     width, height = native_size(caps, series.delivery.width, series.delivery.height)
@@ -298,6 +299,7 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
     pieces: list[tuple[Path, int, int]] = []
     start = 0
     for k, segment in enumerate(segments):
+        progress.report(progress.SEGMENT, shot=shot.id, segment=k + 1, segments=len(segments))
         keep = max(1, ends[k] - start)
         start += keep
         image = video = None
@@ -457,6 +459,7 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
         for attempt in range(retries + 1):
             chosen = (take_seed(generator.settings.seed, shot.id, take, attempt) if seed is None
                       else seed + take + attempt * cap)
+            progress.report(progress.TAKE, shot=shot.id, take=take + 1, takes=max(takes, take + 1))
             try:
                 made.append(steps.film(chosen, generator, steps.keyframe(chosen, generator)))
             except RetakeCapReached as cap:
@@ -471,6 +474,7 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
                     break
                 continue
             if series.qc.enabled:
+                progress.report(progress.QC, shot=shot.id, take=take + 1)
                 verdicts[made[-1].take_id] = steps.check(made[-1])
             break
     if not made:

@@ -47,6 +47,11 @@ def may_approve(role: str) -> bool:
     return role in APPROVERS
 
 
+def may_film(role: str) -> bool:
+    """Artists start renders, ask for takes, change shots and leave notes; only directors and admins decide."""
+    return role in EDITORS
+
+
 def add_user(session: Session, name: str, role: str, password: str) -> User:
     """A new person; a name is taken once, a role is one of viewer, artist, director, admin."""
     name = name.strip()

@@ -42,25 +42,38 @@ class ImportReport:
 
 def export_shotlist(shotlist: ShotList, form: str) -> str:
     """The shot list as a person edits it: editable columns between the ones that say what the shot is."""
-    rows = []
-    for shot in shotlist.shots:
-        data = shot.model_dump(mode="json", include={"id", *READ_ONLY, *EDITABLE})
-        rows.append({**data, "series": shotlist.series, "episode": shotlist.episode})
     if form == "yaml":
-        shots = [{key: row[key] for key in COLUMNS if key not in ("series", "episode")} for row in rows]
+        shots = [shot.model_dump(mode="json", include={"id", *READ_ONLY, *EDITABLE}) for shot in shotlist.shots]
+        shots = [{key: data[key] for key in COLUMNS if key not in ("series", "episode")} for data in shots]
         document = {"series": shotlist.series, "episode": shotlist.episode, "shots": shots}
         return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=120)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row in rows:
-        row["characters"] = " ".join(row["characters"])
-        row["lines"] = " ".join(str(line) for line in row["lines"])
-        row["emotion"] = row["emotion"] or ""
-        row["duration"] = round(row["duration"], 3)
-        row["generator"] = row["generator"]["backend"] if row["generator"] else ""
-        writer.writerow({key: _quoted(row[key]) for key in COLUMNS})
+    for shot in shotlist.shots:
+        cells = {**csv_cells(shot), "series": shotlist.series, "episode": shotlist.episode}
+        writer.writerow({key: _quoted(cells[key]) for key in COLUMNS})
     return buffer.getvalue()
+
+
+def csv_cells(shot: Shot) -> dict[str, Any]:
+    """A shot as a row of the exported CSV, before formula quoting (the dashboard's shot list table shows the same
+    cells)."""
+    row = shot.model_dump(mode="json", include={"id", *READ_ONLY, *EDITABLE})
+    row["characters"] = " ".join(row["characters"])
+    row["lines"] = " ".join(str(line) for line in row["lines"])
+    row["emotion"] = row["emotion"] or ""
+    row["duration"] = round(row["duration"], 3)
+    row["generator"] = row["generator"]["backend"] if row["generator"] else ""
+    return {key: row[key] for key in COLUMNS if key in row}
+
+
+def row_from_cells(record: dict[str, Any]) -> dict[str, Any]:
+    """A CSV row's cells as the values a `ShotEdit` is validated from; read-only columns are left out."""
+    data: dict[str, Any] = {key: value for key, value in record.items() if key in EDITABLE or key == "id"}
+    data["characters"] = (data.get("characters") or "").split()
+    data["emotion"] = data.get("emotion") or None
+    return data
 
 
 def _quoted(cell: Any) -> Any:
@@ -97,10 +110,7 @@ def _csv_rows(path: Path, reader: csv.DictReader) -> tuple[str, str, list[tuple[
                              "quote cells that hold commas, or start from a fresh export")
         record = {key: _unquoted(value) for key, value in record.items()}
         names.append((line, record.get("series") or "", record.get("episode") or ""))
-        data: dict[str, Any] = {key: value for key, value in record.items() if key in EDITABLE or key == "id"}
-        data["characters"] = (data.get("characters") or "").split()
-        data["emotion"] = data.get("emotion") or None
-        rows.append((line, data))
+        rows.append((line, row_from_cells(record)))
     return *_one_episode(path, names), rows
 
 
@@ -131,6 +141,12 @@ def read_edits(path: Path) -> tuple[str, str, list[tuple[int, ShotEdit]]]:
     text = read_text(path, SHOTLIST_BYTES, "shot list")
     reader = _read_yaml if path.suffix.lower() in (".yaml", ".yml") else _read_csv
     series_id, episode_id, rows = reader(path, text)
+    return series_id, episode_id, validate_edits(path, rows)
+
+
+def validate_edits(path: Path, rows: list[tuple[int | None, Any]]) -> list[tuple[int | None, ShotEdit]]:
+    """Rows of edits checked the one way every door in (a file, the dashboard's table and forms, the API) checks
+    them: each a mapping, valid as a `ShotEdit`, each shot once; an error names the row's line when there is one."""
     edits, seen = [], {}
     for line, data in rows:
         if not isinstance(data, dict):
@@ -148,13 +164,20 @@ def read_edits(path: Path) -> tuple[str, str, list[tuple[int, ShotEdit]]]:
                              "keep one row per shot")
         seen[edit.id] = line
         edits.append((line, edit))
-    return series_id, episode_id, edits
+    return edits
 
 
 def import_edits(session: Session, path: Path) -> ImportReport:
     """Store each row's differences from the current plan as that shot's edits, then re-plan with them, all in
     the caller's transaction: a bad row leaves the database as it was."""
     series_id, episode_id, edits = read_edits(path)
+    return record_edits(session, path, series_id, episode_id, edits)
+
+
+def record_edits(session: Session, path: Path, series_id: str, episode_id: str,
+                 edits: list[tuple[int | None, ShotEdit]]) -> ImportReport:
+    """The validated rows of `path` (a file, or a form named like one) stored and re-planned; shots without a row
+    keep their edits."""
     row = session.get(models.Series, series_id)
     if row is None:
         raise InputError(path, None, f"no series {series_id!r} in the database", "run `aigms ingest SERIES_DIR` first")

@@ -1,14 +1,14 @@
 // The dashboard's one script, loaded from /static: the Content-Security-Policy runs no inline script.
 
-// ▶ on a shot card plays the episode's cut from that shot.
-for (const button of document.querySelectorAll("button.seek")) {
-  button.addEventListener("click", () => {
-    const player = document.getElementById("player");
-    player.currentTime = parseFloat(button.dataset.start);
-    player.play();
-    player.scrollIntoView({behavior: "smooth"});
-  });
-}
+// ▶ on a shot card plays the episode's cut from that shot (cards swapped in after a film job included).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button.seek");
+  const player = document.getElementById("player");
+  if (!button || !player) return;
+  player.currentTime = parseFloat(button.dataset.start);
+  player.play();
+  player.scrollIntoView({behavior: "smooth"});
+});
 
 // While a render runs, the runs page follows it.
 if (document.querySelector('[data-testid="runs"] tr[data-status="running"]')) {
