@@ -1,6 +1,6 @@
 """identity by faces: reference faces by image hash, faces per take, identity scores, research metrics
 
-Revision ID: 0012
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-30 11:00:00.000000
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0012'
+revision: str = '0009'
 down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """kitsu links: the Kitsu id of each synced row, so pushes update and resume
 
-Revision ID: 0011
-Revises: 0014
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30 11:20:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0011'
-down_revision: str | None = '0014'
+revision: str = '0012'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """model calls say how many seconds of video each was asked to make, so a price per second and a device's
 seconds per second of video can be read from the ledger
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-30 12:00:00.000000
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """model calls: the ledger of every model call and the durable record of remote jobs
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01 10:00:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0013'
-down_revision: str | None = '0012'
+revision: str = '0010'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

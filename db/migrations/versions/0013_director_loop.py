@@ -1,8 +1,8 @@
 """the director's loop: circled takes, notes at a frame, retakes that ask for more takes or changes, film jobs
 (render runs with a scope, who started them, their progress), dailies playlists
 
-Revision ID: 0010
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02 09:00:00.000000
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0010'
-down_revision: str | None = '0011'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
