@@ -41,12 +41,12 @@ def deployments(series_dir: Path, out_dir: Path, home: Path | None,
             parameters={"series_dir": str(bible.parent.resolve()), "out_dir": str(out_dir.resolve()),
                         "home": str(settings.home(home)), "episodes": schedule.episodes or None,
                         "takes": schedule.takes},
-            entrypoint_type=entrypoint_type,
+            entrypoint_type=entrypoint_type, _sync=True,
         ))
     made.append(film_job.to_deployment(
         name=DEPLOYMENT, tags=["aigms", "film-job"], description="film jobs started from the aigms dashboard",
         parameters={"out_dir": str(out_dir.resolve()), "home": str(settings.home(home))},
-        entrypoint_type=entrypoint_type,
+        entrypoint_type=entrypoint_type, _sync=True,
     ))
     return made
 
@@ -62,5 +62,5 @@ def register_on_pool(series_dir: Path, out_dir: Path, home: Path | None, pool: s
         except ObjectNotFound:
             client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
     for deployment in made:
-        deployment.apply(work_pool_name=pool)
+        deployment.apply(work_pool_name=pool, _sync=True)
     return made

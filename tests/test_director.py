@@ -38,7 +38,7 @@ def deployment(prefect: None) -> str:
 
     from aigms.flows.film_job import DEPLOYMENT, film_job
 
-    film_job.to_deployment(name=DEPLOYMENT).apply(_sync=True)
+    film_job.to_deployment(name=DEPLOYMENT, _sync=True).apply(_sync=True)
     return PREFECT_API_URL.value()
 
 
