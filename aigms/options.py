@@ -2,12 +2,16 @@
 (one line naming the file, the line and the fix; exit status 1)."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from aigms.schemas.errors import InputError
+
+if TYPE_CHECKING:
+    from aigms.schemas.series import Series
 
 console = Console()
 errors = Console(stderr=True)
@@ -21,8 +25,20 @@ SeriesOption = Annotated[Path | None, typer.Option("--series", help="series fold
 
 
 def fail(error: Exception) -> None:
-    errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def warn(message: str, label: str = "warning", style: str = "yellow") -> None:
+    """A message that quotes a script or a bible: their text is printed as written, never read as Rich markup
+    (`[/]` in a line of dialogue would crash the command, `[bold]` restyle it)."""
+    errors.print(f"[{style}]{label}:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def locate_series(series_dir: Path | None) -> "Series":
+    from aigms.production.bible import find_series_file, load_series
+
+    return load_series(find_series_file(series_dir or Path.cwd()))
 
 
 def locate_episode(episode: str, series_dir: Path | None) -> tuple[Path, str]:

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from aigms.options import EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, errors, fail
+from aigms.options import EpisodeArgument, HomeOption, SeriesOption, StrictOption, console, fail, warn
 from aigms.options import locate_episode
 from aigms.schemas.errors import InputError
 
@@ -39,7 +41,7 @@ def _planned(episode: str, series_dir: Path | None, home: Path | None,
     with session_scope(engine) as session:
         row_id = record_episode(session, series, source, report).id
     for warning in report.warnings:
-        errors.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        warn(warning)
     return series, engine, row_id
 
 
@@ -75,8 +77,8 @@ def show(episode: EpisodeArgument, series_dir: SeriesOption = None, home: HomeOp
     for shot in shotlist.shots:
         flag = "[red]conflict[/]" if shot.id in conflicts else ", ".join(shot.edited)
         table.add_row(shot.id, shot.size, shot.framing, shot.move, f"{shot.duration:.1f}", str(len(shot.segments)),
-                      shot.transition if shot.transition != "cut" else "", " ".join(shot.characters),
-                      " ".join(shot.text.split()), flag)
+                      shot.transition if shot.transition != "cut" else "", Text(" ".join(shot.characters)),
+                      Text(" ".join(shot.text.split())), flag)
     console.print(table)
     report = duration_report(shotlist.shots, series.storyboard.target_seconds)
     line = f"runtime {report.total:.1f} s"
@@ -86,7 +88,7 @@ def show(episode: EpisodeArgument, series_dir: SeriesOption = None, home: HomeOp
         line += f" against a target of {report.target:.0f} s ({delta:+.1f} s; the shots can absorb {slack:.1f} s)"
     console.print(line)
     for code, message in conflicts.items():
-        errors.print(f"[red]conflict:[/] shot {code}: {message}", highlight=False, soft_wrap=True)
+        warn(f"shot {code}: {message}", "conflict", "red")
     console.print(f"approved by {approval}" if approval else "[yellow]not approved[/]")
 
 
@@ -116,7 +118,7 @@ def export(
         sys.stdout.write(text)
         return
     atomic_write_text(out, text)
-    console.print(f"shot list written to [bold]{out}[/]")
+    console.print(f"shot list written to [bold]{escape(str(out))}[/]")
 
 
 @app.command("import")
@@ -134,10 +136,10 @@ def import_(file: Path, home: HomeOption = None) -> None:
     except (InputError, KeyError, FileNotFoundError) as error:
         fail(error)
     for warning in report.warnings:
-        errors.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-    console.print(f"{report.series} {report.episode}: {len(report.shots_edited)} shots edited"
-                  + (f" ({', '.join(report.shots_edited)})" if report.shots_edited else "")
-                  + (f", edits cleared on {', '.join(report.shots_cleared)}" if report.shots_cleared else ""))
+        warn(warning)
+    console.print(Text(f"{report.series} {report.episode}: {len(report.shots_edited)} shots edited"
+                       + (f" ({', '.join(report.shots_edited)})" if report.shots_edited else "")
+                       + (f", edits cleared on {', '.join(report.shots_cleared)}" if report.shots_cleared else "")))
 
 
 @app.command()
@@ -192,7 +194,7 @@ def board(
             path = print_pdf(sheet, target)
     except (InputError, KeyError) as error:
         fail(error)
-    console.print(f"storyboard of {len(shotlist.shots)} panels written to [bold]{path}[/]")
+    console.print(f"storyboard of {len(shotlist.shots)} panels written to [bold]{escape(str(path))}[/]")
 
 
 @app.command()
@@ -224,7 +226,7 @@ def keyframes(episode: EpisodeArgument, series_dir: SeriesOption = None, home: H
             try:
                 still = keyframe_for(engine, store, series, shot, rows[shot.id], seed, generator)
             except GenerationFailed as failure:
-                errors.print(f"[yellow]warning:[/] shot {shot.id}: no keyframe ({failure})", soft_wrap=True)
+                warn(f"shot {shot.id}: no keyframe ({failure})")
                 continue
             if still is not None:
                 made, reused = made + (not still.reused), reused + still.reused

@@ -1,6 +1,6 @@
 """How fast the dashboard answers with a season's worth of data: 24 episodes × 50 shots × 5 takes (1,200 shots,
-6,000 takes, 18,000 QC results), served by `aigms dashboard` (uvicorn) in its own process and asked by
-concurrent clients.
+6,000 takes, 18,000 QC results, a film job per episode with its progress), served by `aigms dashboard` (uvicorn)
+in its own process and asked by concurrent clients.
 
 Prints p50/p95 latency per page and API answer, and each p50 as a ratio of the p50 of /health (no database, no
 template) measured in the same run, so the numbers mean the same on a faster or slower machine.
@@ -29,6 +29,7 @@ from sqlalchemy import insert
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.production.review import people
+from aigms.schemas.shotlist import Shot
 
 EPISODES, SHOTS, TAKES, QC_CHECKS = 24, 50, 5, 3
 STATUSES = [models.STATUS_TODO, models.STATUS_WAITING, models.STATUS_RETAKE, models.STATUS_DONE]
@@ -60,8 +61,10 @@ def seed(database_url: str) -> None:
                                    "heading": f"INT. SET {scene} - NIGHT", "line": scene * 20})
             for position in range(SHOTS):
                 shot_id += 1
-                spec = {"id": f"{10 * (position + 1):03d}", "text": f"Shot {position} of episode {episode}: " * 3,
-                        "characters": ["lin", "kai"][: position % 3], "lines": [position * 4 + 1]}
+                spec = Shot(id=f"{10 * (position + 1):03d}", scene=position // 10 + 1, kind="dialogue",
+                            text=f"Shot {position} of episode {episode}: " * 3, speaker="lin",
+                            characters=["lin", "kai"][: position % 3], lines=[position * 4 + 1], duration=4.8,
+                            prompt="A bronze mask under work lights. " * 4).model_dump(mode="json")
                 shot_rows.append({"id": shot_id, "episode_id": episode, "scene_id": episode * 10 + position // 10 + 1,
                                   "code": spec["id"], "position": position, "kind": "dialogue", "spec": spec,
                                   "spec_sha256": f"{shot_id:064x}", "duration": 4.8, "status": rng.choice(STATUSES),
@@ -81,10 +84,14 @@ def seed(database_url: str) -> None:
                         qc_rows.append({"take_id": take_id, "check": f"check-{check}", "score": score,
                                         "threshold": 0.2, "passed": score >= 0.2, "reason": "", "extractor": "bench"})
                 selections.append((shot_id, take_id))
+            run = {"id": episode, "episode_id": episode, "status": models.RUN_RUNNING, "shots_total": 2,
+                   "scope": {"label": "scene 2", "shots": ["110", "120"]}, "takes": 3, "started_by": "bench",
+                   "progress": {"summary": "shot 110: take 2 of 3, segment 1 of 2", "step": "segment", "filmed": 0,
+                                "total": 2, "shots": {"110": {"take": 2, "takes": 3, "segment": 1, "segments": 2}}}}
             with session_scope(engine) as session:
                 for model, batch in ((models.Episode, episode_rows), (models.Scene, scene_rows),
                                      (models.Shot, shot_rows), (models.Asset, asset_rows), (models.Take, take_rows),
-                                     (models.QCResult, qc_rows)):
+                                     (models.QCResult, qc_rows), (models.RenderRun, [run])):
                     session.execute(insert(model), batch)
                 for shot, take in selections:
                     session.get(models.Shot, shot).selected_take_id = take
@@ -139,6 +146,11 @@ def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(share * 100) - 1]
 
 
+def compare(shot: int) -> str:
+    first = (shot - 1) * TAKES + 1
+    return f"/shots/{shot}?compare={first}&compare={first + TAKES - 1}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="requests per endpoint")
@@ -161,11 +173,14 @@ def main() -> None:
             endpoints = {
                 "/health (baseline)": lambda: "/health",
                 "episode page": lambda: f"/episodes/{rng.randint(1, EPISODES)}",
+                "episode page, shot list open to edit": lambda: f"/episodes/{rng.randint(1, EPISODES)}?shotlist=open",
                 "API episode": lambda: f"/api/episodes/{rng.randint(1, EPISODES)}",
                 "series overview page": lambda: "/",
                 "API series": lambda: "/api/series",
-                "shot page": lambda: f"/shots/{rng.randint(1, total_shots)}",
+                "shot page (4 takes compared)": lambda: f"/shots/{rng.randint(1, total_shots)}",
+                "shot comparison, 2 takes": lambda: compare(rng.randint(1, total_shots)),
                 "API shot": lambda: f"/api/shots/{rng.randint(1, total_shots)}",
+                "film job progress (API)": lambda: f"/api/runs/{rng.randint(1, EPISODES)}",
             }
             results: dict[str, tuple[list[float], float]] = {}
             with Progress(console=console, transient=True) as progress:

@@ -11,10 +11,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 TAKE_RUNNING, TAKE_OK, TAKE_FAILED = "running", "ok", "failed"
 TAKE_CLIP, TAKE_KEYFRAME = "clip", "keyframe"  # a take is a clip of a shot, or the still its clip starts from
 RUN_RUNNING, RUN_COMPLETED, RUN_FAILED = "running", "completed", "failed"
+RUN_QUEUED = "queued"  # a film job asked for from the dashboard, not yet picked up by its worker
 STATUS_TODO = "todo"
 STATUS_WIP, STATUS_WAITING, STATUS_RETAKE, STATUS_DONE = "wip", "waiting", "retake", "done"
 STATUSES = (STATUS_TODO, STATUS_WIP, STATUS_WAITING, STATUS_RETAKE, STATUS_DONE)
 ROLES = ("viewer", "artist", "director", "admin")
+CALL_KEYFRAME, CALL_SEGMENT, CALL_LIPSYNC = "keyframe", "segment", "lipsync"  # what a model call made
+CALL_PENDING, CALL_SUBMITTED, CALL_RUNNING = "pending", "submitted", "running"  # open: may still cost
+CALL_SUCCEEDED, CALL_FAILED, CALL_CANCELLED, CALL_INTERRUPTED = "succeeded", "failed", "cancelled", "interrupted"
+CALL_OPEN = (CALL_PENDING, CALL_SUBMITTED, CALL_RUNNING)
+COST_PROVIDER, COST_PRICE_TABLE, COST_NONE = "provider", "price_table", "none"  # where a call's cost came from
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -170,6 +176,9 @@ class Asset(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     media: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = created()
+    # The file's device, inode, size, mtime and ctime when its bytes last hashed to `sha256`: while they are the
+    # same, the file is trusted without reading it again (`production.store.assets.has_file`).
+    verified_stat: Mapped[str | None] = mapped_column(String(120))
 
 
 class Take(Base):
@@ -221,6 +230,8 @@ class Review(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = created()
+    frame: Mapped[int | None]  # a note on a take can point at one frame of it
+    region: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # and a rectangle on that frame: x, y, w, h in 0–1
 
 
 class RenderRun(Base):
@@ -236,6 +247,12 @@ class RenderRun(Base):
     shots_rendered: Mapped[int] = mapped_column(default=0)
     shots_reused: Mapped[int] = mapped_column(default=0)
     message: Mapped[str | None] = mapped_column(Text)
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"label", "shots"}: None films every shot
+    takes: Mapped[int | None]
+    started_by: Mapped[str | None] = mapped_column(String(200))
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    progress_at: Mapped[datetime | None]
+    worker_pid: Mapped[int | None]
 
 
 class User(Base):
@@ -266,6 +283,8 @@ class Retake(Base):
     requested_at: Mapped[datetime] = created()
     filled_take_id: Mapped[int | None] = mapped_column(ForeignKey("takes.id", ondelete="SET NULL"))
     filled_at: Mapped[datetime | None]
+    more_takes: Mapped[int | None]  # "N more takes" of the shot as it stands
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # "retake with changes": field → [before, after]
 
 
 class EpisodeCut(Base):
@@ -317,3 +336,187 @@ class DialogueLine(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     asset: Mapped[Asset | None] = relationship()
+
+
+class ReferenceFaces(Base):
+    """The faces an extractor found in a reference image, by the image's sha256: a bible is read again every render,
+    its faces are computed once."""
+
+    __tablename__ = "reference_faces"
+    __table_args__ = (UniqueConstraint("sha256", "extractor"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    extractor: Mapped[str] = mapped_column(String(300))
+    faces: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = created()
+
+
+class TakeFaces(Base):
+    """The most confident face of each sampled frame of a take, as VGoT's face-consistency metrics read a shot."""
+
+    __tablename__ = "take_faces"
+
+    take_id: Mapped[int] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"), primary_key=True)
+    extractor: Mapped[str] = mapped_column(String(300))
+    frames: Mapped[list[Any]] = mapped_column(JSON)
+    faces: Mapped[list[Any]] = mapped_column(JSON)
+    unknown: Mapped[int] = mapped_column(default=0)
+
+
+class IdentityScore(Base):
+    """How well a character's face in a take matches the bible: the points of the series-wide identity chart."""
+
+    __tablename__ = "identity_scores"
+    __table_args__ = (UniqueConstraint("take_id", "character"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    take_id: Mapped[int] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"), index=True)
+    character: Mapped[str] = mapped_column(String(100))
+    extractor: Mapped[str] = mapped_column(String(300))
+    similarity: Mapped[float] = mapped_column(Float)
+    matched: Mapped[int]
+    seen: Mapped[int]
+    sampled: Mapped[int]
+    embedding: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class IdentityMetric(Base):
+    """A research metric of identity (VGoT's face consistency, DreamFactory's cross-scene face distance) over an
+    episode's cut, or over the whole series when `episode_id` is empty."""
+
+    __tablename__ = "identity_metrics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[str] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), index=True)
+    metric: Mapped[str] = mapped_column(String(50))
+    value: Mapped[float | None] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(default=0)
+    extractor: Mapped[str] = mapped_column(String(300))
+    computed_at: Mapped[datetime] = created()
+
+
+class UserSession(Base):
+    """A signed-in browser. The cookie carries a random token and the row only its sha256, so a copied database
+    signs no one in; signing out deletes the row, and a new password or a disabled account deletes them all."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = created()
+    expires_at: Mapped[datetime]
+    address: Mapped[str] = mapped_column(String(100), default="")
+
+
+class RenderLock(Base):
+    """The one render of an episode allowed at a time, and who holds it. The holder beats every `heartbeat_seconds`;
+    a lock whose heartbeat has stopped for several of its beats (a lost machine) or whose process is gone on the
+    host it names is taken over by the next render."""
+
+    __tablename__ = "render_locks"
+
+    series_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    episode_code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    acquired_at: Mapped[datetime] = created()
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_seconds: Mapped[float] = mapped_column(Float)
+
+
+class ModelCall(Base):
+    """One call of a model (a keyframe, a segment, a lip sync; a remote job is one call): the ledger of what filming
+    cost and the durable record of a paid request. The row is written before the request is sent and names the
+    provider's task the moment it is known, so a render that dies re-attaches to the task instead of paying again;
+    `idempotency_key` (the take's recipe hash and the segment index) makes a second submission impossible."""
+
+    __tablename__ = "model_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    take_id: Mapped[int | None] = mapped_column(ForeignKey("takes.id", ondelete="SET NULL"), index=True)
+    shot_id: Mapped[int | None] = mapped_column(ForeignKey("shots.id", ondelete="SET NULL"), index=True)
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id", ondelete="SET NULL"), index=True)
+    series_id: Mapped[str | None] = mapped_column(ForeignKey("series.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default=CALL_SEGMENT)
+    segment_index: Mapped[int | None]
+    backend: Mapped[str] = mapped_column(String(50))
+    model: Mapped[str] = mapped_column(String(300), default="")
+    provider: Mapped[str | None] = mapped_column(String(100))  # remote: who is paid (kling, comfyui server)
+    device: Mapped[str | None] = mapped_column(String(200))  # local: "cpu" or the GPU's name
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    endpoint: Mapped[str | None] = mapped_column(Text)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # as sent, without secrets
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the provider's final answer, as read
+    provider_task_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    state: Mapped[str] = mapped_column(String(20), default=CALL_PENDING, index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"), index=True)
+    submitted_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created()
+    wall_seconds: Mapped[float | None] = mapped_column(Float)
+    device_seconds: Mapped[float | None] = mapped_column(Float)  # GPU- or CPU-seconds the call held its device
+    video_seconds: Mapped[float | None] = mapped_column(Float)  # seconds of video the call was asked to make
+    billed_units: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(30))  # credits, seconds (of video), calls
+    cost: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(10))
+    cost_source: Mapped[str] = mapped_column(String(20), default=COST_NONE)
+    retake: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class KitsuLink(Base):
+    """A row of ours and what it is on one Kitsu server (a production, episode, sequence, shot, task, preview or
+    comment). Recorded the moment Kitsu answers, so a sync stopped half way resumes where it stopped and a second
+    push updates instead of duplicating; `state` is what the last sync sent or read, to tell what changed since."""
+
+    __tablename__ = "kitsu_links"
+    __table_args__ = (UniqueConstraint("host", "kind", "kitsu_id"), Index(None, "host", "kind", "row_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))
+    row_id: Mapped[str] = mapped_column(String(100))
+    kitsu_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CircledTake(Base):
+    """The take a director picked for the cut (circled on the camera report), distinct from approving the shot;
+    renders keep it while the shot is filmed as that take was."""
+
+    __tablename__ = "circled_takes"
+
+    shot_id: Mapped[int] = mapped_column(ForeignKey("shots.id", ondelete="CASCADE"), primary_key=True)
+    take_id: Mapped[int] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"), index=True)
+    circled_by: Mapped[str] = mapped_column(String(200))
+    circled_at: Mapped[datetime] = created()
+
+
+class Playlist(Base):
+    """Dailies: an ordered set of takes to watch and review in one sitting (what was filmed since yesterday, the
+    retakes of an episode), kept as it was made so everyone in the room sees the same list."""
+
+    __tablename__ = "playlists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = created()
+
+    items: Mapped[list["PlaylistTake"]] = relationship(order_by="PlaylistTake.position", cascade="all, delete-orphan",
+                                                      passive_deletes=True)
+
+
+class PlaylistTake(Base):
+    __tablename__ = "playlist_takes"
+
+    playlist_id: Mapped[int] = mapped_column(ForeignKey("playlists.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    take_id: Mapped[int] = mapped_column(ForeignKey("takes.id", ondelete="CASCADE"), index=True)

@@ -5,13 +5,15 @@ HTML pages and the JSON API serialise; a row asked for by id that is not there r
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, true
 from sqlalchemy.orm import Session
 
-from aigms.db import models
+from aigms.db import ledger, models
+
+NOT_DECISIONS = ("note", "circled")
 
 
 class NotFound(LookupError):
@@ -28,6 +30,8 @@ class ReviewView:
     note: str
     author: str
     created_at: datetime
+    frame: int | None = None
+    region: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,22 @@ class QCView:
 
 
 @dataclass(frozen=True)
+class CallView:
+    """A model call of a take, as the shot page lists it: who made what, under which task, for how much."""
+
+    kind: str
+    segment: int | None
+    backend: str
+    model: str
+    provider: str | None
+    task_id: str | None
+    state: str
+    wall_seconds: float | None
+    billed: str
+    cost: str
+
+
+@dataclass(frozen=True)
 class TakeView:
     id: int
     status: str
@@ -138,6 +158,9 @@ class TakeView:
     selected: bool
     review_status: str | None
     qc: list[QCView]
+    calls: list[CallView] = field(default_factory=list)
+    circled: bool = False
+    cost: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,6 +171,8 @@ class RetakeView:
     requested_by: str
     requested_at: datetime
     filled_take_id: int | None
+    more_takes: int | None = None
+    changes: dict[str, list[Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +194,8 @@ class ShotDetail:
     takes: list[TakeView]
     reviews: list[ReviewView]
     retakes: list[RetakeView]
+    fps: int = 30
+    shotlist_approved: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +238,66 @@ class RunView:
     shots_reused: int
     message: str | None
     flow_run_id: str | None
+    scope: str | None = None
+    shots: list[str] | None = None
+    takes: int | None = None
+    started_by: str | None = None
+    progress: dict[str, Any] | None = None
+    progress_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ShotListRow:
+    """A shot as the shot list editor shows it: its spec (people's edits applied) and any conflict."""
+
+    id: int
+    code: str
+    spec: dict[str, Any]
+    edited: list[str]
+    conflict: str | None
+
+
+@dataclass(frozen=True)
+class PlaylistSummary:
+    id: int
+    name: str
+    created_by: str
+    created_at: datetime
+    takes: int
+
+
+@dataclass(frozen=True)
+class DailiesItem:
+    position: int
+    take_id: int
+    shot_id: int | None
+    shot_code: str | None
+    episode_id: int | None
+    episode_code: str | None
+    clip_asset_id: int | None
+    generator: str
+    seed: int
+    created_at: datetime
+    selected: bool
+    circled: bool
+    review_status: str | None
+    qc_checks: int
+    qc_failed: int
+    notes: list[ReviewView]
+
+
+@dataclass(frozen=True)
+class PlaylistView:
+    id: int
+    name: str
+    created_by: str
+    created_at: datetime
+    fps: int
+    items: list[DailiesItem]
+
+
+def _fps(bible: dict[str, Any]) -> int:
+    return int((bible.get("delivery") or {}).get("fps", 30))
 
 
 def _target_seconds(bible: dict[str, Any]) -> float | None:
@@ -220,7 +307,22 @@ def _target_seconds(bible: dict[str, Any]) -> float | None:
 
 
 def review_view(row: models.Review) -> ReviewView:
-    return ReviewView(row.id, row.target_type, row.target_id, row.status, row.note, row.author, row.created_at)
+    return ReviewView(row.id, row.target_type, row.target_id, row.status, row.note, row.author, row.created_at,
+                      row.frame, row.region)
+
+
+def retake_view(row: models.Retake) -> RetakeView:
+    return RetakeView(row.id, row.rejected_take_id, row.note, row.requested_by, row.requested_at, row.filled_take_id,
+                      row.more_takes, row.changes)
+
+
+def _latest_decisions(reviews: list[models.Review]) -> dict[int, str]:
+    """Each take's latest decision (newest first in `reviews`); remarks and circles decide nothing."""
+    latest: dict[int, str] = {}
+    for review in reviews:
+        if review.status not in NOT_DECISIONS:
+            latest.setdefault(review.target_id, review.status)
+    return latest
 
 
 def series_overview(session: Session) -> list[SeriesSummary]:
@@ -348,12 +450,13 @@ def shot_detail(session: Session, shot_id: int) -> ShotDetail:
         select(models.Review).where(models.Review.target_type == "take", models.Review.target_id.in_(take_ids))
         .order_by(models.Review.id.desc())
     ).all()
-    latest: dict[int, str] = {}
-    for review in reviews:
-        latest.setdefault(review.target_id, review.status)
+    latest = _latest_decisions(reviews)
+    circled = session.scalar(select(models.CircledTake.take_id).where(models.CircledTake.shot_id == shot_id))
     retakes = session.scalars(
         select(models.Retake).where(models.Retake.shot_id == shot_id).order_by(models.Retake.id.desc())
     ).all()
+    ledgered = ledger.for_takes(session, take_ids)
+    calls = {take_id: [call_view(call) for call in found] for take_id, found in ledgered.items()}
     return ShotDetail(
         id=shot.id, episode_id=episode.id, episode_code=episode.code, series_id=series.id, series_root=series.root,
         script_path=episode.script_path, code=shot.code, kind=shot.kind, status=shot.status,
@@ -365,13 +468,14 @@ def shot_detail(session: Session, shot_id: int) -> ShotDetail:
                 recipe_sha256=take.recipe_sha256, recipe=take.recipe, clip_asset_id=take.asset_id,
                 media=media or {}, render_seconds=take.render_seconds, failure_reason=take.failure_reason,
                 created_at=take.created_at, selected=take.id == shot.selected_take_id,
-                review_status=latest.get(take.id), qc=qc.get(take.id, []),
+                review_status=latest.get(take.id), qc=qc.get(take.id, []), calls=calls.get(take.id, []),
+                circled=take.id == circled, cost=_cost(ledgered.get(take.id, [])),
             )
             for take, media in takes
         ],
         reviews=[review_view(row) for row in reviews],
-        retakes=[RetakeView(row.id, row.rejected_take_id, row.note, row.requested_by, row.requested_at,
-                            row.filled_take_id) for row in retakes],
+        retakes=[retake_view(row) for row in retakes],
+        fps=_fps(series.bible), shotlist_approved=episode.shotlist_approved,
     )
 
 
@@ -383,6 +487,22 @@ def take_checks(session: Session, take_ids: Iterable[int]) -> dict[int, list[QCV
     ):
         found[row.take_id].append(QCView(row.check, row.score, row.threshold, row.passed, row.reason))
     return found
+
+
+def _cost(calls: list[models.ModelCall]) -> str:
+    """What a take's calls cost, by currency ("1.20 USD"), as the ledger priced them; empty when none was priced."""
+    totals: dict[str, float] = defaultdict(float)
+    for call in calls:
+        if call.cost is not None:
+            totals[call.currency or ""] += call.cost
+    return ", ".join(f"{total:.2f} {currency}".strip() for currency, total in sorted(totals.items()))
+
+
+def call_view(call: models.ModelCall) -> CallView:
+    billed = f"{call.billed_units:g} {call.unit}" if call.billed_units is not None else ""
+    cost = f"{call.cost:.2f} {call.currency or ''}".strip() if call.cost is not None else ""
+    return CallView(call.kind, call.segment_index, call.backend, call.model, call.provider, call.provider_task_id,
+                    call.state, call.wall_seconds, billed, cost)
 
 
 def library(session: Session, series_id: str) -> Library:
@@ -419,17 +539,39 @@ def library(session: Session, series_id: str) -> Library:
                    entries(models.Location, "location"))
 
 
-def render_runs(session: Session, limit: int = 200) -> list[RunView]:
+def _runs(session: Session, where: Any, limit: int) -> list[RunView]:
     rows = session.execute(
         select(models.RenderRun, models.Episode.code, models.Episode.series_id)
         .outerjoin(models.Episode, models.Episode.id == models.RenderRun.episode_id)
-        .order_by(models.RenderRun.id.desc()).limit(limit)
+        .where(where).order_by(models.RenderRun.id.desc()).limit(limit)
     ).all()
     return [
         RunView(run.id, series_id, run.episode_id, code, run.status, run.started_at, run.finished_at,
-                run.shots_total, run.shots_rendered, run.shots_reused, run.message, run.flow_run_id)
+                run.shots_total, run.shots_rendered, run.shots_reused, run.message, run.flow_run_id,
+                (run.scope or {}).get("label"), (run.scope or {}).get("shots"), run.takes, run.started_by,
+                run.progress, run.progress_at)
         for run, code, series_id in rows
     ]
+
+
+def render_runs(session: Session, limit: int = 200) -> list[RunView]:
+    return _runs(session, true(), limit)
+
+
+def render_run(session: Session, run_id: int) -> RunView | None:
+    """One run with where it stands: what the dashboard polls while a film job runs."""
+    found = _runs(session, models.RenderRun.id == run_id, 1)
+    return found[0] if found else None
+
+
+def active_runs(session: Session, episode_id: int | None = None, shot_code: str | None = None) -> list[RunView]:
+    """Runs queued or running (of an episode, and of those the ones that film `shot_code` or cut the episode),
+    oldest first."""
+    where = models.RenderRun.status.in_((models.RUN_QUEUED, models.RUN_RUNNING))
+    if episode_id is not None:
+        where = where & (models.RenderRun.episode_id == episode_id)
+    runs = _runs(session, where, 100)[::-1]
+    return [run for run in runs if shot_code is None or run.shots is None or run.shots == [] or shot_code in run.shots]
 
 
 def retake_queue(session: Session, episode_id: int | None = None) -> list[RetakeView]:
@@ -437,8 +579,94 @@ def retake_queue(session: Session, episode_id: int | None = None) -> list[Retake
     if episode_id is not None:
         query = query.join(models.Shot, models.Shot.id == models.Retake.shot_id).where(
             models.Shot.episode_id == episode_id)
-    return [RetakeView(row.id, row.rejected_take_id, row.note, row.requested_by, row.requested_at,
-                       row.filled_take_id) for row in session.scalars(query)]
+    return [retake_view(row) for row in session.scalars(query)]
+
+
+def shotlist_rows(session: Session, episode_id: int) -> list[ShotListRow]:
+    rows = session.execute(
+        select(models.Shot.id, models.Shot.code, models.Shot.spec, models.Shot.conflict)
+        .where(models.Shot.episode_id == episode_id).order_by(models.Shot.position))
+    return [ShotListRow(row.id, row.code, row.spec, row.spec.get("edited", []), row.conflict) for row in rows]
+
+
+def takes_filmed_since(session: Session, since: datetime, series_id: str | None = None) -> list[int]:
+    """Clips filmed since `since` that still belong to a shot, in story order (episode, shot, take). Compared in UTC,
+    as rows are written: SQLite keeps times without their zone."""
+    since = since.astimezone(UTC)
+    query = (select(models.Take.id).join(models.Shot, models.Shot.id == models.Take.shot_id)
+             .join(models.Episode, models.Episode.id == models.Shot.episode_id)
+             .where(models.Take.created_at >= since, models.Take.kind == models.TAKE_CLIP,
+                    models.Take.status == models.TAKE_OK)
+             .order_by(models.Episode.series_id, models.Episode.code, models.Shot.position, models.Take.id))
+    if series_id is not None:
+        query = query.where(models.Episode.series_id == series_id)
+    return list(session.scalars(query))
+
+
+def retake_takes(session: Session, episode_id: int) -> list[int]:
+    """The takes that answer an episode's retakes: clips of a shot filmed after its first retake was asked for."""
+    first = (select(models.Retake.shot_id, func.min(models.Retake.requested_at).label("asked"))
+             .group_by(models.Retake.shot_id).subquery())
+    return list(session.scalars(
+        select(models.Take.id).join(models.Shot, models.Shot.id == models.Take.shot_id)
+        .join(first, first.c.shot_id == models.Shot.id)
+        .where(models.Shot.episode_id == episode_id, models.Take.created_at >= first.c.asked,
+               models.Take.kind == models.TAKE_CLIP, models.Take.status == models.TAKE_OK)
+        .order_by(models.Shot.position, models.Take.id)))
+
+
+def playlists(session: Session, limit: int = 100) -> list[PlaylistSummary]:
+    counts = (select(models.PlaylistTake.playlist_id, func.count().label("takes"))
+              .group_by(models.PlaylistTake.playlist_id).subquery())
+    rows = session.execute(
+        select(models.Playlist, counts.c.takes).outerjoin(counts, counts.c.playlist_id == models.Playlist.id)
+        .order_by(models.Playlist.id.desc()).limit(limit))
+    return [PlaylistSummary(row.id, row.name, row.created_by, row.created_at, takes or 0) for row, takes in rows]
+
+
+def playlist(session: Session, playlist_id: int) -> PlaylistView | None:
+    """A dailies playlist in its order, each take with its shot, its clip, its latest decision, its QC and notes."""
+    found = session.get(models.Playlist, playlist_id)
+    if found is None:
+        return None
+    rows = session.execute(
+        select(models.PlaylistTake.position, models.Take, models.Shot.code, models.Shot.episode_id,
+               models.Shot.selected_take_id, models.Episode.code.label("episode"), models.Episode.series_id)
+        .join(models.Take, models.Take.id == models.PlaylistTake.take_id)
+        .outerjoin(models.Shot, models.Shot.id == models.Take.shot_id)
+        .outerjoin(models.Episode, models.Episode.id == models.Shot.episode_id)
+        .where(models.PlaylistTake.playlist_id == playlist_id).order_by(models.PlaylistTake.position)).all()
+    take_ids = [row.Take.id for row in rows]
+    reviews = session.scalars(select(models.Review).where(
+        models.Review.target_type == "take", models.Review.target_id.in_(take_ids)).order_by(models.Review.id.desc())
+    ).all()
+    latest = _latest_decisions(reviews)
+    circled = set(session.scalars(select(models.CircledTake.take_id).where(models.CircledTake.take_id.in_(take_ids))))
+    qc: dict[int, tuple[int, int]] = {}
+    for take_id, checks, failed in session.execute(
+        select(models.QCResult.take_id, func.count(), func.sum(case((models.QCResult.passed.is_(False), 1), else_=0)))
+        .where(models.QCResult.take_id.in_(take_ids)).group_by(models.QCResult.take_id)
+    ):
+        qc[take_id] = (checks, int(failed or 0))
+    series_ids = {row.series_id for row in rows if row.series_id}
+    fps = _fps(session.get(models.Series, next(iter(series_ids))).bible) if series_ids else 30
+    items = [
+        DailiesItem(
+            position=row.position, take_id=row.Take.id, shot_id=row.Take.shot_id, shot_code=row.code,
+            episode_id=row.episode_id, episode_code=row.episode, clip_asset_id=row.Take.asset_id,
+            generator=row.Take.generator, seed=row.Take.seed, created_at=row.Take.created_at,
+            selected=row.selected_take_id == row.Take.id, circled=row.Take.id in circled,
+            review_status=latest.get(row.Take.id), qc_checks=qc.get(row.Take.id, (0, 0))[0],
+            qc_failed=qc.get(row.Take.id, (0, 0))[1],
+            notes=[review_view(review) for review in reviews if review.target_id == row.Take.id][::-1],
+        )
+        for row in rows
+    ]
+    return PlaylistView(found.id, found.name, found.created_by, found.created_at, fps, items)
+
+
+def episode(session: Session, episode_id: int) -> models.Episode | None:
+    return session.get(models.Episode, episode_id)
 
 
 def asset(session: Session, asset_id: int) -> models.Asset:

@@ -61,8 +61,8 @@ def _release() -> str:
 
 
 def _series(series: Series) -> dict[str, Any]:
-    """The bible without its episode list and schedules: adding an episode or a schedule touches no other work."""
-    return series.model_dump(mode="json", exclude={"episodes", "schedules"})
+    """The bible without its episode list, schedules, prices and budgets: none of them changes a picture."""
+    return series.model_dump(mode="json", exclude={"episodes", "schedules", "costs", "budget"})
 
 
 def _file_sha256(path: Path) -> str | None:
@@ -91,8 +91,9 @@ def line_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
 
 
 def cut_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    """The cut is keyed by the timeline's inputs (selected takes, lines, shot list, delivery and edit settings) and
-    the speech recogniser that times the subtitles: an unchanged episode is neither re-encoded nor re-transcribed."""
+    """The cut is keyed by the timeline's inputs (selected takes, lines, shot list, delivery and edit settings), the
+    speech recogniser that times the subtitles and people's notes (markers in the OTIO): an unchanged episode is
+    neither re-encoded nor re-transcribed."""
     series = parameters["series"]
     music = series.edit.music
     return "cut-" + canonical_sha256({
@@ -102,4 +103,5 @@ def cut_key(_context: TaskRunContext, parameters: dict[str, Any]) -> str:
         "audio": {shot_id: line.sha256 for shot_id, line in parameters["audio"].items()},
         "music": _file_sha256(series.root / music.path) if music else None,
         "folder": str(Path(parameters["folder"]).resolve()), "whisper": settings.whisper(),
+        "notes": [vars(note) for note in parameters.get("notes") or []],
     })

@@ -1,40 +1,55 @@
-"""The episode flow: script → shot list → takes of every shot → voices → checks across shots → the cut (edit,
-subtitles, delivery). The only place that knows the order of the stages; the work itself lives in
-`aigms.production`, and these tasks only say how Prefect runs it: what is cached, retried, tagged for the GPU.
+"""The episode flow: script → shot list → takes of every shot (or the shots asked for) → voices → checks across
+shots → lip sync → the cut (edit, subtitles, delivery). The only place that knows the order of the stages; the work
+itself lives in `aigms.production`, and these tasks only say how Prefect runs it: what is cached, retried, tagged
+for the GPU or a remote camera's provider.
 
 A take already made is found by its recipe in the asset store (`generate.find_take`), so a re-render films only the
 shots a change touches; lines, the cross-shot checks and the cut are cached by Prefect under the content hash of
 their inputs (`aigms.flows.caching`). Lines are recorded while shots are filmed: CPU work overlaps generation,
-which the `generate` tag holds to one take per GPU (`aigms.flows.concurrency`)."""
+which the `generate` tag holds to one take per GPU, and a remote camera's `remote-<provider>` tag to the tasks its
+account takes at once (`aigms.flows.concurrency`). Where the render has got to is written on its run as it goes
+(`progress`), for the dashboard."""
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from prefect import flow, get_run_logger, task, unmapped
+from prefect import Task, flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
+from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
+from sqlalchemy.engine import Engine
 
 from aigms.db.session import open_database
 from aigms.flows.artifacts import publish_episode
 from aigms.flows.caching import across_key, cut_key, fresh, line_key
-from aigms.flows.concurrency import GENERATE_TAG, ensure_generation_limit
-from aigms.production import deliver, generate, qc, settings, storyboard
+from aigms.flows.concurrency import (GENERATE_TAG, ensure_generation_limit, ensure_provider_limits, provider_tag,
+                                     tags_for)
+from aigms.flows.locking import one_render_at_a_time
+from aigms.production import deliver, generate, progress, qc, settings, storyboard
 from aigms.production.bible import load_series
 from aigms.production.deliver import Cut
-from aigms.production.generate import RenderedTake, ShotResult, Steps
-from aigms.production.post import voice
-from aigms.production.review import runs
-from aigms.schemas.series import Series
+from aigms.production.deliver.interchange import FrameNote
+from aigms.production.generate import Recipe, RenderedTake, ShotResult, Steps, lipsync
+from aigms.production.generate.generators import GenerationFailed, Generator
+from aigms.production.generate.remote import StopRender
+from aigms.production.post import edit, voice
+from aigms.production.review import film_jobs, runs, selection
+from aigms.production.store import assets
+from aigms.schemas.series import Budget, Series
 from aigms.schemas.shotlist import Shot, ShotList
 
 
 @dataclass(frozen=True)
 class EpisodeResult:
+    """What a render delivered; a render of some shots that cannot cut the episode yet (a shot never filmed)
+    delivers no files."""
+
     folder: Path
-    video: Path
-    subtitles: Path
-    manifest: Path
+    video: Path | None
+    subtitles: Path | None
+    manifest: Path | None
     shots: int
     rendered: int
     reused: int
@@ -42,18 +57,33 @@ class EpisodeResult:
 
 
 @task(cache_policy=NONE)
-def plan_episode(database_url: str, series: Series, episode_id: str, strict: bool,
-                 force: bool) -> storyboard.PlannedEpisode:
-    return storyboard.plan_episode(open_database(database_url), series, episode_id, strict=strict, force=force)
+def plan_episode(database_url: str, series: Series, episode_id: str, strict: bool, force: bool,
+                 shots: list[str] | None) -> storyboard.PlannedEpisode:
+    return storyboard.plan_episode(open_database(database_url), series, episode_id, strict=strict, force=force,
+                                   shots=shots)
 
 
-# A take's steps, each a task of its own: keyframe and film hold a GPU slot, QC does not.
-STEPS = Steps(keyframe=task(generate.make_keyframe, cache_policy=NONE, tags=[GENERATE_TAG]),
-              film=task(generate.film_take, cache_policy=NONE, tags=[GENERATE_TAG]),
+_film_take = task(generate.film_take, cache_policy=NONE)
+
+
+def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, recipe: Recipe,
+              seed: int, generator: Generator, keyframe: RenderedTake | None) -> RenderedTake:
+    """Every segment of one take, a task holding what its camera needs: a GPU slot, or its provider's (`tags_for`)."""
+    return _film_take.with_options(tags=tags_for(generator))(engine, store, series, shot, shot_row_id, recipe, seed,
+                                                              generator, keyframe)
+
+
+# A take's steps, each a task of its own: keyframe and film hold a GPU slot (or a provider's), QC does not.
+STEPS = Steps(keyframe=task(generate.make_keyframe, cache_policy=NONE, tags=[GENERATE_TAG]), film=film_take,
               check=task(qc.check_take, cache_policy=NONE))
 
 
-@task(cache_policy=NONE, retries=1)
+def _retry(_task: Task, _run: Any, state: State) -> bool:
+    """Retry a shot, not a render a provider has stopped (no credit, a wrong key): that waits for a person."""
+    return not isinstance(state.result(raise_on_failure=False), StopRender)
+
+
+@task(cache_policy=NONE, retries=1, retry_condition_fn=_retry)
 def film_shot(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int,
               takes: int = 1) -> ShotResult:
     """The shot's takes and retakes, found by recipe or made by the steps. Untagged: holding a GPU slot while its
@@ -73,53 +103,95 @@ def record_line(database_url: str, store: Path, series: Series, language: str, s
 
 
 @task(cache_key_fn=across_key, persist_result=True)
-def check_across_shots(database_url: str, series: Series, shotlist: ShotList,
+def check_across_shots(database_url: str, store: Path, series: Series, shotlist: ShotList,
                        selected: dict[str, RenderedTake]) -> list[str]:
-    clips = {shot_id: (take.take_id, take.clip) for shot_id, take in selected.items()}
-    return qc.check_episode(open_database(database_url), series, shotlist, clips)
+    clips = {shot_id: (take.take_id, take.clip, take.clip_sha256) for shot_id, take in selected.items()}
+    return qc.check_episode(open_database(database_url), series, shotlist, clips, assets.derived_dir(store, "qc"))
+
+
+@task(cache_policy=NONE, tags=[provider_tag("kling")])
+def sync_lips(database_url: str, store: Path, series: Series, shot: Shot, shot_row_id: int, take: RenderedTake,
+              line: voice.LineAudio) -> RenderedTake | None:
+    """The dialogue take with its mouth moved to its line (`lipsync: kling`), found by its recipe or made, and cut
+    in; None, with a warning, where the take cannot be lip-synced or Kling's task fails."""
+    engine = open_database(database_url)
+    try:
+        synced = lipsync.sync_lips(engine, store, series, shot, shot_row_id, take, line.path, line.sha256,
+                                   edit.LEAD_IN)
+    except GenerationFailed as failure:
+        get_run_logger().warning("shot %s: no lip sync: %s", shot.id, failure.reason)
+        return None
+    selection.select_take(engine, shot_row_id, synced.take_id)
+    return synced
 
 
 @task(cache_key_fn=cut_key, persist_result=True)
 def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotList, takes: dict[str, RenderedTake],
-                audio: dict[str, voice.LineAudio], folder: Path) -> Cut:
-    return deliver.cut(open_database(database_url), store, series, shotlist, takes, audio, folder)
+                audio: dict[str, voice.LineAudio], folder: Path, notes: list[FrameNote]) -> Cut:
+    return deliver.cut(open_database(database_url), store, series, shotlist, takes, audio, folder, notes)
 
 
 @flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
+@one_render_at_a_time
 def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | None = None,
-                   strict: bool = False, force: bool = False, takes: int = 1) -> EpisodeResult:
+                   strict: bool = False, force: bool = False, takes: int = 1, wait: bool = False,
+                   budget_override: bool = False, shots: list[str] | None = None,
+                   run_id: int | None = None) -> EpisodeResult:
     """Render one episode of the series in `series_dir` into `out_dir/<series>/<episode>/`, `takes` takes a shot;
-    the shot list must be approved unless `force` (previs of a draft, tests)."""
+    the shot list must be approved unless `force` (previs of a draft, tests). Another render of the episode is
+    refused, or waited for with `wait` (`one_render_at_a_time`). `budget_override` (a director's call) films past
+    the series' budgets; every call is still priced and recorded. `shots` films only the shots named (none when
+    empty) and cuts the episode from every other shot's selected take; `run_id` is a film job the dashboard
+    queued, whose render run this flow takes over."""
     logger = get_run_logger()
     ensure_generation_limit()
     home_dir = settings.home(home)
     store, url = settings.store(home_dir), settings.database(home_dir)
     engine, series = open_database(url), load_series(Path(series_dir))
-    planned = plan_episode(url, series, episode_id, strict, force)
+    if budget_override:
+        series = series.model_copy(update={"budget": Budget()})
+    planned = plan_episode(url, series, episode_id, strict, force, shots)
     for warning in planned.warnings:
         logger.warning(warning)
-    run = runs.open_run(engine, planned, flow_run.id)
-    shots, folder = run.shotlist.shots, Path(out_dir) / series.id / episode_id
-    with runs.recording(engine, run):
-        lines = {shot.id: (shot, record_line.submit(url, store, series, run.shotlist.language, shot))
-                 for shot in shots if shot.kind == "dialogue"}
-        filmed = film_shot.map(unmapped(url), unmapped(store), unmapped(series), shots,
-                               [planned.rows[shot.id] for shot in shots], unmapped(takes))
-        results = {shot.id: future.result() for shot, future in zip(shots, filmed)}
-        selected = runs.selected_takes(run, results)
+    generate.check_generators(series, planned.shotlist.shots)
+    ensure_provider_limits(series, planned.shotlist.shots)
+    run = runs.open_run(engine, planned, flow_run.id, run_id)
+    language, folder, cut = run.shotlist.language, Path(out_dir) / series.id / episode_id, None
+    with runs.recording(engine, run), progress.listening(film_jobs.progress_recorder(engine, run.id)):
+        lines = {shot.id: (shot, record_line.submit(url, store, series, language, shot))
+                 for shot in run.shotlist.shots if shot.kind == "dialogue"}
+        filmed = film_shot.map(unmapped(url), unmapped(store), unmapped(series), run.filming,
+                               [run.rows[shot.id] for shot in run.filming], unmapped(takes))
+        results = {}
+        for shot, future in zip(run.filming, filmed):
+            results[shot.id] = future.result()
+            progress.report(progress.FILMED, shot=shot.id)
         failures = [failure for result in results.values() for failure in result.failures]
-        failures += check_across_shots(url, series, run.shotlist, selected)
+        selected, missing = runs.cut_takes(engine, store, run, results)
+        if missing:
+            failures.append(f"no cut of {episode_id} yet: shots {', '.join(missing)} have no take to cut in")
+        else:
+            failures += check_across_shots(url, store, series, run.shotlist, selected)
         for failure in failures:
             logger.warning(failure)
-        audio = {shot_id: fresh(future, record_line, url, store, series, run.shotlist.language, shot)
-                 for shot_id, (shot, future) in lines.items()}
-        cut = fresh(cut_episode.submit(url, store, series, run.shotlist, selected, audio, folder), cut_episode,
-                    url, store, series, run.shotlist, selected, audio, folder)
-        rendered = runs.complete_run(engine, store, run, selected, cut)
-    publish_episode(engine, series.id, episode_id, run.shotlist, selected, failures, cut.video)
-    for warning in cut.warnings:
-        logger.warning(warning)
-    logger.info("episode %s: %d shots, %d rendered, %d reused → %s", episode_id, len(selected), rendered,
-                len(selected) - rendered, cut.video)
-    return EpisodeResult(folder, cut.video, cut.subtitles, cut.manifest, len(selected), rendered,
-                         len(selected) - rendered, planned.warnings + failures + cut.warnings)
+        if not missing:
+            audio = {shot_id: fresh(future, record_line, url, store, series, language, shot)
+                     for shot_id, (shot, future) in lines.items()}
+            if series.lipsync:
+                synced = {shot_id: sync_lips.submit(url, store, series, lines[shot_id][0], run.rows[shot_id],
+                                                    selected[shot_id], line) for shot_id, line in audio.items()}
+                selected.update({shot_id: take for shot_id, future in synced.items() if (take := future.result())})
+            notes = deliver.take_notes(engine, selected)
+            progress.report(progress.CUT)
+            cut = fresh(cut_episode.submit(url, store, series, run.shotlist, selected, audio, folder, notes),
+                        cut_episode, url, store, series, run.shotlist, selected, audio, folder, notes)
+        rendered = runs.complete_run(engine, store, run, selected, cut, failures[-1] if missing else None)
+    if cut is not None:
+        publish_episode(engine, series.id, episode_id, run.shotlist, selected, failures, cut.video)
+        for warning in cut.warnings:
+            logger.warning(warning)
+    filming = len(run.filming)
+    logger.info("episode %s: %d shots filmed, %d rendered, %d reused → %s", episode_id, filming, rendered,
+                filming - rendered, cut.video if cut else "no cut")
+    return EpisodeResult(folder, cut and cut.video, cut and cut.subtitles, cut and cut.manifest, filming, rendered,
+                         filming - rendered, planned.warnings + failures + (cut.warnings if cut else []))

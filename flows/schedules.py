@@ -1,7 +1,8 @@
 """The `schedules:` of series.yaml as Prefect deployments of `render_series`, each on its cron schedule, for
 `aigms serve` to register and run with Prefect's own runner (`prefect.serve`), or to register on a work pool whose
-workers, one per GPU machine, run them (`register_on_pool`). Prefect's calls are made synchronously (`_sync=True`)
-even from a thread whose event loop runs (a notebook), where they would otherwise hand back a coroutine."""
+workers, one per GPU machine, run them (`register_on_pool`); beside them, the unscheduled deployment the dashboard
+starts its film jobs on. Prefect's calls are made synchronously (`_sync=True`) even from a thread whose event loop
+runs (a notebook), where they would otherwise hand back a coroutine."""
 
 from pathlib import Path
 
@@ -11,16 +12,17 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.exceptions import ObjectNotFound
 from prefect.schedules import Cron
 
-from aigms.production import settings
+from aigms.flows.film_job import DEPLOYMENT, film_job
 from aigms.flows.series import render_series
+from aigms.production import settings
 from aigms.production.bible import find_series_file, load_series
 from aigms.schemas.errors import InputError
 
 
 def deployments(series_dir: Path, out_dir: Path, home: Path | None,
                 entrypoint_type: EntrypointType = EntrypointType.FILE_PATH) -> list[RunnerDeployment]:
-    """One deployment per schedule, named `<series>-<schedule>`; paths are made absolute, since the runner may
-    start flow runs from another working directory."""
+    """One deployment per schedule, named `<series>-<schedule>`, and `film-job/dashboard`; paths are made
+    absolute, since the runner may start flow runs from another working directory."""
     bible = find_series_file(series_dir)
     series = load_series(bible)
     if not series.schedules:
@@ -42,6 +44,11 @@ def deployments(series_dir: Path, out_dir: Path, home: Path | None,
                         "takes": schedule.takes},
             entrypoint_type=entrypoint_type, _sync=True,
         ))
+    made.append(film_job.to_deployment(
+        name=DEPLOYMENT, tags=["aigms", "film-job"], description="film jobs started from the aigms dashboard",
+        parameters={"out_dir": str(out_dir.resolve()), "home": str(settings.home(home))},
+        entrypoint_type=entrypoint_type, _sync=True,
+    ))
     return made
 
 

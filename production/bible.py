@@ -1,5 +1,6 @@
-"""Reading `series.yaml`: validation errors point at the line a person must fix, and every reference image is
-checked before any render starts, so a typo costs a second rather than a night of GPU time."""
+"""Reading `series.yaml`: validation errors point at the line a person must fix, and every file the bible names is
+checked before any render starts — inside the series folder, there, and an image where an image belongs — so a
+typo costs a second rather than a night of GPU time."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,11 +9,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from aigms.production.user_files import BIBLE_BYTES, BIBLE_VALUES, image_type, inside, load_yaml, read_text, yaml_line
 from aigms.schemas.errors import InputError
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot
 
 BIBLE_NAME = "series.yaml"
+OUTSIDE_FIX = "keep every file the series uses inside its folder (copy it in; a link out of the folder is refused)"
 
 
 def find_series_file(start: Path) -> Path:
@@ -32,15 +35,7 @@ def load_series(path: Path) -> Series:
         path = path / BIBLE_NAME
     if not path.is_file():
         raise InputError(path, None, "file not found", "check the path, or run `aigms init DIR` to make one")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)
-        root_node = yaml.compose(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        problem = getattr(error, "problem", None) or str(error)
-        raise InputError(path, line, f"not valid YAML ({problem})", "fix the indentation or quoting there") from None
+    data, root_node = load_yaml(path, read_text(path, BIBLE_BYTES, "series bible"), BIBLE_VALUES)
     if not isinstance(data, dict):
         raise InputError(path, 1, "expected a mapping of keys such as id, title, characters", "see `aigms schema series`")
     try:
@@ -57,28 +52,44 @@ def load_series(path: Path) -> Series:
 
 
 def check_references(series: Series, path: Path, root_node: yaml.Node | None = None) -> None:
-    """Every reference image, music bed and episode script named by the bible must exist before anything is rendered."""
+    """Every file the bible names — reference images, the music bed, episode scripts, recorded voices — must be
+    inside the series folder and be there; a reference image must decode as one."""
+    def line(*location: Any) -> int | None:
+        return yaml_line(root_node, location) if root_node else None
+
     for group, entries in (("characters", series.characters), ("locations", series.locations)):
         for key, entry in entries.items():
             for index, reference in enumerate(entry.references):
-                if not (series.root / reference).is_file():
-                    line = yaml_line(root_node, (group, key, "references", index)) if root_node else None
-                    raise InputError(
-                        path, line, f"reference image {reference} of {group[:-1]} {key!r} not found",
-                        f"put the image at {series.root / reference} or correct the path",
-                    )
+                where = line(group, key, "references", index)
+                what = f"reference image {reference} of {group[:-1]} {key!r}"
+                found = _named_file(series, path, where, reference, what, "put the image there or correct the path")
+                try:
+                    image_type(found)
+                except ValueError as error:
+                    raise InputError(path, where, f"{what} {error}", "use a PNG, JPEG or WebP picture (export it "
+                                     "again from the drawing program)") from None
     music = series.edit.music
-    if music is not None and not (series.root / music.path).is_file():
-        line = yaml_line(root_node, ("edit", "music", "path")) if root_node else None
-        raise InputError(path, line, f"music bed {music.path} not found",
-                         f"put the audio file at {series.root / music.path} or correct the path")
+    if music is not None:
+        _named_file(series, path, line("edit", "music", "path"), music.path, f"music bed {music.path}",
+                    "put the audio file there or correct the path")
     for index, episode in enumerate(series.episodes):
-        if not (series.root / episode.script).is_file():
-            line = yaml_line(root_node, ("episodes", index, "script")) if root_node else None
-            raise InputError(
-                path, line, f"script {episode.script} of episode {episode.id} not found",
-                f"write the script at {series.root / episode.script} or correct the path",
-            )
+        _named_file(series, path, line("episodes", index, "script"), episode.script,
+                    f"script {episode.script} of episode {episode.id}", "write the script there or correct the path")
+    _check_voices(series)
+
+
+def _named_file(series: Series, bible: Path, line: int | None, named: Path, what: str, fix: str) -> Path:
+    try:
+        found = inside(series.root, named)
+        there = found is not None and found.is_file()
+    except (OSError, RuntimeError) as error:  # a name too long for the file system, a link that points at itself
+        raise InputError(bible, line, f"{what} cannot be read ({getattr(error, 'strerror', None) or error})",
+                         fix) from None
+    if found is None:
+        raise InputError(bible, line, f"{what} leads outside the series folder {series.root}", OUTSIDE_FIX)
+    if not there:
+        raise InputError(bible, line, f"{what} not found (looked at {series.root / named})", fix)
+    return found
 
 
 @dataclass(frozen=True)
@@ -105,21 +116,19 @@ def shot_references(series: Series, shot: Shot) -> list[Reference]:
     return found
 
 
-def yaml_line(node: yaml.Node | None, location: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the deepest YAML node on the path that exists; pydantic knows keys, YAML knows lines."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in location:
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value == str(part):
-                    child = value_node
-                    line = key_node.start_mark.line + 1
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-            line = child.start_mark.line + 1
-        if child is None:
-            break
-        node = child
-    return line
+def _check_voices(series: Series) -> None:
+    """Recorded lines are found by name (`voices/<line id>.wav`), not listed; each must still be the series' own."""
+    folder = series.root / "voices"
+    if not folder.exists():
+        return
+    if inside(series.root, "voices") is None:
+        raise InputError(folder, None, f"the voices folder leads outside the series folder {series.root}",
+                         OUTSIDE_FIX)
+    for recording in sorted(folder.iterdir()):
+        try:
+            found = inside(series.root, recording.relative_to(series.root))
+        except RuntimeError as error:
+            raise InputError(recording, None, f"recorded line cannot be read ({error})", OUTSIDE_FIX) from None
+        if found is None:
+            raise InputError(recording, None, f"recorded line leads outside the series folder {series.root}",
+                             OUTSIDE_FIX)

@@ -7,6 +7,8 @@ from pathlib import Path
 import jinja2
 
 from aigms.production.store.files import atomic_write_text
+from aigms.schemas.errors import InputError
+from aigms.schemas.series import LANGUAGE_PATTERN
 
 
 def slug(title: str) -> str:
@@ -19,6 +21,11 @@ def scaffold(folder: Path, title: str, language: str) -> Path:
     bible = folder / "series.yaml"
     if bible.exists():
         raise FileExistsError(f"{bible} already exists; choose an empty folder")
+    if re.search(r"[\x00-\x1f\x7f-\x9f]", title):
+        raise InputError(bible, None, "the title holds a line break or another control character (it would end the "
+                         "line it is written on in series.yaml and the script)", "give the title on one line")
+    if not re.fullmatch(LANGUAGE_PATTERN, language):
+        raise InputError(bible, None, f"{language!r} is not a language tag", "use one such as en, zh or zh-Hans")
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resources.files("aigms.templates") / "scaffold")),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True,

@@ -16,3 +16,8 @@ class InputError(Exception):
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
         return f"{where}: {self.problem}; {self.fix}"
+
+
+class BudgetExceeded(RuntimeError):
+    """A model call that would cross a budget was not made; printed as one line by the CLI. The render stops with
+    every finished take kept (`aigms.production.generate.costs`)."""

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from aigms.schemas.series import GeneratorSettings
+from aigms.schemas.series import FrameRate, GeneratorSettings
 
 Transition = Literal["cut", "dissolve", "fade_in", "fade_out"]
 ShotSize = Literal["ECU", "CU", "MCU", "MS", "MLS", "WS", "EWS"]
@@ -17,6 +17,8 @@ Pace = Literal["slow", "normal", "fast"]
 Mode = Literal["t2v", "i2v", "extend"]
 
 SHOT_SIZES: tuple[str, ...] = ShotSize.__args__
+MAX_SHOT_SECONDS = 600.0
+BOUNDED = ConfigDict(allow_inf_nan=False)
 BOOKKEEPING = {"scene", "lines", "dialogue", "source_sha256", "edited", "min_duration", "max_duration"}
 EDITABLE = ("size", "framing", "angle", "move", "pace", "duration", "characters", "subject", "emotion", "transition",
             "note", "generator")
@@ -25,14 +27,18 @@ EDITABLE = ("size", "framing", "angle", "move", "pace", "duration", "characters"
 class Segment(BaseModel):
     """One model call: video models make ~5 s at a time; a longer shot is a chain, each link with its own prompt."""
 
+    model_config = BOUNDED
+
     index: int = Field(ge=0)
-    start: float = Field(ge=0, description="seconds from the start of the shot")
-    duration: float = Field(gt=0)
+    start: float = Field(ge=0, le=MAX_SHOT_SECONDS, description="seconds from the start of the shot")
+    duration: float = Field(gt=0, le=MAX_SHOT_SECONDS)
     mode: Mode = Field(description="t2v from text, i2v from a keyframe, extend: continue the previous segment")
     prompt: str
 
 
 class Shot(BaseModel):
+    model_config = BOUNDED
+
     id: str = Field(pattern=r"^[0-9]{3,}[A-Z]?$", examples=["010", "015", "010A"])
     scene: int = Field(ge=1, description="1-based index of the scene in the script")
     kind: Literal["establishing", "action", "dialogue"]
@@ -50,9 +56,10 @@ class Shot(BaseModel):
     emotion: str | None = Field(None, description="from a parenthetical or markup, e.g. 'whispering'")
     dialogue: list[str] = Field(default_factory=list, description="ids of the lines spoken in the shot: <shot>-<n>")
     lines: list[int] = Field(default_factory=list, description="source lines of the script this shot covers")
-    duration: float = Field(gt=0, description="seconds, a whole number of frames at the delivery fps")
-    min_duration: float | None = Field(None, description="shortest this shot can be cut")
-    max_duration: float | None = Field(None, description="longest this shot can hold")
+    duration: float = Field(gt=0, le=MAX_SHOT_SECONDS,
+                            description="seconds, a whole number of frames at the delivery fps")
+    min_duration: float | None = Field(None, ge=0, le=MAX_SHOT_SECONDS, description="shortest this shot can be cut")
+    max_duration: float | None = Field(None, ge=0, le=MAX_SHOT_SECONDS * 2, description="longest this shot can hold")
     note: str = Field("", description="a director's note, added to every prompt of the shot")
     prompt: str = ""
     segments: list[Segment] = Field(default_factory=list)
@@ -76,7 +83,7 @@ class ShotEdit(BaseModel):
     """One row of an exported shot list as a person may change it; the read-only columns (text, lines, speaker…)
     are there to read and are ignored on import."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     id: str = Field(pattern=r"^[0-9]{3,}[A-Z]?$")
     size: ShotSize
@@ -84,7 +91,7 @@ class ShotEdit(BaseModel):
     angle: Angle
     move: Move
     pace: Pace = "normal"
-    duration: float = Field(gt=0)
+    duration: float = Field(gt=0, le=MAX_SHOT_SECONDS, description="seconds")
     characters: list[str] = Field(default_factory=list)
     subject: str = ""
     emotion: str | None = None
@@ -109,10 +116,12 @@ class DurationReport(BaseModel):
 
 
 class ShotList(BaseModel):
+    model_config = BOUNDED
+
     series: str
     episode: str
     language: str
-    fps: int
+    fps: FrameRate
     shots: list[Shot] = Field(default_factory=list)
     ending: Literal["cut", "fade_out"] = Field("cut", description="how the episode leaves its last shot")
 

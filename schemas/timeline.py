@@ -5,12 +5,16 @@ same episode can be rendered again from it alone."""
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from aigms.schemas.series import ImplicitLabel, SubtitleRules, VisibleLabel
+from aigms.schemas.series import (EPISODE_ID, MAX_EPISODE_SECONDS, SERIES_ID, FrameRate, ImplicitLabel, SubtitleRules,
+                                  VisibleLabel)
 from aigms.schemas.shotlist import Transition
 
 SHA256 = r"^[0-9a-f]{64}$"
+# A timeline comes back in a manifest, which anyone can edit: every number is bounded as the bible's are.
+BOUNDED = ConfigDict(allow_inf_nan=False)
+MAX_FRAMES = MAX_EPISODE_SECONDS * 60
 
 
 class Media(BaseModel):
@@ -24,23 +28,26 @@ class PictureClip(BaseModel):
     shot: str = Field(description="shot id")
     take: str = Field(description="the selected take: the hash of its recipe")
     media: Media
-    start_frame: int = Field(ge=0, description="first frame on the episode timeline")
-    frames: int = Field(gt=0)
+    start_frame: int = Field(ge=0, le=MAX_FRAMES, description="first frame on the episode timeline")
+    frames: int = Field(gt=0, le=MAX_FRAMES)
     transition: Transition = Field("cut", description="how the edit enters this shot")
-    transition_frames: int = Field(0, ge=0, description="length of the dissolve or fade, in frames")
+    transition_frames: int = Field(0, ge=0, le=MAX_FRAMES, description="length of the dissolve or fade, in frames")
 
 
 class DialogueClip(BaseModel):
+    model_config = BOUNDED
+
     line: str = Field(description="line id: recorded lines are found as voices/<line id>.wav")
     shot: str
     speaker: str
     text: str = Field(description="the line as the script writes it")
     source: Literal["recorded", "scratch"]
     media: Media
-    start: float = Field(ge=0, description="seconds on the episode timeline")
-    duration: float = Field(gt=0, description="length of the audio")
-    shot_end: float = Field(description="the line is cut where its shot ends")
-    overrun: float = Field(0.0, ge=0, description="seconds of audio past the end of the shot, cut off")
+    start: float = Field(ge=0, le=MAX_EPISODE_SECONDS, description="seconds on the episode timeline")
+    duration: float = Field(gt=0, le=MAX_EPISODE_SECONDS, description="length of the audio")
+    shot_end: float = Field(ge=0, le=MAX_EPISODE_SECONDS, description="the line is cut where its shot ends")
+    overrun: float = Field(0.0, ge=0, le=MAX_EPISODE_SECONDS,
+                           description="seconds of audio past the end of the shot, cut off")
 
     @property
     def end(self) -> float:
@@ -48,26 +55,32 @@ class DialogueClip(BaseModel):
 
 
 class MusicClip(BaseModel):
+    model_config = BOUNDED
+
     media: Media
-    gain_db: float
-    duck_ratio: float
+    gain_db: float = Field(ge=-60, le=12)
+    duck_ratio: float = Field(ge=1, le=20)
 
 
 class Timeline(BaseModel):
+    model_config = BOUNDED
+
     version: Literal[1] = 1
-    series: str
-    episode: str
+    series: str = Field(pattern=SERIES_ID, max_length=64)
+    episode: str = Field(pattern=EPISODE_ID, max_length=64)
     language: str
-    width: int
-    height: int
-    fps: int
-    audio_rate: int
+    width: int = Field(ge=16, le=7680)
+    height: int = Field(ge=16, le=4320)
+    fps: FrameRate
+    gop: int = Field(15, ge=2, le=300, description="frames from one keyframe to the next: where the picture can be cut")
+    audio_rate: int = Field(ge=8000, le=192000)
     picture: list[PictureClip]
-    ending_frames: int = Field(0, ge=0, description="the last shot fades to black over this many frames (FADE OUT.)")
+    ending_frames: int = Field(0, ge=0, le=MAX_FRAMES,
+                               description="the last shot fades to black over this many frames (FADE OUT.)")
     dialogue: list[DialogueClip] = Field(default_factory=list)
     music: MusicClip | None = None
-    loudness: float = Field(description="integrated loudness target, LUFS")
-    true_peak: float
+    loudness: float = Field(ge=-40, le=-5, description="integrated loudness target, LUFS")
+    true_peak: float = Field(ge=-9, le=0)
     label: VisibleLabel
     implicit_label: ImplicitLabel
     content_producer: str = Field(description="who the implicit label names as producer")

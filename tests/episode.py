@@ -1,6 +1,6 @@
 """One rendered episode for the whole test session: the example series at 320×180, s01e02 rendered through the real
 Prefect flow (with a studio recording of line 090-1 that says another sentence, for the delivery's checks), s01e01
-only recorded, and three people with three roles. It is rendered once per test run, on the database the run tests
+only recorded, and four people with four roles. It is rendered once per test run, on the database the run tests
 (SQLite, or PostgreSQL under `make test`): under pytest-xdist the first worker to need it renders it while the
 other waits (a file lock), and each worker, or each test that changes it, works on a copy (`Studio.copy`: the
 series, the database, the asset store and the delivery folder), so the pristine render is never touched."""
@@ -34,8 +34,8 @@ from aigms.production.storyboard.ingest import read_episode, record_episode
 from aigms.schemas.series import Voice
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
-PASSWORDS = {"mei": "director-pass", "kai": "viewer-pass", "ada": "admin-pass"}
-ROLES = {"mei": "director", "kai": "viewer", "ada": "admin"}
+PASSWORDS = {"mei": "director-pass", "kai": "viewer-pass", "ada": "admin-pass", "lee": "artist-pass"}
+ROLES = {"mei": "director", "kai": "viewer", "ada": "admin", "lee": "artist"}
 WRONG_LINE, WRONG_SHOT = "090-1", "090"  # recorded in the studio saying another sentence
 
 
@@ -60,7 +60,8 @@ class Studio:
         return self.home / "store"
 
     def settings(self, prefect_ui_url: str | None = None) -> Settings:
-        return Settings(self.database_url, self.store, new_secret(), prefect_ui_url)
+        """Film jobs started from this dashboard deliver where the studio's render did."""
+        return Settings(self.database_url, self.store, new_secret(), prefect_ui_url, out=self.out)
 
     def render(self, *, force: bool = True, whisper: str = "none") -> EpisodeResult:
         """s01e02 through the flow again, finding the studio's database where `aigms render` does. Speech
@@ -86,7 +87,7 @@ class Studio:
 
 def render_studio(root: Path) -> Studio:
     """s01e02 rendered by the flow (with Whisper hearing its lines); s01e01 recorded but not filmed; a director, a
-    viewer and an admin."""
+    viewer, an admin and an artist."""
     series_dir, home, out = small_copy(root / "series"), root / "home", root / "out"
     (series_dir / "voices").mkdir()
     synthesize("The weather was lovely at the seaside yesterday.", "en", Voice(),

@@ -175,7 +175,9 @@ def test_a_director_rejects_through_the_api_and_the_retake_is_queued(client: Tes
     assert [(r["rejected_take_id"], r["note"]) for r in queue] == [(take["id"], "closer on Lin")]
 
 
-def test_openapi_describes_the_api(client: TestClient) -> None:
+def test_openapi_describes_the_api_to_people_signed_in(client: TestClient) -> None:
+    assert client.get("/api/openapi.json").status_code == 401
+    sign_in(client, "kai")
     paths = client.get("/api/openapi.json").json()["paths"]
     assert {"/api/series", "/api/episodes/{episode_id}", "/api/shots/{shot_id}", "/api/takes/{take_id}/review",
             "/api/retakes"} <= set(paths)

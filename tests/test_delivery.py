@@ -87,7 +87,7 @@ def test_the_edl_and_the_fcp_xml_parse_with_the_adapters(delivered: dict) -> Non
 def test_the_manifest_validates_and_lists_every_file_by_hash(delivered: dict) -> None:
     data = json.loads((delivered["folder"] / "manifest.json").read_text())
     jsonschema.validate(data, Manifest.model_json_schema())
-    assert set(data["outputs"]) == {"video", "subtitles", "webvtt", "otio", "edl", "fcp_xml"}
+    assert set(data["outputs"]) == {"video", "subtitles", "webvtt", "otio", "edl", "fcp_xml", "aaf"}
     for entry in data["outputs"].values():
         assert assets.sha256_file(delivered["folder"] / entry["path"]) == entry["sha256"]
     assert data["picture_sha256"] == media.picture_sha256(delivered["folder"] / "episode.mp4")

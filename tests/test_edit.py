@@ -19,6 +19,7 @@ from aigms.production.generate.generators import animatic
 from aigms.production.post.voice import synthesize
 from aigms.schemas.series import MusicBed, Voice
 from aigms.schemas.shotlist import Shot, ShotList
+from aigms.schemas.timeline import Media
 from builders import tiny_series
 from test_stages import frame, pcm
 
@@ -74,9 +75,12 @@ def cut(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "picture": picture, "sound": sound, "master": master, "srt": srt, "aigc": aigc, "warnings": warnings}
 
 
-def test_only_the_label_and_the_transitions_are_re_encoded(cut: dict) -> None:
-    assert [(segment.clips, segment.render) for segment in cut["segments"]] == [
-        ((0,), True), ((1,), False), ((2, 3, 4), True)]
+def test_only_the_gops_under_the_label_and_the_transitions_are_re_encoded(cut: dict) -> None:
+    """Clips start at frames 0, 24, 72, 96 and 120, a keyframe every 15 frames of each: the label (frames 0–11), the
+    dissolve (90–101) and the fade (120–131) are each widened to the keyframes around them."""
+    assert [(segment.start, segment.end, segment.render) for segment in cut["segments"]] == [
+        (0, 15, True), (15, 24, False), (24, 72, False), (72, 87, False), (87, 111, True), (111, 120, False),
+        (120, 135, True), (135, 144, False)]
 
 
 def test_a_clip_joined_untouched_decodes_to_the_same_frames(cut: dict) -> None:
@@ -163,18 +167,22 @@ def test_a_line_longer_than_its_shot_is_cut_and_reported(cut: dict) -> None:
     assert not cut["warnings"]
 
 
-def test_a_clip_in_another_encode_is_conformed_before_joining(cut: dict, tmp_path: Path) -> None:
+def test_a_clip_in_another_encode_is_conformed_once_and_kept(cut: dict, tmp_path: Path) -> None:
     odd = tmp_path / "odd.mp4"
     subprocess.run([media.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=s=640x360:r=30", "-frames:v",
                     "30", "-c:v", "libx264", "-crf", "30", "-pix_fmt", "yuv420p", str(odd)], check=True)
     timeline = cut["timeline"]
     clips = [clip.model_copy() for clip in timeline.picture]
-    clips[1] = clips[1].model_copy(update={"media": clips[1].media.model_copy(update={"path": str(odd)})})
+    clips[1] = clips[1].model_copy(update={"media": Media(path=str(odd), sha256=assets.sha256_file(odd))})
     changed = timeline.model_copy(update={"picture": clips, "dialogue": []})
-    out = tmp_path / "picture.mp4"
-    segments = edit.render_picture(changed, out)
-    assert all(segment.render for segment in segments if 1 in segment.clips)
-    info = media.probe(out)
+    cache, out, again = tmp_path / "cache", tmp_path / "picture.mp4", tmp_path / "again.mp4"
+    edit.render_picture(changed, out, cache_dir=cache)
+    (conformed,) = (cache / "conformed").iterdir()
+    made = conformed.stat().st_mtime_ns
+    segments = edit.render_picture(changed, again, cache_dir=cache)
+    assert [segment.render for segment in segments if segment.clips == (1,)] == [False]
+    assert list((cache / "conformed").iterdir()) == [conformed] and conformed.stat().st_mtime_ns == made
+    info = media.probe(again)
     assert (info.frames, info.width, info.height, info.fps) == (144, 320, 180, FPS)
 
 

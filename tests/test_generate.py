@@ -282,6 +282,11 @@ def test_black_output_fails_the_take_retries_and_the_animatic_stands_in(tiny_mod
             ("diffusers", "failed"), ("diffusers", "failed"), ("animatic", "ok")]
         assert all("all-black" in t.failure_reason for t in takes[:2])
         assert takes[0].seed != takes[1].seed
+        calls = session.scalars(select(models.ModelCall).order_by(models.ModelCall.id)).all()
+        assert [(call.backend, call.state, call.device, call.take_id) for call in calls] == [
+            ("diffusers", "failed", "cpu", takes[0].id), ("diffusers", "failed", "cpu", takes[1].id),
+            ("animatic", "succeeded", "cpu", takes[2].id)]
+        assert all(call.device_seconds > 0 for call in calls)  # a failed call held its device too
     assert result.selected.generator == "animatic"
     assert media.probe(result.selected.clip).frames == 24
 

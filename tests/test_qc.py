@@ -16,9 +16,9 @@ from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.production import qc
 from aigms.production.generate import footage
-from aigms.production.generate.takes import render_shot, take_seed
+from aigms.production.generate.takes import render_shot, render_take, take_seed
 from aigms.schemas.series import GeneratorSettings, Series
-from aigms.schemas.shotlist import Segment, Shot
+from aigms.schemas.shotlist import Segment, Shot, ShotList
 from builders import draw_plate, tiny_series
 from databases import fresh_database_url
 
@@ -288,3 +288,49 @@ def test_faces_are_found_the_same_from_many_threads_at_once() -> None:
         thread.join()
     assert len(found) == 4 * 25 * 4
     assert [(index, result) for index, result in found if result != expected[index]] == []
+
+
+def across_shot(id: str, scene: int) -> Shot:
+    return Shot(id=id, scene=scene, kind="action", size="WS", location="lab", characters=["lin"],
+                text=f"Lin waits ({id}).", duration=1.0)
+
+
+ACROSS_SHOTS = [across_shot("010", 1), across_shot("020", 1), across_shot("030", 1), across_shot("040", 2)]
+
+
+def check_across(engine, series: Series, takes: dict, cache: Path | None) -> list[str]:
+    shotlist = ShotList(series="tiny", episode="e1", language="en", fps=FPS, shots=ACROSS_SHOTS)
+    clips = {shot_id: (take.take_id, take.clip, take.clip_sha256) for shot_id, take in takes.items()}
+    return qc.check_episode(engine, series, shotlist, clips, cache)
+
+
+@pytest.mark.database
+def test_checks_across_shots_score_each_cut_in_a_scene_and_each_set_against_its_scene(
+        series: Series, tmp_path: Path, database_url: str) -> None:
+    engine = open_database(database_url)
+    takes = {shot.id: render_take(engine, tmp_path / "store", series, shot, None) for shot in ACROSS_SHOTS}
+    check_across(engine, series, takes, None)
+    found = {shot_id: set(qc_rows(engine, take.take_id)) for shot_id, take in takes.items()}
+    assert found == {"010": {"scene_location"}, "020": {"continuity", "scene_location"},
+                     "030": {"continuity", "scene_location"}, "040": set()}
+    assert qc_rows(engine, takes["020"].take_id)["continuity"].reason == "last frame of 010 against the first of 020"
+
+
+@pytest.mark.database
+def test_checks_across_shots_after_a_retake_score_only_the_pairs_with_the_new_take(
+        series: Series, tmp_path: Path, database_url: str) -> None:
+    engine = open_database(database_url)
+    store, cache = tmp_path / "store", tmp_path / "qc"
+    takes = {shot.id: render_take(engine, store, series, shot, None) for shot in ACROSS_SHOTS}
+    check_across(engine, series, takes, cache)
+    # 040 is alone in its scene and after a change of scene: nothing to compare it with, so it is not even decoded
+    assert (len(list((cache / "samples").iterdir())), len(list((cache / "pairs").iterdir()))) == (3, 5)
+    takes["020"] = render_take(engine, store, series, ACROSS_SHOTS[1], None, seed=99)
+    kept = check_across(engine, series, takes, cache)
+    # the new take is decoded; scored again: its two cuts and its two scene partners
+    assert (len(list((cache / "samples").iterdir())), len(list((cache / "pairs").iterdir()))) == (4, 9)
+    scores = {shot_id: {name: row.score for name, row in qc_rows(engine, take.take_id).items()}
+              for shot_id, take in takes.items()}
+    assert check_across(engine, series, takes, None) == kept
+    assert scores == {shot_id: {name: row.score for name, row in qc_rows(engine, take.take_id).items()}
+                      for shot_id, take in takes.items()}

@@ -188,10 +188,11 @@ def test_a_bad_row_is_refused_with_its_line_and_nothing_changes(project: dict, t
         import_file(project, write_rows(tmp_path / "edit.csv", rows))
     assert error.value.line == 5 and "size" in str(error.value) and rows[3]["id"] in str(error.value)
     assert export_shotlist_of(project, "csv") == before
+    original = rows[3]["id"]
     rows[3]["size"], rows[3]["id"] = "CU", "999"
     with pytest.raises(InputError, match="no shot 999"):
         import_file(project, write_rows(tmp_path / "edit.csv", rows))
-    rows[3]["id"], rows[3]["characters"] = rows[2]["id"], "lin ghost"
+    rows[3]["id"], rows[3]["characters"] = original, "lin ghost"
     with pytest.raises(InputError, match="no character ghost"):
         import_file(project, write_rows(tmp_path / "edit.csv", rows))
 

@@ -2,6 +2,7 @@
 packages named in shared/notes/whisper.md), a recording that says another sentence flagged, Chinese cues placed
 where the speech is, and openai-whisper's plumbing through a tiny random checkpoint loaded from a path."""
 
+import json
 import wave
 from pathlib import Path
 
@@ -84,10 +85,12 @@ def test_a_line_heard_once_is_not_transcribed_again(english, tmp_path: Path) -> 
     timeline, checks = english
     cache = tmp_path / "transcripts"
     first = subtitles.hear(timeline, FASTER, cache)
-    (only,) = cache.iterdir()
-    only.write_text(only.read_text().replace("weather", "thunder"))
+    assert len(list(cache.iterdir())) == 3
+    (recorded,) = [entry for entry in cache.iterdir() if "weather" in entry.read_text()]
+    recorded.write_text(recorded.read_text().replace("weather", "thunder"))
     again = subtitles.hear(timeline, FASTER, cache)
     assert "thunder" in again[2].heard and first[2].heard == checks[2].heard
+    assert [check.heard for check in again[:2]] == [check.heard for check in first[:2]]
 
 
 def test_chinese_lines_are_placed_where_their_speech_is(tmp_path: Path) -> None:
@@ -170,6 +173,32 @@ def test_openai_whisper_runs_from_a_local_checkpoint(tmp_path: Path) -> None:
     assert checks[0].wer is not None and 0.0 <= checks[0].wer <= 1.0
     assert all(0 <= start <= end <= timeline.duration + 0.5 for start, end, _ in checks[0].word_times)
     assert len(list((tmp_path / "transcripts").iterdir())) == 1
+
+
+def test_an_edited_line_is_heard_alone(tmp_path: Path) -> None:
+    """What was heard of each line is kept by its audio; marking the kept words shows which lines were heard
+    again after one line is spoken anew: only that one."""
+    checkpoint = tiny_whisper_checkpoint(tmp_path / "tiny-random.pt")
+    transcriber = transcribe.parse_transcriber(f"openai-whisper:{checkpoint}")
+    lines = [("The mask hums.", "The mask hums.", "scratch"), ("It is counting.", "It is counting.", "scratch"),
+             ("Nobody comes here.", "Nobody comes here.", "scratch")]
+    timeline = timeline_of(tmp_path, lines, "en", shot=3.0)
+    cache = tmp_path / "transcripts"
+    subtitles.hear(timeline, transcriber, cache)
+    entries = list(cache.iterdir())
+    assert len(entries) == 3
+    for entry in entries:
+        kept = json.loads(entry.read_text())
+        entry.write_text(json.dumps({**kept, "words": [{"start": 0.1, "end": 0.5, "text": " kept"}]}))
+    wav = tmp_path / "edited.wav"
+    seconds = synthesize("It is answering the mask.", "en", Voice(), wav, RATE)
+    edited = timeline.model_copy(deep=True)
+    edited.dialogue[1].media = Media(path=str(wav), sha256=assets.sha256_file(wav))
+    edited.dialogue[1].duration = seconds
+    checks = subtitles.hear(edited, transcriber, cache)
+    assert len(list(cache.iterdir())) == 4
+    assert [check.heard == "kept" for check in checks] == [True, False, True]
+    assert checks[0].speech_start == pytest.approx(timeline.dialogue[0].start + 0.1)
 
 
 def test_an_unknown_recogniser_is_refused_with_what_to_set() -> None:

@@ -1,11 +1,13 @@
-"""Who is asking: the person signed in through the session cookie, looked up on every request so a changed role
-or a disabled account takes effect at once."""
+"""Who is asking: the person whose open session the cookie names, looked up on every request so a signed-out
+session, a new password, a changed role or a disabled account takes effect at once."""
 
 from fastapi import Depends, Request
 
 from aigms.dashboard.database import Database
-from aigms.db import queries
+from aigms.production.review import people
 from aigms.production.review.reviews import Reviewer
+
+SESSION_TOKEN = "token"
 
 
 class LoginRequired(Exception):
@@ -13,9 +15,9 @@ class LoginRequired(Exception):
 
 
 def signed_in(request: Request, session: Database) -> Reviewer:
-    user_id = request.session.get("user_id")
-    if user_id is not None:
-        user = queries.user(session, user_id)
+    token = request.session.get(SESSION_TOKEN)
+    if isinstance(token, str):
+        user = people.session_user(session, token)
         if user is not None:
             request.state.user = Reviewer(user.name, user.role)
             return request.state.user

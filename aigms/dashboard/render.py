@@ -33,10 +33,12 @@ def templates() -> Jinja2Templates:
     return environment
 
 
-def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+def page(request: Request, name: str, status_code: int = 200, headers: dict[str, str] | None = None,
+         **context: Any) -> Response:
     """`csrf()` in a template puts the token in a form and, the first time, sets its cookie on the response."""
     return templates().TemplateResponse(
-        request, name, {"csrf": request.scope.get("csrftoken", lambda: ""), **context}, status_code=status_code
+        request, name, {"csrf": request.scope.get("csrftoken", lambda: ""), **context}, status_code=status_code,
+        headers=headers,
     )
 
 

@@ -1,10 +1,20 @@
 """The edit for other editors: the timeline as OpenTimelineIO (a track per picture, dialogue and music, one clip per
-shot pointing at its take's media, a marker for each QC failure, our own data under an `aigms` key) and, through
-OTIO's adapters, as a CMX 3600 EDL and an FCP 7 XML that Premiere, Resolve and Avid open."""
+shot carrying every good take of its shot as a media reference, the selected one active, a marker for each QC
+failure and for each note a person left at a frame of the take, our own data under an `aigms` key) and, through
+OTIO's adapters, as a CMX 3600 EDL, an FCP 7 XML and an AAF that Premiere, Resolve and Avid open.
 
+Media are referenced where they are: in the asset store, by absolute path, which serves a studio whose store is
+mounted at the same place on every machine. `write_bundle` makes the portable form: an OTIO directory bundle
+(`.otiod`, OTIO's own layout) holding the timeline and its media, every take included, by relative path."""
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import aaf2.mobid
 import opentimelineio as otio
 
 from aigms.production.store.files import atomic_path
@@ -25,17 +35,65 @@ class QCFailure:
     reason: str
 
 
+@dataclass(frozen=True)
+class Alternate:
+    """A good take of a shot that the editor may cut in instead of the selected one."""
+
+    take: str  # the hash of its recipe: the media reference's key
+    path: str
+    sha256: str
+    label: str
+
+
+MediaURL = Callable[[str], str]
+
+
+def file_url(path: str) -> str:
+    return Path(path).resolve().as_uri()
+
+
+@dataclass(frozen=True)
+class FrameNote:
+    """A person's note at a frame of a shot's take (and maybe a rectangle on it), a marker at that frame."""
+
+    shot: str
+    frame: int
+    note: str
+    author: str
+    status: str
+    region: dict[str, float] | None = None
+
+
+NOTE_COLOURS = {"retake": otio.schema.MarkerColor.ORANGE, "done": otio.schema.MarkerColor.GREEN}
+
+
 def _range(start_frames: float, frames: float, rate: int) -> otio.opentime.TimeRange:
     return otio.opentime.TimeRange(otio.opentime.RationalTime(start_frames, rate),
                                    otio.opentime.RationalTime(frames, rate))
 
 
-def _clip(name: str, path: str, frames: int, rate: int, metadata: dict) -> otio.schema.Clip:
-    reference = otio.schema.ExternalReference(target_url=Path(path).resolve().as_uri(),
-                                              available_range=_range(0, frames, rate))
+def _clip(name: str, path: str, frames: int, rate: int, metadata: dict, url: MediaURL) -> otio.schema.Clip:
+    reference = otio.schema.ExternalReference(target_url=url(path), available_range=_range(0, frames, rate))
     clip = otio.schema.Clip(name=name, media_reference=reference, source_range=_range(0, frames, rate))
     clip.metadata["aigms"] = metadata
     return clip
+
+
+def _takes(clip: otio.schema.Clip, selected: str, sha256: str, alternates: list[Alternate], frames: int, rate: int,
+           url: MediaURL) -> None:
+    """Every good take of the shot as a media reference keyed by its recipe hash, the selected one active."""
+    references = {}
+    for alternate in alternates:
+        reference = otio.schema.ExternalReference(target_url=url(alternate.path),
+                                                  available_range=_range(0, frames, rate))
+        reference.name = alternate.label
+        reference.metadata["aigms"] = {"take": alternate.take, "sha256": alternate.sha256}
+        references[alternate.take] = reference
+    if selected not in references:
+        reference = clip.media_reference
+        reference.metadata["aigms"] = {"take": selected, "sha256": sha256}
+        references[selected] = reference
+    clip.set_media_references(references, selected)
 
 
 def line_failures(checks: list[LineCheck]) -> list[QCFailure]:
@@ -44,8 +102,13 @@ def line_failures(checks: list[LineCheck]) -> list[QCFailure]:
             for check in checks if check.flagged]
 
 
-def to_otio(timeline: Timeline, checks: list[LineCheck], failures: list[QCFailure]) -> otio.schema.Timeline:
+def to_otio(timeline: Timeline, checks: list[LineCheck], failures: list[QCFailure],
+            alternates: dict[str, list[Alternate]] | None = None, url: MediaURL = file_url,
+            notes: list[FrameNote] = ()) -> otio.schema.Timeline:
+    """`alternates` are each shot's good takes (the selected one among them or not); `url` turns a media path into
+    the reference's target URL; `notes` are people's notes at a frame of the takes cut in, markers there."""
     rate = timeline.fps
+    alternates = alternates or {}
     result = otio.schema.Timeline(name=f"{timeline.series} {timeline.episode}",
                                   global_start_time=otio.opentime.RationalTime(0, rate))
     result.metadata["aigms"] = {"series": timeline.series, "episode": timeline.episode,
@@ -61,12 +124,20 @@ def to_otio(timeline: Timeline, checks: list[LineCheck], failures: list[QCFailur
             ))
         item = _clip(clip.shot, clip.media.path, clip.frames, rate,
                      {"shot": clip.shot, "take": clip.take, "sha256": clip.media.sha256,
-                      "transition": clip.transition, "transition_frames": clip.transition_frames})
+                      "transition": clip.transition, "transition_frames": clip.transition_frames}, url)
+        _takes(item, clip.take, clip.media.sha256, alternates.get(clip.shot, []), clip.frames, rate, url)
         for failure in (failure for failure in failures if failure.shot == clip.shot):
             marker = otio.schema.Marker(name=f"QC {failure.check}", marked_range=_range(0, clip.frames, rate),
                                         color=otio.schema.MarkerColor.RED)
             marker.metadata["aigms"] = {"check": failure.check, "score": failure.score,
                                         "threshold": failure.threshold, "reason": failure.reason}
+            item.markers.append(marker)
+        for note in (note for note in notes if note.shot == clip.shot and note.frame < clip.frames):
+            marker = otio.schema.Marker(name=f"{note.author}: {note.note}"[:200],
+                                        marked_range=_range(note.frame, 1, rate), comment=note.note,
+                                        color=NOTE_COLOURS.get(note.status, otio.schema.MarkerColor.YELLOW))
+            marker.metadata["aigms"] = {"note": note.note, "author": note.author, "status": note.status,
+                                        "frame": note.frame, "region": note.region}
             item.markers.append(marker)
         picture.append(item)
     dialogue = otio.schema.Track(name="Dialogue", kind=otio.schema.TrackKind.Audio)
@@ -82,7 +153,7 @@ def to_otio(timeline: Timeline, checks: list[LineCheck], failures: list[QCFailur
             "line": line.line, "shot": line.shot, "speaker": line.speaker, "text": line.text,
             "source": line.source, "sha256": line.media.sha256, "overrun": line.overrun,
             "wer": check.wer if check else None, "flagged": check.flagged if check else False,
-        }))
+        }, url))
         position = first + frames
     if timeline.frames > position:
         dialogue.append(otio.schema.Gap(source_range=_range(0, timeline.frames - position, rate)))
@@ -90,7 +161,7 @@ def to_otio(timeline: Timeline, checks: list[LineCheck], failures: list[QCFailur
     if timeline.music is not None:
         music.append(_clip("music", timeline.music.media.path, timeline.frames, rate, {
             "sha256": timeline.music.media.sha256, "gain_db": timeline.music.gain_db,
-            "duck_ratio": timeline.music.duck_ratio}))
+            "duck_ratio": timeline.music.duck_ratio}, url))
     else:
         music.append(otio.schema.Gap(source_range=_range(0, timeline.frames, rate)))
     result.tracks.extend([picture, dialogue, music])
@@ -111,7 +182,19 @@ def picture_only(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
     return copy
 
 
-def write_interchange(timeline: otio.schema.Timeline, otio_path: Path, edl_path: Path, xml_path: Path) -> None:
+def for_aaf(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
+    """AAF names media by MobID: each file gets one made from its hash, so the same take is the same master clip in
+    every AAF we write, and Avid or Premiere relinks it once."""
+    copy = timeline.deepcopy()
+    for clip in copy.find_clips():
+        mob_id = aaf2.mobid.MobID.new()
+        mob_id.material = uuid.UUID(hex=clip.metadata["aigms"]["sha256"][:32])
+        clip.media_reference.metadata["AAF"] = {"MobID": str(mob_id.urn)}
+    return copy
+
+
+def write_interchange(timeline: otio.schema.Timeline, otio_path: Path, edl_path: Path, xml_path: Path,
+                      aaf_path: Path | None = None) -> None:
     with atomic_path(otio_path) as temporary:
         otio.adapters.write_to_file(timeline, str(temporary), adapter_name="otio_json")
     with atomic_path(edl_path) as temporary:
@@ -119,3 +202,41 @@ def write_interchange(timeline: otio.schema.Timeline, otio_path: Path, edl_path:
                                     reelname_len=EDL_REEL_LENGTH)
     with atomic_path(xml_path) as temporary:
         otio.adapters.write_to_file(timeline, str(temporary), adapter_name="fcp_xml")
+    if aaf_path is not None:
+        with atomic_path(aaf_path) as temporary:
+            otio.adapters.write_to_file(for_aaf(timeline), str(temporary), adapter_name="AAF")
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """A hard link costs no space when the folder is on the store's filesystem; a copy otherwise. Either way the
+    folder holds the bytes and can be moved or zipped to another machine."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        with atomic_path(target) as temporary:
+            shutil.copyfile(source, temporary)
+
+
+BUNDLE_MEDIA = "media"  # OTIO's directory bundle: content.otio beside a media folder
+
+
+def write_bundle(timeline: Timeline, checks: list[LineCheck], failures: list[QCFailure],
+                 alternates: dict[str, list[Alternate]], folder: Path) -> Path:
+    """The timeline as an OTIO directory bundle: `content.otio` and `media/` with every file it references (each
+    shot's every good take too), by paths relative to the bundle, so it opens on any machine it is copied to.
+    OTIO's own `otiod` adapter bundles only the active references, so the files are placed here."""
+    names: dict[str, str] = {}
+
+    def bundled(path: str) -> str:
+        if path not in names:
+            name = Path(path).name
+            link_or_copy(Path(path), folder / BUNDLE_MEDIA / name)
+            names[path] = f"{BUNDLE_MEDIA}/{name}"
+        return names[path]
+
+    result = to_otio(timeline, checks, failures, alternates, bundled)
+    with atomic_path(folder / "content.otio") as temporary:
+        otio.adapters.write_to_file(result, str(temporary), adapter_name="otio_json")
+    return folder / "content.otio"

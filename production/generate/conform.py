@@ -15,12 +15,13 @@ Motion = Literal["duplicate", "interpolate"]
 
 
 def conform(native: Path, delivery: Delivery, frames: int, out: Path, fit: Fit = "crop",
-            motion: Motion = "duplicate") -> None:
+            motion: Motion = "duplicate", gop: int = media.DEFAULT_GOP) -> None:
     """Write `out` at the delivery size and fps with exactly `frames` frames.
 
     `fit="crop"` fills the frame and loses the edges; `"pad"` keeps the whole picture inside black bars.
     `motion="interpolate"` makes in-between frames with ffmpeg's motion-compensated interpolation (smoother, slower);
     `"duplicate"` repeats frames (exact, fast). The last frame is held if rounding leaves the clip a frame short.
+    A keyframe every `gop` frames (the series' `edit.gop`) is where the edit can cut the clip without re-encoding it.
     """
     if fit not in ("pad", "crop"):
         raise ValueError(f"fit must be 'pad' or 'crop', not {fit!r}")
@@ -40,4 +41,4 @@ def conform(native: Path, delivery: Delivery, frames: int, out: Path, fit: Fit =
     else:
         stream = stream.filter("crop", width, height)
     stream = stream.filter("setsar", 1).filter("tpad", stop_mode="clone", stop=frames)
-    media.run(stream.output(str(out), vframes=frames, r=delivery.fps, **media.HOUSE_ENCODE))
+    media.run(stream.output(str(out), vframes=frames, r=delivery.fps, **media.house_encode(gop)))

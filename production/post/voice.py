@@ -19,6 +19,7 @@ from aigms.db.session import session_scope
 from aigms.production.store import assets, media
 from aigms.production.store.assets import canonical_sha256
 from aigms.production.store.files import atomic_path
+from aigms.production.user_files import inside
 from aigms.schemas.series import Series, Voice
 from aigms.schemas.shotlist import Shot
 
@@ -74,8 +75,11 @@ def line_id(shot: Shot) -> str:
 
 
 def recorded_line(series: Series, shot: Shot) -> Path | None:
-    """The studio's recording of the line, `voices/<line id>.wav` beside series.yaml, when there is one."""
-    path = series.root / "voices" / f"{line_id(shot)}.wav"
+    """The studio's recording of the line, `voices/<line id>.wav` beside series.yaml, when there is one; one that
+    leads out of the series folder is refused (`aigms.production.bible` names it when the series is loaded)."""
+    path = inside(series.root, Path("voices") / f"{line_id(shot)}.wav")
+    if path is None:
+        raise VoiceError(f"voices/{line_id(shot)}.wav leads out of the series folder {series.root}")
     return path if path.is_file() else None
 
 
@@ -107,15 +111,17 @@ def speakable(text: str, language: str) -> str:
 
 
 def synthesize(text: str, language: str, voice: Voice, out: Path, sample_rate: int) -> float:
-    """Write `out` as mono 16-bit WAV at `sample_rate`; returns its duration in seconds."""
+    """Write `out` as mono 16-bit WAV at `sample_rate`; returns its duration in seconds. The words go to espeak-ng
+    on its standard input, never on its command line, where a line such as `-f/etc/passwd` or `--phonout=FILE`
+    would be read as an option (read a file into the audio, truncate a file)."""
     if shutil.which("espeak-ng") is None:
         raise VoiceError("espeak-ng not found; install it with `apt-get install espeak-ng`")
     with tempfile.TemporaryDirectory(dir=out.parent) as scratch, atomic_path(out) as converted:
         raw = Path(scratch) / "espeak.wav"
         done = subprocess.run(
             ["espeak-ng", "-v", espeak_voice(language, voice), "-s", str(voice.rate), "-p", str(voice.pitch),
-             "-w", str(raw), speakable(text, language)],
-            capture_output=True, text=True,
+             "-b", "1", "-w", str(raw), "--stdin"],
+            input=speakable(text, language), capture_output=True, text=True, encoding="utf-8",
         )
         if done.returncode:
             raise VoiceError(f"espeak-ng failed for {text!r}: {done.stderr.strip()}")

@@ -5,10 +5,14 @@ sets the thresholds. Results are `QCResult` rows, naming the feature extractor t
 
 Per-shot checks run right after each take (`check_take`, called by the generate stage's retake policy); the
 checks across shots (continuity across the cut, the location against the other shots of its scene) run once every
-shot is filmed (`check_episode`)."""
+shot is filmed (`check_episode`), scoring again only the pairs of shots whose takes changed."""
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -20,7 +24,11 @@ from sqlalchemy.engine import Engine
 
 from aigms.db import models
 from aigms.db.session import session_scope
-from aigms.production.store import media
+from aigms.production.qc import identity as faces_in
+from aigms.production.qc.faces import face_extractor_for
+from aigms.production.store import assets, media
+from aigms.production.store.assets import canonical_sha256
+from aigms.production.store.files import atomic_path, atomic_write_text
 from aigms.production.qc.features import ANALYSIS_HEIGHT, extractor_for, faces, shrink
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot, ShotList
@@ -113,32 +121,62 @@ def reference(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 # Per-shot checks
 
 
-def identity(frames: np.ndarray, shot: Shot, series: Series, extractor_spec: str) -> Check | None:
-    """Each character of the shot is looked for in the first, middle and last frame: the reference's silhouette
-    slides over the frame at several sizes (taller than the frame too, hung from the top, as in a close-up) and the
-    colours under it are compared with the reference's own; where the reference and the frame both show a face
-    (OpenCV's cascade), the faces are compared too. The likest place counts; the shot scores as its least
-    recognisable character."""
+def identity(frames: np.ndarray, shot: Shot, series: Series, extractor_spec: str,
+             seen: faces_in.FacesInTake | None = None) -> Check | None:
+    """Each character of the shot against its reference images; the shot scores as its least recognisable
+    character. With `qc.faces`, a character is judged by its face (`identity.watch`: the mean likeness of its
+    faces to its face bank); a faceless one, one whose references show no face, and one whose face the take never
+    shows are judged by their silhouette (`silhouette`)."""
     cast = [key for key in shot.characters if series.characters[key].references]
     if not cast:
         return None
-    extractor = extractor_for(extractor_spec)
     found: dict[str, float] = {}
+    notes: dict[str, str] = {}
     for key in cast:
-        best = 0.0
-        for path in series.characters[key].references:
-            picture, mask = reference(series.root / path)
-            wanted = [(extractor.features(picture, mask), _silhouettes(picture, mask))]
-            wanted += [(extractor.features(picture[y:y + h, x:x + w]), _faces) for x, y, w, h in faces(picture)[:1]]
-            per_frame = [max((extractor.region_similarity(features, extractor.features(window, window_mask))
-                              for features, windows in wanted for window, window_mask in windows(frame)), default=0.0)
-                         for frame in sample(frames)]
-            best = max(best, float(np.median(per_frame)))
-        found[key] = best
+        if seen is not None and key in seen.characters:
+            face = seen.characters[key]
+            found[key] = face.similarity
+            notes[key] = f"face, {face.matched}/{face.seen} matched in {face.seen}/{face.sampled} frames"
+            continue
+        found[key] = silhouette(frames, key, series, extractor_spec)
+        if seen is not None:
+            notes[key] = ("silhouette: faceless" if series.characters[key].faceless else
+                          "silhouette: no face in the references" if key not in seen.banked else
+                          "silhouette: face not found")
     worst = min(found, key=found.get)
-    reason = ", ".join(f"{series.characters[key].name} {score:.2f}" for key, score in found.items())
+    reason = ", ".join(f"{series.characters[key].name} {score:.2f}" + (f" ({notes[key]})" if key in notes else "")
+                       for key, score in found.items())
+    name = seen.extractor if seen is not None else extractor_for(extractor_spec).name
     return Check("identity", found[worst], series.qc.thresholds["identity"],
-                 f"likest place to each reference: {reason}", extractor.name)
+                 f"likest place to each reference: {reason}" if seen is None else reason, name)
+
+
+def silhouette(frames: np.ndarray, key: str, series: Series, extractor_spec: str) -> float:
+    """A character looked for in the first, middle and last frame: the reference's silhouette slides over the frame
+    at several sizes (taller than the frame too, hung from the top, as in a close-up) and the colours under it are
+    compared with the reference's own; where the reference and the frame both show a face (OpenCV's cascade), the
+    faces are compared too. The likest place counts."""
+    extractor = extractor_for(extractor_spec)
+    best = 0.0
+    for path in series.characters[key].references:
+        picture, mask = reference(series.root / path)
+        wanted = [(extractor.features(picture, mask), _silhouettes(picture, mask))]
+        wanted += [(extractor.features(picture[y:y + h, x:x + w]), _faces) for x, y, w, h in faces(picture)[:1]]
+        per_frame = [max((extractor.region_similarity(features, extractor.features(window, window_mask))
+                          for features, windows in wanted for window, window_mask in windows(frame)), default=0.0)
+                     for frame in sample(frames)]
+        best = max(best, float(np.median(per_frame)))
+    return best
+
+
+def unknown_faces(seen: faces_in.FacesInTake, series: Series) -> Check:
+    """Faces nobody in the shot's cast takes (an extra where none is cast): 1 − the share of sampled frames that
+    show one. The default threshold 0 reports them without filming again."""
+    frames = round(seen.unknown_share * len(seen.frames))
+    reason = (f"{len(seen.unknown)} face(s) not in the cast, in {frames} of {len(seen.frames)} sampled frames"
+              if seen.unknown else "no face outside the cast")
+    return Check("unknown_faces", 1.0 - seen.unknown_share, series.qc.thresholds["unknown_faces"], reason,
+                 seen.extractor)
 
 
 def _faces(frame: np.ndarray) -> list[tuple[np.ndarray, None]]:
@@ -289,13 +327,24 @@ def conformance(clip: Path, shot: Shot, series: Series) -> Check:
                  "; ".join(problems) or "duration, size and fps as delivered", "ffprobe")
 
 
-def shot_checks(clip: Path, shot: Shot, series: Series, calls: int = 1) -> list[Check]:
-    """Every per-shot check of one clip."""
+def look_for_faces(clip: Path, shot: Shot, series: Series,
+                   engine: Engine | None = None) -> faces_in.FacesInTake | None:
+    """The take's faces when `qc.faces` names a face extractor."""
+    if not series.qc.faces:
+        return None
+    return faces_in.watch(clip, shot, series, face_extractor_for(series.qc.faces), engine)
+
+
+def shot_checks(clip: Path, shot: Shot, series: Series, calls: int = 1,
+                seen: faces_in.FacesInTake | None = None) -> list[Check]:
+    """Every per-shot check of one clip; `seen` is its faces (`look_for_faces`), looked for here when not given."""
     frames, fps = decode(clip)
     spec = series.qc.extractor
-    found = [identity(frames, shot, series, spec), location(frames, shot, series, spec),
+    seen = seen if seen is not None else look_for_faces(clip, shot, series)
+    found = [identity(frames, shot, series, spec, seen), location(frames, shot, series, spec),
              seams(frames, shot, calls, series, spec, fps), flicker(frames, series), motion(frames, series),
-             frozen(frames, series, fps), black(frames, series, fps), conformance(clip, shot, series)]
+             frozen(frames, series, fps), black(frames, series, fps), conformance(clip, shot, series),
+             unknown_faces(seen, series) if seen is not None else None]
     return [check for check in found if check is not None]
 
 
@@ -319,20 +368,27 @@ def check_take(engine: Engine, series: Series, shot: Shot, take_id: int, clip: P
     given by the same extractor; only its verdicts are renewed, as the thresholds may have changed."""
     checks, judged = _known(engine, series, take_id) if reused else ([], False)
     if not checks:
-        checks = shot_checks(clip, shot, series, calls)
+        seen = look_for_faces(clip, shot, series, engine)
+        checks = shot_checks(clip, shot, series, calls, seen)
+        if seen is not None:
+            faces_in.record(engine, take_id, seen)
     if not judged:
         record(engine, take_id, checks)
     return Verdict(take_id, checks)
 
 
 def _known(engine: Engine, series: Series, take_id: int) -> tuple[list[Check], bool]:
-    """The take's stored scores under today's thresholds, and whether its rows already say so."""
-    picture_checks = {"identity", "location", "seams"}
+    """The stored checks of a take under today's thresholds, and whether its rows already say so; none unless
+    every picture check was scored by the extractor the series names now (and faces looked for, if it asks)."""
+    scene = extractor_for(series.qc.extractor).name
+    face = face_extractor_for(series.qc.faces).name if series.qc.faces else None
+    wanted = {"location": scene, "seams": scene, "identity": face or scene, "unknown_faces": face}
     with session_scope(engine) as session:
         rows = session.scalars(select(models.QCResult).where(models.QCResult.take_id == take_id,
                                                              models.QCResult.check.not_in(CROSS_SHOT))).all()
-        if not rows or any(row.check in picture_checks and row.extractor != extractor_for(series.qc.extractor).name
-                           for row in rows):
+        names = {row.check for row in rows}
+        if not rows or any(row.check in wanted and row.extractor != wanted[row.check] for row in rows) or (
+                face is not None and "unknown_faces" not in names):
             return [], False
         checks = [Check(row.check, row.score, series.qc.thresholds[row.check], row.reason, row.extractor)
                   for row in rows]
@@ -342,33 +398,88 @@ def _known(engine: Engine, series: Series, take_id: int) -> tuple[list[Check], b
 # Across shots
 
 
-def check_episode(engine: Engine, series: Series, shotlist: ShotList, clips: dict[str, tuple[int, Path]]) -> list[str]:
+def sample_frames(clip: Path, count: int = 3, height: int = ANALYSIS_HEIGHT) -> np.ndarray:
+    """The frames `sample` picks (first, middle, last), at the analysis height, decoding no others to pictures."""
+    info = media.probe(clip)
+    if not info.frames:
+        frames, _ = decode(clip, height)
+        return np.stack(sample(frames, count))
+    picks = np.linspace(0, info.frames - 1, min(count, info.frames)).round().astype(int)
+    wanted = sorted(set(picks.tolist()))
+    width = max(2, round(info.width * height / info.height / 2) * 2)
+    select = "+".join(f"eq(n\\,{number})" for number in wanted)
+    done = subprocess.run(
+        [media.ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(clip), "-vf",
+         f"select={select},scale={width}:{height}:flags=area", "-vsync", "passthrough", "-f", "rawvideo",
+         "-pix_fmt", "rgb24", "-"], capture_output=True,
+    )
+    frames = np.frombuffer(done.stdout, dtype=np.uint8).reshape(-1, height, width, 3)
+    if done.returncode or len(frames) != len(wanted):
+        raise media.MediaError(f"{clip}: cannot read frames {wanted}: {done.stderr.decode(errors='replace')[-300:]}")
+    return np.stack([frames[wanted.index(number)] for number in picks])
+
+
+def _samples(clip: Path, sha256: str, cache_dir: Path | None) -> np.ndarray:
+    """A take's sampled frames, kept by the take's hash: a render after an edit decodes only the new takes."""
+    kept = cache_dir / "samples" / f"{sha256}-{ANALYSIS_HEIGHT}.npy" if cache_dir else None
+    if kept is not None and kept.is_file():
+        return np.load(kept, allow_pickle=False)
+    frames = sample_frames(clip)
+    if kept is not None:
+        with atomic_path(kept) as temporary, open(temporary, "wb") as handle:
+            np.save(handle, frames, allow_pickle=False)
+    return frames
+
+
+@cache
+def _extractor_code(module: str) -> str:
+    """The hash of the module an extractor is written in: a kept score is the score of this code."""
+    return assets.sha256_file(Path(sys.modules[module].__file__))
+
+
+def check_episode(engine: Engine, series: Series, shotlist: ShotList, clips: dict[str, tuple[int, Path, str]],
+                  cache_dir: Path | None = None) -> list[str]:
     """Continuity across each cut inside a scene (last frame of a shot against the first of the next) and each
-    shot's set against the other shots of its scene; `clips` maps shot id → (selected take id, clip). Returns a
-    warning per failed check; the rows go on the selected takes, so the edit marks them."""
+    shot's set against the other shots of its scene; `clips` maps shot id → (selected take id, clip, its sha256).
+    Returns a warning per failed check; the rows go on the selected takes, so the edit marks them.
+
+    Each pair's likeness is kept in `cache_dir` under the two takes' hashes and the extractor (with its code), and
+    each take's sampled frames under its hash: after a retake only the pairs with the new take are scored, and only
+    the takes in those pairs are decoded."""
     if not series.qc.enabled:
         return []
     extractor = extractor_for(series.qc.extractor)
-    ends: dict[str, tuple[object, object, object]] = {}
-    for shot in shotlist.shots:
-        if shot.id in clips:
-            frames, _ = decode(clips[shot.id][1])
-            first, middle, last = (extractor.features(frame) for frame in sample(frames))
-            ends[shot.id] = (first, middle, last)
+    judge = [extractor.name, _extractor_code(type(extractor).__module__), ANALYSIS_HEIGHT]
+    features: dict[str, tuple[object, ...]] = {}
+
+    def likeness(kind: str, one: str, other: str, frames: tuple[int, int]) -> float:
+        key = canonical_sha256([*judge, kind, frames, clips[one][2], clips[other][2]])
+        kept = cache_dir / "pairs" / f"{key}.json" if cache_dir else None
+        if kept is not None and kept.is_file():
+            return float(json.loads(kept.read_text())["score"])
+        for shot_id in (one, other):
+            if shot_id not in features:
+                _, clip, sha256 = clips[shot_id]
+                features[shot_id] = tuple(extractor.features(frame) for frame in _samples(clip, sha256, cache_dir))
+        score = extractor.similarity(features[one][frames[0]], features[other][frames[1]])
+        if kept is not None:
+            atomic_write_text(kept, json.dumps({"score": score}))
+        return score
+
     results: dict[str, list[Check]] = {}
-    shots = [shot for shot in shotlist.shots if shot.id in ends]
+    shots = [shot for shot in shotlist.shots if shot.id in clips]
     for before, after in zip(shots, shots[1:]):
         if before.scene != after.scene:
             continue
-        score = extractor.similarity(ends[before.id][2], ends[after.id][0])
         results.setdefault(after.id, []).append(Check(
-            "continuity", score, series.qc.thresholds["continuity"],
+            "continuity", likeness("continuity", before.id, after.id, (2, 0)), series.qc.thresholds["continuity"],
             f"last frame of {before.id} against the first of {after.id}", extractor.name))
     for shot in shots:
         others = [other for other in shots if other.scene == shot.scene and other.id != shot.id]
         if not others:
             continue
-        score = float(np.mean([extractor.similarity(ends[shot.id][1], ends[other.id][1]) for other in others]))
+        score = float(np.mean([likeness("scene_location", *sorted((shot.id, other.id), key=lambda i: clips[i][2]),
+                                        (1, 1)) for other in others]))
         results.setdefault(shot.id, []).append(Check(
             "scene_location", score, series.qc.thresholds["scene_location"],
             f"middle frame against {len(others)} other shot(s) of scene {shot.scene}", extractor.name))

@@ -1,6 +1,7 @@
 """The QC report of an episode: per shot a contact sheet of every take (first, middle and last frame), the scores
 against their thresholds and the extractor behind each, which take was cut in and whether the shot is flagged;
-and a plot of the cut-in takes' scores along the episode. One self-contained HTML file (pictures inlined)."""
+a plot of the cut-in takes' scores along the episode; and, where faces were looked for, the research metrics of
+identity and the series-wide identity chart. One self-contained HTML file (pictures inlined)."""
 
 import base64
 import io
@@ -13,6 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from aigms.db import models
 from aigms.production import qc, templating
+from aigms.production.qc.chart import IdentityChart
+from aigms.production.qc.metrics import METRICS, PAPER_FIGURES, Metric
 from aigms.production.store import assets
 from aigms.production.store.files import atomic_write_text
 
@@ -115,10 +118,14 @@ def plot(shots: list[ShotReport]) -> list[Line]:
     return lines
 
 
-def write_report(series_title: str, episode_code: str, shots: list[ShotReport], out: Path) -> Path:
+def write_report(series_title: str, episode_code: str, shots: list[ShotReport], out: Path,
+                 identity: IdentityChart | None = None,
+                 metrics: tuple[list[Metric], list[Metric]] | None = None) -> Path:
     html = templating.pages().get_template("qc/report.html.j2").render(
         series_title=series_title, episode=episode_code, shots=shots, lines=plot(shots), width=PLOT_WIDTH,
         height=PLOT_HEIGHT, margin=PLOT_MARGIN, step=(PLOT_WIDTH - 2 * PLOT_MARGIN) / max(len(shots) - 1, 1),
+        identity=identity, metric_rows=list(zip(*metrics)) if metrics else [], metric_names=METRICS,
+        paper_figures=PAPER_FIGURES,
     )
     atomic_write_text(out, html)
     return out

@@ -8,23 +8,25 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from aigms.production.user_files import SCRIPT_BYTES, check_lines, check_text, read_text
 from aigms.schemas.errors import InputError
 from aigms.schemas.script import Element, Scene, Script
 
 TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9 _-]*):(.*)$")
 HEADING = re.compile(r"^(INT\.?/EXT|INT/EXT|I/E|INT|EXT|EST)[.\s]", re.IGNORECASE)
 FORCED_HEADING = re.compile(r"^\.(?![.\s])(.+)$")
-SCENE_NUMBER = re.compile(r"\s*#([\w.\-]+)#\s*$")
+SCENE_NUMBER = re.compile(r"#([\w.\-]+)#\s*$")
 SETTING = re.compile(r"^(INT\.?\s*/\s*EXT|INT/EXT|I/E|INT|EXT|EST)\.?\s*", re.IGNORECASE)
 CHINESE_SETTING = re.compile(r"^(内外景|内景|外景)[\s.．:：]*")
-TIME_SEPARATOR = re.compile(r"\s+[-–—－]\s+|\s*——\s*|\s*－\s*")
+# A separator's spaces are matched from the start of their run only ((?<!\s)): tried from every space of a long
+# run, the search takes quadratic time, minutes on one pasted line.
+TIME_SEPARATOR = re.compile(r"(?<!\s)(?:\s+[-–—－]\s+|\s*——\s*|\s*－\s*)")
 CHINESE_TIMES = ("日", "夜", "晨", "昏", "黄昏", "白天", "夜晚", "清晨", "傍晚", "午", "中午", "凌晨", "深夜")
 PAGE_BREAK = re.compile(r"^={3,}\s*$")
 SECTION = re.compile(r"^(#+)\s*(.*)$")
 SYNOPSIS = re.compile(r"^=(?!=)\s*(.*)$")
-CENTERED = re.compile(r"^>\s*(.*?)\s*<$")
+CENTERED = re.compile(r"^>(.*)<$")
 FORCED_TRANSITION = re.compile(r"^>\s*(.+)$")
-NOTE = re.compile(r"\[\[(.*?)\]\]", re.DOTALL)
 EXTENSION = re.compile(r"\(([^()]*)\)|（([^（）]*)）")
 CONTINUED = re.compile(r"^(CONT'?D|CONT’D|CONTINUED|续)$", re.IGNORECASE)
 PARENTHETICAL = re.compile(r"^\s*(?:\((.*)\)|（(.*)）)\s*$")
@@ -32,6 +34,7 @@ ESCAPE = re.compile(r"\\([\\*_\[\]#=!@~.><^/])")
 SETTINGS = {"INT": "INT", "EXT": "EXT", "EST": "EST", "I/E": "INT/EXT", "INT/EXT": "INT/EXT"}
 CHINESE_SETTINGS = {"内景": "INT", "外景": "EXT", "内外景": "INT/EXT"}
 UPPER_TRANSITIONS = ("FADE OUT.", "FADE TO BLACK.", "CUT TO BLACK.")
+OPENING = re.compile(r"^FADE IN(?: FROM BLACK)?:\s*$")  # the first line of many scripts; not a title page key
 
 
 @dataclass
@@ -48,16 +51,13 @@ def read_script(path: Path) -> Script:
     path = Path(path)
     if not path.is_file():
         raise InputError(path, None, "script not found", "check the path (episodes are listed in series.yaml)")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise InputError(path, line, "not valid UTF-8", "save the script as UTF-8") from None
-    return parse_fountain(text, path)
+    return parse_fountain(read_text(path, SCRIPT_BYTES, "script"), path)
 
 
 def parse_fountain(text: str, path: Path | str = "<string>") -> Script:
+    """Refuses what no screenplay holds (control characters, lines of thousands of characters) before parsing."""
+    check_text(path, text)
+    check_lines(path, text)
     lines = [Line(number, raw.replace("\t", "    ").rstrip("\r")) for number, raw in
              enumerate(_without_boneyard(text.replace("\r\n", "\n").replace("\r", "\n"), path).split("\n"), 1)]
     title_page, body = _title_page(lines)
@@ -85,7 +85,8 @@ def _without_boneyard(text: str, path: Path | str) -> str:
 
 def _title_page(lines: list[Line]) -> tuple[dict[str, str], list[Line]]:
     first = next((index for index, line in enumerate(lines) if not line.blank), None)
-    if first is None or not TITLE_KEY.match(lines[first].text) or HEADING.match(lines[first].text):
+    if (first is None or not TITLE_KEY.match(lines[first].text) or HEADING.match(lines[first].text)
+            or OPENING.match(lines[first].text)):
         return {}, lines
     page: dict[str, str] = {}
     key = None
@@ -107,20 +108,30 @@ def _join_notes(lines: list[Line], path: Path | str) -> list[Line]:
     joined: list[Line] = []
     index = 0
     while index < len(lines):
-        line = Line(lines[index].number, lines[index].text)
-        while line.text.count("[[") > line.text.count("]]"):
+        first = lines[index]
+        parts = [first.text]
+        open_notes = first.text.count("[[") - first.text.count("]]")
+        while open_notes > 0:
             index += 1
             if index == len(lines):
-                raise InputError(path, line.number, "note `[[` is never closed", "add `]]` where the note ends")
-            line.text += "\n" + lines[index].text
-        joined.append(line)
+                raise InputError(path, first.number, "note `[[` is never closed", "add `]]` where the note ends")
+            parts.append(lines[index].text)
+            open_notes += lines[index].text.count("[[") - lines[index].text.count("]]")
+        joined.append(Line(first.number, "\n".join(parts)))
         index += 1
     return joined
 
 
 def _notes(text: str, number: int) -> tuple[str, list[Element]]:
-    notes = [Element(type="note", text=" ".join(match.split()), line=number) for match in NOTE.findall(text)]
-    return NOTE.sub("", text), notes
+    """Notes taken out of a line, left to right; found with `find`, because a regex retried from every `[[` of a
+    line that never closes them takes quadratic time."""
+    kept, notes, position = [], [], 0
+    while (start := text.find("[[", position)) != -1 and (end := text.find("]]", start + 2)) != -1:
+        kept.append(text[position:start])
+        notes.append(Element(type="note", text=" ".join(text[start + 2:end].split()), line=number))
+        position = end + 2
+    kept.append(text[position:])
+    return "".join(kept), notes
 
 
 def _unescape(text: str) -> str:
@@ -230,7 +241,7 @@ def _single_line_element(text: str, number: int, after_blank: bool, next_blank: 
     if match := SYNOPSIS.match(text):
         return Element(type="synopsis", text=_unescape(match.group(1).strip()), line=number)
     if match := CENTERED.match(text):
-        return Element(type="centered", text=_unescape(match.group(1)), line=number)
+        return Element(type="centered", text=_unescape(match.group(1).strip()), line=number)
     if match := FORCED_TRANSITION.match(text):
         return Element(type="transition", text=_unescape(match.group(1).strip()), line=number)
     is_upper = text == text.upper() and any(char.isalpha() for char in text)

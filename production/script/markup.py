@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from aigms.schemas.errors import InputError
+from aigms.schemas.shotlist import MAX_SHOT_SECONDS
 
 PREFIX = re.compile(r"^\s*(?:shot|镜头)\s*[:：]\s*", re.IGNORECASE)
-SEPARATOR = re.compile(r"\s*[,，、;；]\s*")
+SEPARATOR = re.compile(r"(?<!\s)\s*[,，、;；]\s*")  # spaces matched from the start of their run: linear time
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds?|秒)$", re.IGNORECASE)
 
 # Longest spellings first, so "MCU" is not read as "CU" and "大特写" not as "特写".
@@ -93,6 +94,9 @@ def parse_markup(note: str, path: Path | str, line: int) -> dict[str, Any]:
     for token in filter(None, SEPARATOR.split(body.strip())):
         if match := DURATION.match(token):
             fields["duration"] = float(match.group(1))
+            if not 0 < fields["duration"] <= MAX_SHOT_SECONDS:
+                raise InputError(path, line, f"shot markup: a shot of {token} cannot be filmed",
+                                 f"give a duration above 0 and at most {MAX_SHOT_SECONDS:.0f} s")
             continue
         if (move := _move(token)) is not None:
             fields.update(move)

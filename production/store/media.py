@@ -1,7 +1,9 @@
 """ffmpeg and ffprobe as the pipeline uses them: which binary, what a file holds, and errors that show ffmpeg's
 own last words instead of a bare exit status."""
 
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
@@ -10,17 +12,29 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import av
 import ffmpeg
 import imageio_ffmpeg
 
 CJK_RANGES = ((0x3400, 0x9FFF), (0xF900, 0xFAFF), (0x3000, 0x303F), (0xFF00, 0xFFEF))
 # The picture encode every clip is conformed to, so the edit can join clips without re-encoding them: clips that
-# share these settings and the delivery size and fps share their H.264 parameter sets (see `stream_signature`).
-HOUSE_ENCODE = {
-    "vcodec": "libx264", "preset": "veryfast", "crf": 20, "pix_fmt": "yuv420p", "profile:v": "high",
-    "g": 30, "bf": 0, "threads": 2, "an": None, "map_metadata": -1, "fflags": "+bitexact",
-    "flags:v": "+bitexact",
-}
+# share these settings and the delivery size and fps share their H.264 parameter sets (see `Layout`).
+# Keyframes come at a fixed interval and nowhere else (no scene-cut keyframes), each an IDR frame that opens a closed
+# GOP, so a clip can be cut at any of them; x264's `stitchable` keeps the headers independent of the content, so a
+# GOP re-encoded later joins the copied ones.
+DEFAULT_GOP = 15
+
+
+def house_encode(gop: int = DEFAULT_GOP) -> dict[str, Any]:
+    """The house encode with a keyframe every `gop` frames."""
+    return {
+        "vcodec": "libx264", "preset": "veryfast", "crf": 20, "pix_fmt": "yuv420p", "profile:v": "high",
+        "g": gop, "bf": 0, "sc_threshold": 0, "x264-params": "open-gop=0:stitchable=1", "threads": 2, "an": None,
+        "map_metadata": -1, "fflags": "+bitexact", "flags:v": "+bitexact",
+    }
+
+
+HOUSE_ENCODE = house_encode()
 
 
 class MediaError(RuntimeError):
@@ -34,8 +48,21 @@ def ffmpeg_exe() -> str:
 
 
 @cache
+def ffmpeg_version() -> str:
+    """The first line of `ffmpeg -version`: work kept by what made it names the ffmpeg too."""
+    done = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True)
+    return (done.stdout.splitlines() or ["ffmpeg"])[0]
+
+
+@cache
 def ffprobe_exe() -> str | None:
     return shutil.which("ffprobe")
+
+
+def local(path: Path | str) -> str:
+    """A file as ffmpeg and ffprobe are given it: absolute, so a name starting with `-` is never read as an option,
+    nor one with a colon (`take:2.mp4`) as a protocol."""
+    return os.path.abspath(path)
 
 
 @dataclass(frozen=True)
@@ -58,7 +85,7 @@ def probe(path: Path) -> MediaInfo:
     if executable is None:
         raise MediaError("ffprobe not found; install it with `apt-get install ffmpeg`")
     done = subprocess.run(
-        [executable, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+        [executable, "-v", "error", "-print_format", "json", "-show_format", "-show_streams", local(path)],
         capture_output=True, text=True,
     )
     if done.returncode:
@@ -101,27 +128,58 @@ def ffprobe_json(path: Path, *arguments: str) -> dict[str, Any]:
     executable = ffprobe_exe()
     if executable is None:
         raise MediaError("ffprobe not found; install it with `apt-get install ffmpeg`")
-    done = subprocess.run([executable, "-v", "error", "-print_format", "json", *arguments, str(path)],
+    done = subprocess.run([executable, "-v", "error", "-print_format", "json", *arguments, local(path)],
                           capture_output=True, text=True)
     if done.returncode:
         raise MediaError(f"{path}: ffprobe failed: {done.stderr.strip()[-500:]}")
     return json.loads(done.stdout)
 
 
-def stream_signature(path: Path) -> tuple[str, ...]:
-    """What must be equal for two H.264 files to be joined by stream copy: codec, pixel format, frame rate and the
-    parameter sets (SPS/PPS: size, profile, level, quantiser setup), compared through their hash."""
-    data = ffprobe_json(path, "-select_streams", "v:0", "-show_data_hash", "sha256",
-                        "-show_entries", "stream=codec_name,pix_fmt,r_frame_rate,extradata_hash")
-    streams = data.get("streams") or [{}]
-    stream = streams[0]
-    return tuple(str(stream.get(key, "")) for key in ("codec_name", "pix_fmt", "r_frame_rate", "extradata_hash"))
+@dataclass(frozen=True)
+class Layout:
+    """A clip's picture as a cut sees it: its stream signature (what must be equal for two H.264 files to be joined
+    by stream copy: codec, pixel format, frame rate and the parameter sets — SPS/PPS: size, profile, level,
+    quantiser setup — compared through their hash), its frames, the frames a decoder can start from (keyframes),
+    and whether frame k is stamped exactly k / rate (a constant rate from zero)."""
+
+    signature: tuple[str, ...]
+    frames: int
+    keyframes: tuple[int, ...]
+    regular: bool
+
+
+def layout(path: Path) -> Layout:
+    """Read from the container's index with PyAV (FFmpeg's libraries in process: no packet read, nothing decoded, no
+    program started for each of an episode's takes); a file without an index is read packet by packet. The index
+    is in decoding order, which for the house encode (no B-frames) is showing order."""
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as error:
+        raise MediaError(f"{path}: cannot read it: {error}") from None
+    with container:
+        if not container.streams.video:
+            return Layout((), 0, (), False)
+        stream = container.streams.video[0]
+        context = stream.codec_context
+        signature = (context.name, context.format.name if context.format else "", str(stream.base_rate),
+                     hashlib.sha256(bytes(context.extradata or b"")).hexdigest())
+        index = stream.index_entries
+        if len(index):
+            entries = [index[number] for number in range(len(index))]
+            packets = [(entry.timestamp, entry.is_keyframe) for entry in entries if not entry.is_discard]
+        else:
+            packets = [(packet.pts, packet.is_keyframe) for packet in container.demux(stream) if packet.size]
+        base = stream.time_base
+    rate = stream.base_rate
+    regular = bool(rate) and all(time is not None and time * base == number / Fraction(rate)
+                                 for number, (time, _) in enumerate(packets))
+    return Layout(signature, len(packets), tuple(number for number, (_, key) in enumerate(packets) if key), regular)
 
 
 def picture_sha256(path: Path) -> str:
     """The sha256 of the video stream's packets: the picture itself, whatever container, tags or sound it has."""
     done = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "hash",
+        [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", local(path), "-map", "0:v:0", "-c", "copy", "-f", "hash",
          "-hash", "sha256", "-"], capture_output=True, text=True,
     )
     if done.returncode or "=" not in done.stdout:
@@ -129,14 +187,29 @@ def picture_sha256(path: Path) -> str:
     return done.stdout.strip().split("=", 1)[1]
 
 
+def loudness_summary(log: str) -> dict[str, float]:
+    """What ffmpeg's `ebur128` meter (EBU R128) prints at the end: integrated loudness `i` and its relative gate
+    `thresh` (LUFS), loudness range `lra` (LU) and, with `peak=true`, the true peak `tp` (dBTP, 4× oversampled)."""
+    summary = log[log.rfind("Summary:"):]
+    names = {"I:": "i", "LRA:": "lra", "Peak:": "tp"}
+    found: dict[str, float] = {}
+    for line in summary.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if words[0] in names and names[words[0]] not in found:
+            found[names[words[0]]] = float(words[1])
+        elif words[0] == "Threshold:" and "thresh" not in found:
+            found["thresh"] = float(words[1])
+    if "i" not in found:
+        raise MediaError("ffmpeg's ebur128 printed no integrated loudness")
+    return found
+
+
 def integrated_loudness(path: Path) -> float:
     """EBU R128 integrated loudness of a file's sound, in LUFS."""
-    log = run(ffmpeg.input(str(path)).audio.filter("ebur128", peak="true").output("-", format="null"))
-    summary = log[log.rfind("Summary:"):]
-    for line in summary.splitlines():
-        if line.strip().startswith("I:"):
-            return float(line.split()[1])
-    raise MediaError(f"{path}: ffmpeg's ebur128 printed no integrated loudness")
+    return loudness_summary(run(ffmpeg.input(local(path)).audio.filter("ebur128", peak="true")
+                                .output("-", format="null")))["i"]
 
 
 def has_cjk(text: str) -> bool:

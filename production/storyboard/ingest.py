@@ -19,6 +19,7 @@ from aigms.production.script.fountain import read_script
 from aigms.production.storyboard.approval import require_approved
 from aigms.production.storyboard.shot_ids import number_shots
 from aigms.production.storyboard.plan import Plan, apply_edits, plan_shots, resolve_location
+from aigms.schemas.errors import InputError
 from aigms.schemas.script import Script
 from aigms.schemas.series import EpisodeRef, Series
 from aigms.schemas.shotlist import Shot, ShotList
@@ -164,19 +165,20 @@ def record_episode(session: Session, series: Series, source: EpisodeSource,
 
 @dataclass(frozen=True)
 class PlannedEpisode:
-    """An episode as it will be filmed: the shot list with every person's edits, each shot's row, and what planning
-    had to say (uncast extras, edits in conflict with the script)."""
+    """An episode as it will be filmed: the shot list with every person's edits, each shot's row, what planning
+    had to say (uncast extras, edits in conflict with the script), and the shots a render of some of them films."""
 
     episode_row_id: int
     shotlist: ShotList
     rows: dict[str, int]  # shot id → row id
     warnings: list[str]
+    only: frozenset[str] | None = None  # the shots to film; None: every one, empty: none (a new cut)
 
 
-def plan_episode(engine: Engine, series: Series, episode_id: str, *, strict: bool = False,
-                 force: bool = False) -> PlannedEpisode:
+def plan_episode(engine: Engine, series: Series, episode_id: str, *, strict: bool = False, force: bool = False,
+                 shots: list[str] | None = None) -> PlannedEpisode:
     """Parse, plan and record the episode; an unapproved shot list stops here, before any GPU time, unless
-    `force` (previs of a draft)."""
+    `force` (previs of a draft), and so does a shot asked for (`shots`) that the episode does not have."""
     source = read_episode(series, episode_id, strict=strict)
     report = IngestReport()
     with session_scope(engine) as session:
@@ -185,5 +187,10 @@ def plan_episode(engine: Engine, series: Series, episode_id: str, *, strict: boo
         episode = session.get(models.Episode, episode.id)
         if not force:
             require_approved(episode)
-        return PlannedEpisode(episode.id, load_shotlist(session, episode),
-                              {row.code: row.id for row in episode.shots}, report.warnings)
+        rows = {row.code: row.id for row in episode.shots}
+        unknown = sorted(set(shots or []) - set(rows))
+        if unknown:
+            raise InputError(series.root / "series.yaml", None, f"no shot {', '.join(unknown)} in {episode_id}",
+                             f"name shots of its shot list (`aigms shots show {episode_id}`)")
+        return PlannedEpisode(episode.id, load_shotlist(session, episode), rows, report.warnings,
+                              None if shots is None else frozenset(shots))

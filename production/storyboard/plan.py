@@ -17,9 +17,10 @@ from aigms.production.script.markup import is_markup, parse_markup
 from aigms.schemas.errors import InputError
 from aigms.schemas.script import Element, Scene, Script
 from aigms.schemas.series import Series, Voice
-from aigms.schemas.shotlist import Segment, Shot, ShotList, Transition
+from aigms.schemas.shotlist import MAX_SHOT_SECONDS, Segment, Shot, ShotList, Transition
 
 SENTENCE = re.compile(r"(?<=[。！？!?…])|(?<=\.)\s+")
+OPENINGS = ("fade in", "fade in from black", "淡入")  # a `FADE IN:` before the first heading is how the episode opens
 SIZE_WORDS = {
     "ECU": "extreme close-up", "CU": "close-up", "MCU": "medium close-up", "MS": "medium shot",
     "MLS": "medium long shot", "WS": "wide shot", "EWS": "extreme wide shot",
@@ -115,7 +116,7 @@ def plan_shots(script: Script, series: Series, episode_id: str, script_path: Pat
     fps = series.delivery.fps
     rules = load_rules(series.storyboard.rules, series.root / "series.yaml")
     plan = Plan(ShotList(series=series.id, episode=episode_id, language=language, fps=fps))
-    pending: Transition = "cut"
+    pending = _entering(script, script_path)
     for index, scene in enumerate(script.scenes, start=1):
         context = SceneContext(scene, index, resolve_location(scene.location, series), series, pending)
         if context.location is None and series.locations:
@@ -137,6 +138,26 @@ def plan_shots(script: Script, series: Series, episode_id: str, script_path: Pat
         shot.id = f"{number * 10:03d}"
         shot.dialogue = dialogue_ids(shot)
     return plan
+
+
+def _entering(script: Script, script_path: Path) -> Transition:
+    """How the episode opens, from what the writer put before the first scene heading. A `FADE IN:` there (action,
+    to Fountain) or a transition is how the first shot is entered; notes, sections, synopses and page breaks are
+    the writer's own. Action or dialogue there belongs to no scene — no place, no time of day, no scene row to hang a
+    shot on — so rather than drop it silently (a cold open, or a title page missing its `Title:` key) it is refused
+    with its line: one forced heading makes it a scene."""
+    entering: Transition = "cut"
+    for element in script.preamble:
+        if element.type == "transition" or (
+                element.type == "action" and element.text.strip().rstrip(":.：。").casefold() in OPENINGS):
+            entering = transition_for(element.text)
+        elif element.type in ("action", "dialogue"):
+            raise InputError(
+                script_path, element.line, f"{element.type} before the first scene heading belongs to no scene",
+                "put a scene heading above it (`INT. LAB - NIGHT`, or a forced `.BLACK` for an opening without a "
+                "place), make it a note [[...]] if it is not to be filmed, or give a title page its `Title:` key",
+            )
+    return entering
 
 
 def _draft(scene: Scene, context: SceneContext, script_path: Path, strict: bool,
@@ -187,11 +208,15 @@ def _dialogue(element: Element, context: SceneContext, script_path: Path, strict
     cast = series.characters.get(speaker)
     text = element.text.strip()
     rate = cast.voice.rate if cast else Voice().rate
+    duration = timing.speaking_time(text, rate, element.parentheticals)
+    if duration > MAX_SHOT_SECONDS:
+        raise InputError(script_path, element.line, f"this line takes {duration:.0f} s to say, longer than a shot "
+                         f"can hold ({MAX_SHOT_SECONDS:.0f} s)", "split the speech under several cues")
     return Shot(
         id="000", scene=context.index, kind="dialogue", location=context.location,
         time_of_day=context.scene.time_of_day, characters=[speaker] if cast else [], speaker=speaker, text=text,
         emotion=element.parentheticals[0] if element.parentheticals else None, lines=[element.line],
-        duration=timing.speaking_time(text, rate, element.parentheticals),
+        duration=duration,
         source_sha256=source_hash("dialogue", element.character or "", *element.parentheticals, text),
     )
 

@@ -33,4 +33,4 @@ def render_segment(request: SegmentRequest, out: Path) -> dict[str, Any]:
     for index, frame in enumerate(frames):
         frame[:, (columns + index) % 16 < 8] = colour
     footage.write_frames(frames, request.fps, out)
-    return {"frames": request.frames, "take": request.take.recipe_sha256 if request.take else None}
+    return {"frames": request.frames, "take": request.context.recipe_sha256 if request.context else None}

@@ -33,22 +33,38 @@ and, optionally (probed, never required):
   option, shots start from text.
 - `software() -> dict[str, str]`: versions of the libraries or service that made the pixels, recorded with every
   take beside its recipe (not part of its identity).
+- `device(model, options) -> str`: the device a call holds, by the name a price table knows (a GPU's own name, or
+  "cpu"); a backend without it runs on the CPU. Each call is priced and checked against the budgets by the stage
+  (`aigms.production.generate.costs`); a remote backend that is billed reports the bill as `cost` in what
+  `render_segment` returns.
+- `check(model, options)`: refuse a misconfigured generator (`InputError`) before any shot is filmed.
+- `PROVIDER`: the name of the paid service or server a backend calls (`kling`, `comfyui`); its takes hold the
+  Prefect tag `remote-<provider>` instead of the GPU's, and each call is a durable job (`generate.remote`).
+- `MODEL_IS_FILE`: the model argument is a file relative to the series folder (a ComfyUI workflow); the backend
+  receives it resolved, and its bytes' hash joins the take's recipe.
+- `FILE_OPTIONS`: option names that hold files relative to the series folder (an end frame); their hashes join the
+  recipe too.
+- `RUNTIME_OPTIONS`: option names that change where or how fast a take is made but not its pixels (a server's
+  address, a timeout): left out of the recipe, so moving a server films nothing again.
 
 A backend raises `GenerationFailed(reason, retry=...)` for a take that failed (out of memory, NaN or black output,
 a model it cannot find, a refused prompt); the stage records the reason on the take's row and, when `retry`, tries
 another seed per policy (`options.retries`). Any other exception is a bug: recorded too, and raised.
 
-A segment that is paid for or slow (a remote job) can be made idempotent with `request.take`: the take's recipe
-hash and the segment index name the call uniquely, `take.work` is a folder kept until the take is whole (a killed
-render resumes with it), and `take.engine` is the project database, for a backend that records its jobs.
+A segment that is paid for or slow (a remote job) is made idempotent with `request.context` (`CallContext`): the
+take's recipe hash and the segment index name the call uniquely, and the project database holds the `model_calls`
+ledger where a remote job is recorded before it is sent (`generate.remote`).
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy.engine import Engine
 
 from sqlalchemy.engine import Engine
 
@@ -83,16 +99,18 @@ class Capabilities:
     #                                 shot and series): its keyframes get no layout of them
 
 
-@dataclass(frozen=True, kw_only=True)
-class TakeContext:
-    """The take a request belongs to, for a backend that must remember work across a crash (a remote job's id, kept
-    before the job is paid for) or record it: with `SegmentRequest.index`, `recipe_sha256` is an idempotency key."""
+@dataclass(frozen=True)
+class CallContext:
+    """Where a model call is recorded: the project database (the `model_calls` ledger, the durable record of a
+    remote job), the asset store its result goes into, and the take it serves, named by its recipe hash so a
+    call is found again by a render that resumes the take (with `SegmentRequest.index`, an idempotency key)."""
 
-    recipe_sha256: str  # the take's identity
-    work: Path  # the take's scratch folder: kept until the take is whole, so a resumed render finds what is in it
-    engine: Engine | None = None  # the project database
-    store: Path | None = None  # the asset store
-    shot_row_id: int | None = None  # the shot's row, when the take is filmed for an episode
+    engine: Engine
+    store: Path
+    recipe_sha256: str
+    take_id: int | None = None
+    shot_row_id: int | None = None
+    retake: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,7 +133,8 @@ class SegmentRequest:
     image: Path | None = None  # the first frame: a keyframe, or the last frame of the previous segment
     video: Path | None = None  # the end of the previous segment, for a video condition
     negative_prompt: str = ""
-    take: TakeContext | None = None
+    count: int = 1  # segments in the shot's chain; the last one is `count - 1`
+    context: CallContext | None = None  # None: a call nobody records (benchmarks, a backend's own tests)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,7 +151,7 @@ class KeyframeRequest:
     height: int
     layout: Path | None = None  # the location's plate with the cast placed in it (`storyboard.previs.layout`)
     negative_prompt: str = ""
-    take: TakeContext | None = None
+    context: CallContext | None = None
 
 
 @runtime_checkable
@@ -159,6 +178,7 @@ class Generator:
     spec: str
     module: ModuleType
     settings: GeneratorSettings = field(default_factory=GeneratorSettings)
+    root: Path | None = None  # the series folder, where a file named by the model or an option is found
 
     @property
     def name(self) -> str:
@@ -166,7 +186,10 @@ class Generator:
 
     @property
     def model(self) -> str:
-        return self.spec.split(":", 1)[1] if ":" in self.spec else ""
+        model = self.spec.split(":", 1)[1] if ":" in self.spec else ""
+        if getattr(self.module, "MODEL_IS_FILE", False) and self.root is not None and model:
+            return str(self.root / model)
+        return model
 
     @property
     def options(self) -> dict[str, Any]:
@@ -177,11 +200,45 @@ class Generator:
         """Whether takes start from a still: the backend makes them and the options name the image model."""
         return callable(getattr(self.module, "render_keyframe", None)) and bool(self.options.get("keyframe"))
 
+    @property
+    def provider(self) -> str | None:
+        """The service a remote backend pays or the server it calls; None for a local model."""
+        return getattr(self.module, "PROVIDER", None)
+
+    @property
+    def recipe_options(self) -> dict[str, Any]:
+        """The options that decide the pixels: all of them but where and how fast the work is done."""
+        runtime = getattr(self.module, "RUNTIME_OPTIONS", ())
+        return {key: value for key, value in self.options.items() if key not in runtime}
+
     def capabilities(self) -> Capabilities:
         return self.module.capabilities(self.model, self.options)
 
+    def check(self) -> None:
+        if hasattr(self.module, "check"):
+            self.module.check(self.model, self.options)
+
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.name, "version": self.module.VERSION, **self.module.identity(self.model, self.options)}
+        identity = {"backend": self.name, "version": self.module.VERSION,
+                    **self.module.identity(self.model, self.options)}
+        files = self._files()
+        if files:
+            identity["files"] = files
+        return identity
+
+    def _files(self) -> dict[str, str | None]:
+        """The hash of each file the model or an option names: a workflow edited in place is another camera."""
+        named: dict[str, str] = {}
+        if getattr(self.module, "MODEL_IS_FILE", False):
+            named["model"] = self.model
+        for option in getattr(self.module, "FILE_OPTIONS", ()):
+            if self.options.get(option):
+                named[option] = str(self.options[option])
+        files: dict[str, str | None] = {}
+        for key, name in named.items():
+            path = Path(name) if self.root is None else self.root / name
+            files[key] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        return files
 
     def software(self) -> dict[str, str] | None:
         report = getattr(self.module, "software", None)
@@ -220,4 +277,4 @@ def load_backend(spec: str) -> ModuleType:
 def generator_for(shot: Shot, series: Series) -> Generator:
     """The series' generator, unless the shot names its own (a hero shot on a bigger model, an insert as animatic)."""
     settings = shot.generator or series.generator
-    return Generator(settings.backend, load_backend(settings.backend), settings)
+    return Generator(settings.backend, load_backend(settings.backend), settings, series.root)

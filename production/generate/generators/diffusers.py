@@ -97,6 +97,16 @@ def device_and_dtype(options: dict[str, Any]) -> tuple[str, str]:
     return device, dtype
 
 
+def device(model: str, options: dict[str, Any]) -> str:
+    """The device a call holds, by the name a price table knows it by: the GPU's own name, or "cpu"."""
+    name, _ = device_and_dtype(options)
+    if not name.startswith("cuda"):
+        return "cpu"
+    import torch
+
+    return torch.cuda.get_device_name(torch.device(name))
+
+
 def identity(model: str, options: dict[str, Any]) -> dict[str, Any]:
     """What a take's recipe says about the model, read from config files only (no weights, no torch)."""
     device, dtype = device_and_dtype(options)
