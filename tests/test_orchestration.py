@@ -172,7 +172,7 @@ def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(pr
     series = series_folder(project["tiny"], {"e1": TINY_SCRIPT})
     bible = series / "series.yaml"
     schedule = '  - {name: nightly, cron: "0 2 * * *", timezone: Asia/Shanghai}\n'
-    bible.write_text(bible.read_text() + "schedules:\n" + schedule)
+    bible.write_text(bible.read_text().replace("schedules: []\n", "schedules:\n" + schedule))
     approve = CliRunner().invoke(app, ["shots", "approve", str(series / "episodes" / "e1.fountain"), "--home",
                                        str(project["home"])])
     assert approve.exit_code == 0, approve.output

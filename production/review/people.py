@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from aigms.db.models import ROLES, User, UserSession, utcnow
 
 APPROVERS = ("director", "admin")
+EDITORS = ("artist", "director", "admin")
 MIN_PASSWORD = 8
 SESSION_DAYS = 14
 

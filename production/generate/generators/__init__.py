@@ -66,8 +66,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.engine import Engine
 
-from sqlalchemy.engine import Engine
-
 from aigms.schemas.series import GeneratorSettings, Series
 from aigms.schemas.shotlist import Shot
 
