@@ -161,8 +161,9 @@ def test_a_render_stops_before_the_call_that_would_cross_its_budget_and_goes_on_
     assert "budget: the episode has spent" in stopped.output and "unfilmed" in stopped.output
     made = billed(series_dir)
     spent = sum(PER_CALL + PER_SECOND * call["frames"] / call["fps"] for call in made)
-    next_call = PER_CALL + PER_SECOND * made[-1]["frames"] / made[-1]["fps"]
-    assert spent <= 1.0 < spent + next_call - 0.2  # stopped with less than a call's worth left
+    refused = re.search(r"has\s+spent\s+([\d.]+)\s+CNY.*?would\s+cost\s+([\d.]+)\s+CNY", stopped.output, re.S)
+    spent_then, refused_call = float(refused[1]), float(refused[2])
+    assert spent_then <= spent <= 1.0 < spent_then + refused_call  # the call refused was the one that would cross
     engine = open_database(database_url)
     assert round(ledger_total(engine)[1], 2) == round(spent, 2)
     assert not (tmp_path / "out" / "priced" / "e01" / "episode.mp4").exists()

@@ -27,6 +27,7 @@ from aigms.production import review
 from aigms.production.bible import load_series
 from aigms.production.deliver import kitsu
 from aigms.production.deliver.delivered import latest_cut
+from aigms.production.deliver.interchange import for_aaf
 from aigms.production.deliver.jianying import DRAFT_FOLDER_PLACEHOLDER, TRACKS, write_draft
 from aigms.production.store import assets
 from aigms.schemas.manifest import Manifest
@@ -105,6 +106,20 @@ def test_the_aaf_holds_the_cut_with_each_selected_take(rendered: dict) -> None:
     files = {assets.sha256_file(file_of(clip.media_reference.target_url)) for clip in picture}
     assert files == {shot.clip_sha256 for shot in manifest.shots}
     assert len(aaf.audio_tracks()[0].find_clips()) == len(manifest.timeline.dialogue)
+
+
+def test_a_dissolve_reaches_the_aaf_as_a_transition_cut_at_its_middle(rendered: dict, tmp_path: Path) -> None:
+    timeline = otio.adapters.read_from_file(str(rendered["result"].folder / "timeline.otio"))
+    rate = timeline.duration().rate
+    timeline.video_tracks()[0].insert(1, otio.schema.Transition(
+        name="dissolve", transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+        in_offset=otio.opentime.RationalTime(6, rate), out_offset=otio.opentime.RationalTime(6, rate)))
+    otio.adapters.write_to_file(for_aaf(timeline), str(tmp_path / "dissolve.aaf"), adapter_name="AAF")
+    aaf = otio.adapters.read_from_file(str(tmp_path / "dissolve.aaf"))
+    (dissolve,) = aaf.video_tracks()[0].find_children(descended_from_type=otio.schema.Transition)
+    assert (dissolve.in_offset.value, dissolve.out_offset.value) == (6, 6)
+    assert dissolve.metadata["AAF"]["OperationGroup"]["Operation"]["Name"] == "VideoDissolve_2"
+    assert aaf.duration().value == timeline.duration().value
 
 
 def test_the_otio_bundle_opens_from_anywhere_with_every_take(rendered: dict) -> None:

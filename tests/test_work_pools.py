@@ -63,7 +63,7 @@ def test_two_workers_of_a_work_pool_render_two_episodes_side_by_side(tmp_path: P
     finally:
         interrupt("prefect worker", *workers)
 
-    assert [run.state.name for run in runs] == ["Completed", "Completed"]
+    assert [run.state.name for run in runs] == ["Completed", "Completed"], [run.state.message for run in runs]
     assert {run.work_pool_name for run in runs} == {POOL}
     (first, second) = sorted((run.start_time, run.end_time) for run in runs)
     assert second[0] < first[1], "each worker takes one run at a time, so two at once means two workers"

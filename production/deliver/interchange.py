@@ -182,14 +182,26 @@ def picture_only(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
     return copy
 
 
+# The dissolve as Avid Media Composer writes it (the operation AAF files from Avid name VideoDissolve_2): the
+# AAF adapter writes a transition only from this description, and a linear level from 0 to 1 across it.
+AVID_DISSOLVE = {"Identification": "89d9b67e-5584-302d-9abd-8bd330c46841", "Name": "VideoDissolve_2",
+                 "Description": "", "DataDefinition": {"Name": "Picture"}, "IsTimeWarp": False, "Bypass": 1,
+                 "NumberInputs": 2, "OperationCategory": "OperationCategory_Effect"}
+
+
 def for_aaf(timeline: otio.schema.Timeline) -> otio.schema.Timeline:
     """AAF names media by MobID: each file gets one made from its hash, so the same take is the same master clip in
-    every AAF we write, and Avid or Premiere relinks it once."""
+    every AAF we write, and Avid or Premiere relinks it once. Each dissolve carries the effect AAF describes it by,
+    cut at its middle (where the EDL cuts)."""
     copy = timeline.deepcopy()
     for clip in copy.find_clips():
         mob_id = aaf2.mobid.MobID.new()
         mob_id.material = uuid.UUID(hex=clip.metadata["aigms"]["sha256"][:32])
         clip.media_reference.metadata["AAF"] = {"MobID": str(mob_id.urn)}
+    for transition in copy.find_children(descended_from_type=otio.schema.Transition):
+        transition.metadata["AAF"] = {
+            "CutPoint": int(transition.in_offset.value), "OperationGroup": {"Operation": dict(AVID_DISSOLVE)},
+            "PointList": [{"Time": 0.0, "Value": 0.0}, {"Time": 1.0, "Value": 1.0}]}
     return copy
 
 
