@@ -31,9 +31,9 @@ def test_two_workers_of_a_work_pool_render_two_episodes_side_by_side(tmp_path: P
     series = series_folder(tmp_path / "series", {"e1": TINY_SCRIPT, "e2": other})
     home, out = tmp_path / "home", tmp_path / "out"
     bible = series / "series.yaml"
-    bible.write_text(bible.read_text() + "schedules:\n"
+    bible.write_text(bible.read_text().replace("schedules: []\n", "schedules:\n"
                      "  - {name: first, cron: \"0 2 * * *\", episodes: [e1]}\n"
-                     "  - {name: second, cron: \"0 3 * * *\", episodes: [e2]}\n")
+                     "  - {name: second, cron: \"0 3 * * *\", episodes: [e2]}\n"))
     env = {**os.environ, "AIGMS_DATABASE_URL": fresh_database_url(home), "AIGMS_WHISPER": "none",
            "PREFECT_API_URL": PREFECT_API_URL.value(), "PREFECT_WORKER_QUERY_SECONDS": "1", "COLUMNS": "200"}
 
