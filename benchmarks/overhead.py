@@ -27,6 +27,7 @@ from aigms.flows import episode  # noqa: E402
 from aigms.production import deliver, generate, qc, storyboard  # noqa: E402
 from aigms.production.bible import load_series  # noqa: E402
 from aigms.production.post import voice  # noqa: E402
+from aigms.production.store import assets  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
 
@@ -46,7 +47,8 @@ def direct(series_dir: Path, episode_id: str, out: Path, home: Path) -> int:
              for shot in shotlist.shots}
     audio = {shot.id: voice.record_line(engine, store, series, shotlist.language, shot)
              for shot in shotlist.shots if shot.kind == "dialogue"}
-    qc.check_episode(engine, series, shotlist, {shot_id: (take.take_id, take.clip) for shot_id, take in takes.items()})
+    clips = {shot_id: (take.take_id, take.clip, take.clip_sha256) for shot_id, take in takes.items()}
+    qc.check_episode(engine, series, shotlist, clips, assets.derived_dir(store, "qc"))
     deliver.cut(engine, store, series, shotlist, takes, audio, out / series.id / episode_id)
     return len(shotlist.shots)
 
