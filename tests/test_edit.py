@@ -16,7 +16,7 @@ from aigms.production.post import edit, labels, subtitles
 from aigms.production.store import assets, media
 from aigms.production.generate.takes import RenderedTake
 from aigms.production.generate.generators import animatic
-from aigms.production.post.voice import synthesize
+from aigms.production.post.voice import LineAudio, synthesize
 from aigms.schemas.series import MusicBed, Voice
 from aigms.schemas.shotlist import Shot, ShotList
 from aigms.schemas.timeline import Media
@@ -42,10 +42,10 @@ def takes_for(series, shots: list[Shot], folder: Path) -> dict[str, RenderedTake
     return takes
 
 
-def line(folder: Path, shot_id: str, text: str, rate: int = 48000) -> edit.LineAudio:
+def line(folder: Path, shot_id: str, text: str, rate: int = 48000) -> LineAudio:
     wav = folder / f"line-{shot_id}.wav"
     seconds = synthesize(text, "en", Voice(), wav, rate)
-    return edit.LineAudio(shot_id, "scratch", wav, seconds, assets.sha256_file(wav))
+    return LineAudio(shot_id, "scratch", wav, seconds, assets.sha256_file(wav))
 
 
 @pytest.fixture(scope="module")
