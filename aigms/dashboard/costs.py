@@ -5,9 +5,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from aigms.dashboard.auth import Person
+from aigms.dashboard.database import Database
 from aigms.dashboard.render import page
 from aigms.db.queries import NotFound
-from aigms.db.session import session_scope
 from aigms.production.review.reviews import Reviewer
 from aigms.production.storyboard.estimate import series_costs
 
@@ -15,9 +15,8 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/costs/{series_id}")
-def costs(request: Request, series_id: str, user: Reviewer = Person) -> Response:
-    with session_scope(request.app.state.engine) as session:
-        overview = series_costs(session, series_id)
+def costs(request: Request, series_id: str, session: Database, user: Reviewer = Person) -> Response:
+    overview = series_costs(session, series_id)
     if overview is None:
         raise NotFound(f"no series {series_id}")
     top = max([episode.spent for episode in overview.episodes] + [episode.estimate.high for episode in
