@@ -163,7 +163,8 @@ def test_a_render_stops_before_the_call_that_would_cross_its_budget_and_goes_on_
     spent = sum(PER_CALL + PER_SECOND * call["frames"] / call["fps"] for call in made)
     refused = re.search(r"has\s+spent\s+([\d.]+)\s+CNY.*?would\s+cost\s+([\d.]+)\s+CNY", stopped.output, re.S)
     spent_then, refused_call = float(refused[1]), float(refused[2])
-    assert spent_then <= spent <= 1.0 < spent_then + refused_call  # the call refused was the one that would cross
+    # the message's figures are to the cent: what was spent, and the call refused, the one that would cross
+    assert spent_then == pytest.approx(spent, abs=0.005) and spent <= 1.0 < spent + refused_call + 0.005
     engine = open_database(database_url)
     assert round(ledger_total(engine)[1], 2) == round(spent, 2)
     assert not (tmp_path / "out" / "priced" / "e01" / "episode.mp4").exists()
