@@ -25,7 +25,7 @@ from typing import Any
 from fastapi import FastAPI, Request, UploadFile, WebSocket, WebSocketDisconnect, Form
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from remote_servers import grey_clip
+from remote_servers import LEVELS, grey_clip
 
 VIDEO_NODES = ("SaveVideo", "VHS_VideoCombine")
 
@@ -278,7 +278,7 @@ class ComfyServer:
             return self._failed(prompt, messages, say, sampler, "KSampler", self.steps_fail)
         frames, fps = int(value(latent, "length")), _fps(graph, output, value)
         width, height = int(value(latent, "width")), int(value(latent, "height"))
-        level = 30 + 40 * (prompt.number % 6)
+        level = 20 + 10 * (prompt.number % LEVELS)
         name = f"aigms_{prompt.number:05d}_.mp4"
         say("executing", {"node": output})
         grey_clip(self.folder / "output" / "video" / name, level, frames / fps, fps, width, height)

@@ -24,7 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from PIL import Image
 
-from remote_servers import grey_clip
+from remote_servers import LEVELS, grey_clip
 
 ACCESS_KEY, SECRET_KEY = "ak-test-studio", "sk-test-studio-secret-0123456789abcdef"
 KINDS = ("text2video", "image2video", "multi-image2video", "video-extend", "lip-sync")
@@ -171,7 +171,7 @@ class KlingServer:
     def _create(self, kind: str, body: dict[str, Any]) -> Task:
         number = next(self._numbers)
         now = time.monotonic()
-        level = 30 + 40 * ((number - 1) % 6)
+        level = 20 + 10 * ((number - 1) % LEVELS)
         parent = None
         if kind in ("video-extend", "lip-sync"):
             video_id = body["video_id"] if kind == "video-extend" else body["input"]["video_id"]

@@ -39,6 +39,9 @@ def serve(app: Any) -> Iterator[str]:
 
 
 _made: dict[tuple[int, float, int, int, int], Path] = {}
+# A task's grey level follows its number round a cycle longer than an episode's tasks, so the segments of one chain
+# differ however the shots filmed beside it interleave their tasks with its own.
+LEVELS = 20
 
 
 def grey_clip(out: Path, level: int, seconds: float, fps: int, width: int = 128, height: int = 72,
