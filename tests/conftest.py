@@ -66,7 +66,8 @@ def studio_copy(pristine: "Studio", tmp_path: Path) -> "Studio":
 
 # The files that take longest start first: under pytest-xdist (a file to a worker at a time) neither worker is then
 # left running one of them alone at the end.
-SLOW_FIRST = ("test_wheel.py", "test_orchestration.py", "test_generate.py", "test_work_pools.py")
+SLOW_FIRST = ("test_wheel.py", "test_orchestration.py", "test_remote_kling.py", "test_handoff.py", "test_generate.py",
+              "test_work_pools.py", "test_security.py", "test_dashboard_browser.py", "test_remote_comfyui.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
