@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aigms.db import models
-from aigms.production.deliver.delivery import alternate_takes, find_media, read_manifest
+from aigms.production.deliver.delivery import alternate_takes, read_manifest, stored_timeline
 from aigms.production.deliver.interchange import Alternate, QCFailure, line_failures
 from aigms.production.store import assets
 from aigms.schemas.errors import InputError
@@ -39,13 +39,7 @@ def latest_cut(session: Session, store: Path, series_id: str, episode_code: str,
                          f"render it first: `aigms render {episode_code} --series {series_file.parent}`")
     manifest_path = assets.asset_file(store, session.get(models.Asset, cut.manifest_asset_id))
     manifest = read_manifest(manifest_path)
-    timeline = manifest.timeline.model_copy(deep=True)
-    for clip in timeline.picture:
-        clip.media = find_media(clip.media, store, manifest_path, f"the take of shot {clip.shot}")
-    for line in timeline.dialogue:
-        line.media = find_media(line.media, store, manifest_path, f"the audio of line {line.line}")
-    if timeline.music is not None:
-        timeline.music.media = find_media(timeline.music.media, store, manifest_path, "the music bed")
+    timeline = stored_timeline(manifest, store, manifest_path)
     subtitles = session.get(models.Asset, cut.subtitles_asset_id) if cut.subtitles_asset_id else None
     return DeliveredCut(timeline, manifest.lines, _take_failures(session, timeline) + line_failures(manifest.lines),
                         assets.asset_file(store, subtitles) if subtitles else None,

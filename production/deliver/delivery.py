@@ -316,10 +316,8 @@ def find_media(item: Media, store: Path, manifest_path: Path, what: str) -> Medi
                      "render from the manifest on the machine whose store made it (`--home`), or from the script")
 
 
-def render_from_manifest(path: Path, store: Path, out: Path) -> Delivered:
-    """The same episode again, from the manifest alone: its timeline, its media found by hash, its subtitle
-    timings; no script, no generator, no recogniser."""
-    manifest = read_manifest(path)
+def stored_timeline(manifest: Manifest, store: Path, path: Path) -> Timeline:
+    """The manifest's timeline with every file it names found in the asset store by hash (`find_media`)."""
     timeline = manifest.timeline.model_copy(deep=True)
     for clip in timeline.picture:
         clip.media = find_media(clip.media, store, path, f"the take of shot {clip.shot}")
@@ -327,6 +325,14 @@ def render_from_manifest(path: Path, store: Path, out: Path) -> Delivered:
         line.media = find_media(line.media, store, path, f"the audio of line {line.line}")
     if timeline.music is not None:
         timeline.music.media = find_media(timeline.music.media, store, path, "the music bed")
+    return timeline
+
+
+def render_from_manifest(path: Path, store: Path, out: Path) -> Delivered:
+    """The same episode again, from the manifest alone: its timeline, its media found by hash, its subtitle
+    timings; no script, no generator, no recogniser."""
+    manifest = read_manifest(path)
+    timeline = stored_timeline(manifest, store, path)
     folder = out / manifest.series / manifest.episode
     return deliver(folder, timeline, manifest.lines, interchange.line_failures(manifest.lines), manifest,
                    cache_dir=assets.derived_dir(store, "edit"))
