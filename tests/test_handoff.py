@@ -35,8 +35,6 @@ from aigms.schemas.timeline import Media, MusicClip
 from episode import Studio
 from zou_server import zou_server
 
-pytestmark = pytest.mark.database
-
 EPISODE, TAKES = "s01e02", 2
 SECOND = 1_000_000
 runner = CliRunner()

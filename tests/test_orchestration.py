@@ -86,7 +86,6 @@ def kill_while_filming(project: dict) -> list[models.Take]:
         process.stderr.close()
 
 
-@pytest.mark.database
 def test_a_render_killed_mid_shot_resumes_without_redoing_finished_work(project: dict) -> None:
     finished = kill_while_filming(project)
     running = takes_by_status(project["database"])[models.TAKE_RUNNING]

@@ -165,7 +165,6 @@ def test_an_unchanged_render_runs_no_task_that_makes_anything(again: Again) -> N
     assert (result.video.stat().st_ino, result.video.stat().st_mtime_ns) == (video.st_ino, video.st_mtime_ns)
 
 
-@pytest.mark.database
 def test_changing_one_line_films_only_its_shot(again: Again) -> None:
     script = again.studio.series / "episodes" / "s01e02.fountain"
     script.write_text(script.read_text().replace("Then it is counting.", "Then it is keeping time."))

@@ -285,7 +285,6 @@ print(result.selected.clip)
 """
 
 
-@DATABASE
 def test_a_render_killed_mid_prompt_finds_its_prompt_again(server: ComfyServer, tmp_path: Path) -> None:
     database_url = fresh_database_url(tmp_path)
     script = FILM.format(tests=str(TESTS), root=str(tmp_path), database=database_url, url=server.url)

@@ -245,7 +245,6 @@ def test_a_render_killed_with_a_task_in_flight_resumes_it_without_paying_twice(s
     assert nothing_half_written(tmp_path / "home" / "store")
 
 
-@DATABASE
 def test_out_of_credit_stops_the_render_with_one_line_and_keeps_finished_takes(server: KlingServer, tmp_path: Path,
                                                                                prefect: None) -> None:
     from aigms.cli import app
