@@ -24,6 +24,7 @@ POOL = "gpu-farm"
 
 def test_two_workers_of_a_work_pool_render_two_episodes_side_by_side(tmp_path: Path, prefect: None) -> None:
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import WorkerStatus
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL
 
@@ -51,9 +52,18 @@ def test_two_workers_of_a_work_pool_render_two_episodes_side_by_side(tmp_path: P
                                  "--name", f"gpu-{n}"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, start_new_session=True) for n in (1, 2)]
     try:
-        started = [run_deployment(f"render-series/tiny-{name}", timeout=0, _sync=True)
-                   for name in ("first", "second")]
         with get_client(sync_client=True) as client:
+            for _ in range(600):  # both machines up before the work is handed out, or the first may take both runs
+                online = {worker.name for worker in client.read_workers_for_work_pool(POOL)
+                          if worker.status == WorkerStatus.ONLINE}
+                if online == {"gpu-1", "gpu-2"}:
+                    break
+                assert all(worker.poll() is None for worker in workers), workers[0].stderr.read().decode()[-3000:]
+                time.sleep(0.2)
+            else:
+                raise AssertionError(f"after 2 minutes the workers online are {sorted(online)}")
+            started = [run_deployment(f"render-series/tiny-{name}", timeout=0, _sync=True)
+                       for name in ("first", "second")]
             for _ in range(3000):
                 runs = [client.read_flow_run(run.id) for run in started]
                 if all(run.state.is_final() for run in runs):
