@@ -272,10 +272,10 @@ def test_the_directors_loop_compare_note_more_takes_circle_recut_approve(page: P
         page.wait_for_timeout(100)
     page.keyboard.press("k")
     paused = video_times(page)
-    assert paused[0] == paused[1]
+    assert paused[0] == pytest.approx(paused[1], abs=1e-3)  # the same frame; a browser keeps microseconds of its own
     page.keyboard.press("ArrowRight")
     stepped = video_times(page)
-    assert stepped[0] == stepped[1]
+    assert stepped[0] == pytest.approx(stepped[1], abs=1e-3)
     assert int(stepped[0] * FPS) == int(paused[0] * FPS + 1e-6) + 1
     page.keyboard.press("Home")
     for _ in range(10):
@@ -381,4 +381,4 @@ def test_a_viewer_and_an_artist_are_refused_what_their_role_does_not_allow(page:
     expect(page.get_by_test_id("error")).to_contain_text("only directors and admins circle a take")
     with session_scope(open_database(studio.database_url)) as session:
         assert session.scalars(select(models.CircledTake).where(models.CircledTake.take_id == take_id)).all() == []
-        assert session.scalars(select(models.Review).where(models.Review.target_id == take_id)).all() == []
+    assert reviews_of(studio, take_id) == []
