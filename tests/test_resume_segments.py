@@ -57,7 +57,8 @@ def test_a_continuation_killed_between_segments_resumes_at_the_segment_it_stoppe
     database_url = fresh_database_url(tmp_path)
     killed = film(tmp_path, database_url, seconds=1.0)
     try:
-        while "done 1" not in calls(tmp_path):
+        # Segment 2 started means segment 1 was kept ("done 1" is written before the stage keeps its frames).
+        while "start 2" not in calls(tmp_path):
             assert killed.poll() is None, killed.stderr.read()
             time.sleep(0.05)
         os.killpg(killed.pid, signal.SIGKILL)
@@ -66,7 +67,7 @@ def test_a_continuation_killed_between_segments_resumes_at_the_segment_it_stoppe
         killed.stdout.close()
         killed.stderr.close()
     before = calls(tmp_path)
-    assert before[:4] == ["start 0", "done 0", "start 1", "done 1"]
+    assert before[:5] == ["start 0", "done 0", "start 1", "done 1", "start 2"]
 
     resumed = film(tmp_path, database_url, seconds=0)
     out, err = resumed.communicate(timeout=300)
