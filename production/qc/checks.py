@@ -10,9 +10,8 @@ shot is filmed (`check_episode`), scoring again only the pairs of shots whose ta
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import cv2
@@ -29,7 +28,7 @@ from aigms.production.qc.faces import face_extractor_for
 from aigms.production.store import assets, media
 from aigms.production.store.assets import canonical_sha256
 from aigms.production.store.files import atomic_path, atomic_write_text
-from aigms.production.qc.features import ANALYSIS_HEIGHT, extractor_for, faces, shrink
+from aigms.production.qc.features import ANALYSIS_HEIGHT, Box, extractor_for, faces, shrink
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot, ShotList
 
@@ -99,7 +98,14 @@ def sample(frames: np.ndarray, count: int = 3) -> list[np.ndarray]:
 
 def reference(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """A reference image at the analysis size, and the mask of its opaque pixels when it has transparency (a
-    character drawn on nothing is compared by the character alone)."""
+    character drawn on nothing is compared by the character alone). Read once per version of the file: every take
+    of a character's shots is compared with it."""
+    stat = path.stat()
+    return _reference(path, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _reference(path: Path, _inode: int, _size: int, _modified: int) -> tuple[np.ndarray, np.ndarray | None]:
     image = Image.open(path)
     rgba = np.asarray(image.convert("RGBA"))
     mask = (rgba[..., 3] > 127).astype(np.uint8) if image.mode in ("RGBA", "LA", "P") else None
@@ -115,6 +121,9 @@ def reference(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         size = (max(1, round(picture.shape[1] * scale)), max(1, round(picture.shape[0] * scale)))
         picture = cv2.resize(picture, size, interpolation=cv2.INTER_AREA)
         mask = None if mask is None else cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+    for array in (picture, mask):
+        if array is not None:
+            array.setflags(write=False)  # shared by every caller
     return picture, mask
 
 
@@ -157,14 +166,22 @@ def silhouette(frames: np.ndarray, key: str, series: Series, extractor_spec: str
     compared with the reference's own; where the reference and the frame both show a face (OpenCV's cascade), the
     faces are compared too. The likest place counts."""
     extractor = extractor_for(extractor_spec)
+    picked = sample(frames)
+    regions = [extractor.regions(frame) for frame in picked]
+    frame_faces: dict[int, list[Box]] = {}
     best = 0.0
     for path in series.characters[key].references:
         picture, mask = reference(series.root / path)
-        wanted = [(extractor.features(picture, mask), _silhouettes(picture, mask))]
-        wanted += [(extractor.features(picture[y:y + h, x:x + w]), _faces) for x, y, w, h in faces(picture)[:1]]
-        per_frame = [max((extractor.region_similarity(features, extractor.features(window, window_mask))
-                          for features, windows in wanted for window, window_mask in windows(frame)), default=0.0)
-                     for frame in sample(frames)]
+        outline = extractor.features(picture, mask)
+        windows = _silhouettes(picture, mask, picked[0].shape[:2])
+        face = [extractor.features(picture[y:y + h, x:x + w]) for x, y, w, h in faces(picture)[:1]]
+        per_frame = []
+        for index, region in enumerate(regions):
+            scores = [extractor.region_similarity(outline, region(box, shape)) for box, shape in windows]
+            if face:
+                boxes = frame_faces.setdefault(index, faces(picked[index]))
+                scores += [extractor.region_similarity(face[0], region(box, None)) for box in boxes]
+            per_frame.append(max(scores, default=0.0))
         best = max(best, float(np.median(per_frame)))
     return best
 
@@ -179,28 +196,23 @@ def unknown_faces(seen: faces_in.FacesInTake, series: Series) -> Check:
                  seen.extractor)
 
 
-def _faces(frame: np.ndarray) -> list[tuple[np.ndarray, None]]:
-    return [(frame[y:y + h, x:x + w], None) for x, y, w, h in faces(frame)]
-
-
-def _silhouettes(picture: np.ndarray, mask: np.ndarray | None) -> Callable[[np.ndarray], list]:
-    """Windows of the frame under the reference's outline, at every size in WINDOW_HEIGHTS, a quarter step apart."""
-    def windows(frame: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        height, width = frame.shape[:2]
-        found = []
-        for part in WINDOW_HEIGHTS:
-            h = max(8, round(height * part))
-            w = max(4, round(picture.shape[1] * h / picture.shape[0]))
-            if w > width:
-                continue
-            shape = None if mask is None else cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)[:height]
-            h = min(h, height)
-            for y in range(0, height - h + 1, max(1, h // 4)):
-                for x in range(0, width - w + 1, max(1, w // 4)):
-                    found.append((frame[y:y + h, x:x + w], shape))
-        return found
-
-    return windows
+def _silhouettes(picture: np.ndarray, mask: np.ndarray | None,
+                 frame: tuple[int, int]) -> list[tuple[Box, np.ndarray | None]]:
+    """Windows of a frame of this (height, width) under the reference's outline, at every size in WINDOW_HEIGHTS,
+    a quarter step apart, each with the outline at its size."""
+    height, width = frame
+    found = []
+    for part in WINDOW_HEIGHTS:
+        h = max(8, round(height * part))
+        w = max(4, round(picture.shape[1] * h / picture.shape[0]))
+        if w > width:
+            continue
+        shape = None if mask is None else cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)[:height]
+        h = min(h, height)
+        for y in range(0, height - h + 1, max(1, h // 4)):
+            for x in range(0, width - w + 1, max(1, w // 4)):
+                found.append(((x, y, w, h), shape))
+    return found
 
 
 def location(frames: np.ndarray, shot: Shot, series: Series, extractor_spec: str) -> Check | None:
@@ -209,13 +221,13 @@ def location(frames: np.ndarray, shot: Shot, series: Series, extractor_spec: str
     if not shot.location or not series.locations[shot.location].references:
         return None
     extractor = extractor_for(extractor_spec)
+    seen = [extractor.features(frame) for frame in sample(frames)]
     scores = []
     for path in series.locations[shot.location].references:
         plate = shrink(reference(series.root / path)[0])
         for zoom in PLATE_ZOOMS:
             features = extractor.features(_centre(plate, zoom))
-            scores.append(float(np.median([extractor.similarity(features, extractor.features(frame))
-                                           for frame in sample(frames)])))
+            scores.append(float(np.median([extractor.similarity(features, frame) for frame in seen])))
     name = series.locations[shot.location].name
     return Check("location", max(scores), series.qc.thresholds["location"],
                  f"likeness to {name}'s reference images", extractor.name)
@@ -255,8 +267,8 @@ def seams(frames: np.ndarray, shot: Shot, calls: int, series: Series, extractor_
 def _differences(frames: np.ndarray) -> np.ndarray:
     if len(frames) < 2:
         return np.zeros(0)
-    grey = frames.astype(np.int16)
-    return np.abs(np.diff(grey, axis=0)).mean(axis=(1, 2, 3))
+    size = frames[0].size
+    return np.array([cv2.norm(a, b, cv2.NORM_L1) / size for a, b in zip(frames[:-1], frames[1:])])
 
 
 def flicker(frames: np.ndarray, series: Series) -> Check:

@@ -6,6 +6,7 @@ An extractor turns an RGB picture (uint8, height × width × 3) into features, a
 [0, 1]. Every score the checks store names the extractor that made it."""
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,6 +20,8 @@ from aigms.schemas.errors import InputError
 ANALYSIS_HEIGHT = 144  # pictures are compared at this height: enough for colour and layout, cheap on 2 cores
 LAB_BINS = (6, 12, 12)  # lightness, green–red, blue–yellow: greys stay in one bin, unlike hue
 
+Box = tuple[int, int, int, int]  # x, y, width, height
+
 
 class Extractor(Protocol):
     name: str
@@ -27,8 +30,14 @@ class Extractor(Protocol):
 
     def similarity(self, a: Any, b: Any) -> float: ...
 
+    def regions(self, picture: np.ndarray) -> Callable[[Box, np.ndarray | None], Any]:
+        """The features of parts of one picture (a box, and an outline the box's size or None), for
+        `region_similarity`; the work common to every part is done once."""
+        ...
+
     def region_similarity(self, a: Any, b: Any) -> float:
-        """Likeness of a reference and a part of a frame cut to its outline, where layout means nothing."""
+        """Likeness of a reference (its `features`) and a part of a frame cut to its outline (`regions`), where
+        layout means nothing."""
         ...
 
 
@@ -41,7 +50,11 @@ def shrink(picture: np.ndarray, height: int = ANALYSIS_HEIGHT) -> np.ndarray:
 
 def colour_histogram(picture: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
     """CIELAB colours, normalised to sum 1: what colours a picture holds, wherever they are."""
-    lab = cv2.cvtColor(picture, cv2.COLOR_RGB2LAB)
+    return lab_histogram(cv2.cvtColor(picture, cv2.COLOR_RGB2LAB), mask)
+
+
+def lab_histogram(lab: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """`colour_histogram` of a picture already in CIELAB."""
     histogram = cv2.calcHist([lab], [0, 1, 2], mask, list(LAB_BINS), [0, 256, 0, 256, 0, 256]).ravel()
     return histogram / max(float(histogram.sum()), 1.0)
 
@@ -83,9 +96,20 @@ class Classical:
         colour = float(np.minimum(a.histogram, b.histogram).sum())
         return float(np.clip(0.5 * colour + 0.5 * max(ssim(a.grey, b.grey), 0.0), 0.0, 1.0))
 
-    def region_similarity(self, a: ClassicalFeatures, b: ClassicalFeatures) -> float:
+    def regions(self, picture: np.ndarray) -> Callable[[Box, np.ndarray | None], np.ndarray]:
+        """A part's colours are the picture's: it is turned to CIELAB once, not once a part (the silhouette search
+        reads hundreds of overlapping parts of each frame)."""
+        lab = cv2.cvtColor(picture, cv2.COLOR_RGB2LAB)
+
+        def histogram(box: Box, mask: np.ndarray | None = None) -> np.ndarray:
+            x, y, w, h = box
+            return lab_histogram(lab[y:y + h, x:x + w], mask)
+
+        return histogram
+
+    def region_similarity(self, a: ClassicalFeatures, b: np.ndarray) -> float:
         """Colour alone: histogram intersection."""
-        return float(np.minimum(a.histogram, b.histogram).sum())
+        return float(np.minimum(a.histogram, b).sum())
 
 
 class Neural:
@@ -125,6 +149,13 @@ class Neural:
     def similarity(self, a: np.ndarray, b: np.ndarray) -> float:
         return float(np.clip((1.0 + float(a @ b)) / 2.0, 0.0, 1.0))
 
+    def regions(self, picture: np.ndarray) -> Callable[[Box, np.ndarray | None], np.ndarray]:
+        def embedding(box: Box, mask: np.ndarray | None = None) -> np.ndarray:
+            x, y, w, h = box
+            return self.features(picture[y:y + h, x:x + w], mask)
+
+        return embedding
+
     def region_similarity(self, a: np.ndarray, b: np.ndarray) -> float:
         return self.similarity(a, b)
 
@@ -152,7 +183,7 @@ def _face_cascade() -> cv2.CascadeClassifier:
     return _per_thread.face_cascade
 
 
-def faces(picture: np.ndarray) -> list[tuple[int, int, int, int]]:
+def faces(picture: np.ndarray) -> list[Box]:
     """Frontal faces (x, y, width, height) found by the cascade OpenCV ships; none in a flat drawing."""
     grey = cv2.cvtColor(picture, cv2.COLOR_RGB2GRAY)
     found = _face_cascade().detectMultiScale(grey, scaleFactor=1.15, minNeighbors=5, minSize=(24, 24))

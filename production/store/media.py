@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from dataclasses import asdict, dataclass
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,17 @@ class MediaInfo:
 
 
 def probe(path: Path) -> MediaInfo:
+    """ffprobe's answer for a file, asked once per version of it: a take is probed by the stage that films it, its
+    checks and the edit, and the answer only changes when the file is replaced (a new inode, size or time)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return _probe.__wrapped__(local(path), 0, 0, 0)  # ffprobe says what is wrong, in its words
+    return _probe(local(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=4096)
+def _probe(path: str, _inode: int, _size: int, _modified: int) -> MediaInfo:
     executable = ffprobe_exe()
     if executable is None:
         raise MediaError("ffprobe not found; install it with `apt-get install ffmpeg`")
