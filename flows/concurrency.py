@@ -8,6 +8,7 @@ A remote camera's takes carry `remote-<provider>` instead (`remote-kling`, `remo
 the studio's account or server takes at once (`providers:` in series.yaml, or `AIGMS_LIMIT_KLING=4`)."""
 
 import os
+from pathlib import Path
 
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
@@ -20,8 +21,12 @@ GENERATE_TAG = "generate"
 
 
 def gpu_slots() -> int:
+    """`AIGMS_GPUS`, else the GPUs torch sees; none, without importing torch (~1.5 s), where the kernel shows no
+    NVIDIA or AMD device (`/dev/nvidia*`, `/dev/kfd`), as on a CPU machine or in a container given no GPU."""
     if os.environ.get("AIGMS_GPUS"):
         return max(0, int(os.environ["AIGMS_GPUS"]))
+    if not any(Path("/dev").glob("nvidia[0-9]*")) and not Path("/dev/kfd").exists():
+        return 0
     import torch
 
     return torch.cuda.device_count()

@@ -65,9 +65,11 @@ def studio_copy(pristine: "Studio", tmp_path: Path) -> "Studio":
 
 
 # The files that take longest start first: under pytest-xdist (a file to a worker at a time) neither worker is then
-# left running one of them alone at the end.
-SLOW_FIRST = ("test_wheel.py", "test_orchestration.py", "test_remote_kling.py", "test_handoff.py", "test_generate.py",
-              "test_work_pools.py", "test_security.py", "test_dashboard_browser.py", "test_remote_comfyui.py")
+# left running one of them alone at the end. pytest-xdist would put the files with most tests first instead, so
+# `--no-loadscope-reorder` (pyproject's addopts) keeps this order.
+SLOW_FIRST = ("test_wheel.py", "test_orchestration.py", "test_remote_kling.py", "test_handoff.py", "test_security.py",
+              "test_dashboard_browser.py", "test_qc.py", "test_generate.py", "test_work_pools.py",
+              "test_remote_comfyui.py", "test_dashboard_app.py", "test_costs.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
