@@ -16,6 +16,7 @@ from typing import Any
 
 from prefect import Task, flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NONE
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -131,6 +132,77 @@ def cut_episode(database_url: str, store: Path, series: Series, shotlist: ShotLi
     return deliver.cut(open_database(database_url), store, series, shotlist, takes, audio, folder, notes)
 
 
+Line = tuple[Shot, PrefectFuture[voice.LineAudio]]  # a dialogue shot and its line, being recorded
+
+
+def _plan(url: str, series: Series, episode_id: str, strict: bool, force: bool,
+          shots: list[str] | None) -> storyboard.PlannedEpisode:
+    """The episode planned and recorded, its warnings logged, and every camera it films with ready: the GPU limit,
+    the generators' settings, the remote providers' limits, before any shot is filmed."""
+    ensure_generation_limit()
+    planned = plan_episode(url, series, episode_id, strict, force, shots)
+    _warn(planned.warnings)
+    generate.check_generators(series, planned.shotlist.shots)
+    ensure_provider_limits(series, planned.shotlist.shots)
+    return planned
+
+
+def _warn(warnings: list[str]) -> None:
+    logger = get_run_logger()
+    for warning in warnings:
+        logger.warning(warning)
+
+
+def _record_lines(url: str, store: Path, series: Series, run: runs.Run) -> dict[str, Line]:
+    """Every dialogue line submitted at once, recorded while the shots are filmed."""
+    return {shot.id: (shot, record_line.submit(url, store, series, run.shotlist.language, shot))
+            for shot in run.shotlist.shots if shot.kind == "dialogue"}
+
+
+def _film_shots(url: str, store: Path, series: Series, run: runs.Run, takes: int) -> dict[str, ShotResult]:
+    """The shots the run films, side by side; each reported filmed as it is gathered, in story order."""
+    filmed = film_shot.map(unmapped(url), unmapped(store), unmapped(series), run.filming,
+                           [run.rows[shot.id] for shot in run.filming], unmapped(takes))
+    results = {}
+    for shot, future in zip(run.filming, filmed):
+        results[shot.id] = future.result()
+        progress.report(progress.FILMED, shot=shot.id)
+    return results
+
+
+def _voices(url: str, store: Path, series: Series, run: runs.Run,
+            lines: dict[str, Line]) -> dict[str, voice.LineAudio]:
+    return {shot_id: fresh(future, record_line, url, store, series, run.shotlist.language, shot)
+            for shot_id, (shot, future) in lines.items()}
+
+
+def _sync_lips(url: str, store: Path, series: Series, run: runs.Run, selected: dict[str, RenderedTake],
+               audio: dict[str, voice.LineAudio]) -> dict[str, RenderedTake]:
+    """The dialogue takes lip-synced to their lines where the series asks for it (`lipsync`), to cut in instead."""
+    if not series.lipsync:
+        return {}
+    shots = {shot.id: shot for shot in run.shotlist.shots}
+    synced = {shot_id: sync_lips.submit(url, store, series, shots[shot_id], run.rows[shot_id], selected[shot_id],
+                                        line) for shot_id, line in audio.items()}
+    return {shot_id: take for shot_id, future in synced.items() if (take := future.result())}
+
+
+def _cut(engine: Engine, url: str, store: Path, series: Series, run: runs.Run, selected: dict[str, RenderedTake],
+         audio: dict[str, voice.LineAudio], folder: Path) -> Cut:
+    notes = deliver.take_notes(engine, selected)
+    progress.report(progress.CUT)
+    arguments = (url, store, series, run.shotlist, selected, audio, folder, notes)
+    return fresh(cut_episode.submit(*arguments), cut_episode, *arguments)
+
+
+def _delivered(run: runs.Run, folder: Path, rendered: int, cut: Cut | None, warnings: list[str]) -> EpisodeResult:
+    filming = len(run.filming)
+    get_run_logger().info("episode %s: %d shots filmed, %d rendered, %d reused → %s", run.episode, filming,
+                          rendered, filming - rendered, cut.video if cut else "no cut")
+    return EpisodeResult(folder, cut and cut.video, cut and cut.subtitles, cut and cut.manifest, filming, rendered,
+                         filming - rendered, warnings + (cut.warnings if cut else []))
+
+
 @flow(name="render-episode", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
 @one_render_at_a_time
 def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | None = None,
@@ -141,57 +213,30 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
     the shot list must be approved unless `force` (previs of a draft, tests). Another render of the episode is
     refused, or waited for with `wait` (`one_render_at_a_time`). `budget_override` (a director's call) films past
     the series' budgets; every call is still priced and recorded. `shots` films only the shots named (none when
-    empty) and cuts the episode from every other shot's selected take; `run_id` is a film job the dashboard
-    queued, whose render run this flow takes over."""
-    logger = get_run_logger()
-    ensure_generation_limit()
+    empty) and cuts the episode from every other shot's selected take, once every shot has one; `run_id` is a film
+    job the dashboard queued, whose render run this flow takes over."""
     home_dir = settings.home(home)
     store, url = settings.store(home_dir), settings.database(home_dir)
     engine, series = open_database(url), load_series(Path(series_dir))
     if budget_override:
         series = series.model_copy(update={"budget": Budget()})
-    planned = plan_episode(url, series, episode_id, strict, force, shots)
-    for warning in planned.warnings:
-        logger.warning(warning)
-    generate.check_generators(series, planned.shotlist.shots)
-    ensure_provider_limits(series, planned.shotlist.shots)
+    planned = _plan(url, series, episode_id, strict, force, shots)
     run = runs.open_run(engine, planned, flow_run.id, run_id)
-    language, folder, cut = run.shotlist.language, Path(out_dir) / series.id / episode_id, None
+    folder, cut = Path(out_dir) / series.id / episode_id, None
     with runs.recording(engine, run), progress.listening(film_jobs.progress_recorder(engine, run.id)):
-        lines = {shot.id: (shot, record_line.submit(url, store, series, language, shot))
-                 for shot in run.shotlist.shots if shot.kind == "dialogue"}
-        filmed = film_shot.map(unmapped(url), unmapped(store), unmapped(series), run.filming,
-                               [run.rows[shot.id] for shot in run.filming], unmapped(takes))
-        results = {}
-        for shot, future in zip(run.filming, filmed):
-            results[shot.id] = future.result()
-            progress.report(progress.FILMED, shot=shot.id)
-        failures = [failure for result in results.values() for failure in result.failures]
-        selected, missing = runs.cut_takes(engine, store, run, results)
-        if missing:
-            failures.append(f"no cut of {episode_id} yet: shots {', '.join(missing)} have no take to cut in")
-        else:
+        lines = _record_lines(url, store, series, run)
+        filmed = _film_shots(url, store, series, run, takes)
+        selected, no_cut = runs.cut_takes(engine, store, run, filmed)
+        failures = runs.failures(filmed, no_cut)
+        if no_cut is None:
             failures += check_across_shots(url, store, series, run.shotlist, selected)
-        for failure in failures:
-            logger.warning(failure)
-        if not missing:
-            audio = {shot_id: fresh(future, record_line, url, store, series, language, shot)
-                     for shot_id, (shot, future) in lines.items()}
-            if series.lipsync:
-                synced = {shot_id: sync_lips.submit(url, store, series, lines[shot_id][0], run.rows[shot_id],
-                                                    selected[shot_id], line) for shot_id, line in audio.items()}
-                selected.update({shot_id: take for shot_id, future in synced.items() if (take := future.result())})
-            notes = deliver.take_notes(engine, selected)
-            progress.report(progress.CUT)
-            cut = fresh(cut_episode.submit(url, store, series, run.shotlist, selected, audio, folder, notes),
-                        cut_episode, url, store, series, run.shotlist, selected, audio, folder, notes)
-        rendered = runs.complete_run(engine, store, run, selected, cut, failures[-1] if missing else None)
+        _warn(failures)
+        if no_cut is None:
+            audio = _voices(url, store, series, run, lines)
+            selected |= _sync_lips(url, store, series, run, selected, audio)
+            cut = _cut(engine, url, store, series, run, selected, audio, folder)
+        rendered = runs.complete_run(engine, store, run, selected, cut, no_cut)
     if cut is not None:
         publish_episode(engine, series.id, episode_id, run.shotlist, selected, failures, cut.video)
-        for warning in cut.warnings:
-            logger.warning(warning)
-    filming = len(run.filming)
-    logger.info("episode %s: %d shots filmed, %d rendered, %d reused → %s", episode_id, filming, rendered,
-                filming - rendered, cut.video if cut else "no cut")
-    return EpisodeResult(folder, cut and cut.video, cut and cut.subtitles, cut and cut.manifest, filming, rendered,
-                         filming - rendered, planned.warnings + failures + (cut.warnings if cut else []))
+        _warn(cut.warnings)
+    return _delivered(run, folder, rendered, cut, planned.warnings + failures)

@@ -4,7 +4,9 @@ the episode, or waits for it; a holder whose heartbeat stopped for `missed` beat
 process is gone on this very host (a killed render), loses the lock to the next render.
 
 The holder also owns the episode's scratch folder in the store (`store/tmp/episode-<series>-<episode>/`), which
-is emptied when the lock is taken: whatever a killed render left there goes with the next render."""
+is emptied when the lock is taken: whatever a killed render left there goes with the next render. The same rows,
+keyed `take-<recipe hash>`, hold a take while one render films it (`held`), so two renders of episodes that share
+a recipe film it once."""
 
 import logging
 import os
@@ -71,6 +73,23 @@ def episode_lock(engine: Engine, store: Path, series_id: str, episode_code: str,
     """Hold the episode for the block and yield its emptied scratch folder, beating every `heartbeat` seconds.
     Refuses with `RenderLocked` when another render holds it, unless `wait`, in which case `on_wait` is told once
     who is being waited for. A holder is judged lost after `missed` of its own beats."""
+    with held(engine, series_id, episode_code, wait=wait, heartbeat=heartbeat, missed=missed, on_wait=on_wait):
+        folder = scratch(store, series_id, episode_code)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def held(engine: Engine, series_id: str, episode_code: str, *, wait: bool = False,
+         heartbeat: float = HEARTBEAT_SECONDS, missed: int = MISSED_BEATS,
+         on_wait: Callable[[Holder], None] | None = None) -> Iterator[None]:
+    """Hold the row (`series_id`, `episode_code`) for the block, beating every `heartbeat` seconds; refused
+    (`RenderLocked`) or, with `wait`, waiting while a live holder has it. An episode's render, or a take being
+    filmed (`aigms.production.generate.takes.claimed`)."""
     token = secrets.token_hex(16)
     told = False
     while (holder := _acquire(engine, series_id, episode_code, token, heartbeat, missed)) is not None:
@@ -80,19 +99,15 @@ def episode_lock(engine: Engine, store: Path, series_id: str, episode_code: str,
             on_wait(holder)
             told = True
         time.sleep(min(heartbeat, 1.0))
-    folder = scratch(store, series_id, episode_code)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
     beating = threading.Thread(target=_beat, args=(engine, series_id, episode_code, token, heartbeat, stop),
                                name=f"render-lock {series_id} {episode_code}", daemon=True)
     beating.start()
     try:
-        yield folder
+        yield
     finally:
         stop.set()
         beating.join()
-        shutil.rmtree(folder, ignore_errors=True)
         with session_scope(engine) as session:
             session.execute(delete(RenderLock).where(*_this(series_id, episode_code), RenderLock.token == token))
 

@@ -13,7 +13,7 @@ from aigms.db import models
 from aigms.db.session import session_scope
 from aigms.production.generate.costs import Meter
 from aigms.production.generate.generators import CallContext, GenerationFailed, kling
-from aigms.production.generate.takes import KIND_CLIP, Recipe, RenderedTake, _record, find_take
+from aigms.production.generate.takes import KIND_CLIP, Recipe, RenderedTake, _record, found_or_made
 from aigms.production.store import assets, media
 from aigms.production.store.files import atomic_path
 from aigms.schemas.errors import BudgetExceeded
@@ -51,9 +51,12 @@ def sync_lips(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_
         raise GenerationFailed(f"shot {shot.id}: lip sync needs a take Kling made as one video (one call, or an "
                                "extension chain); this one was not", retry=False)
     recipe = lipsync_recipe(shot, take, line_sha256, lead_in)
-    found = find_take(engine, store, recipe.sha256)
-    if found is not None:
-        return found
+    return found_or_made(engine, store, recipe.sha256, lambda: _lipsync(engine, store, series, shot, shot_row_id,
+                                                                         take, video_id, line, lead_in, recipe))
+
+
+def _lipsync(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, take: RenderedTake,
+             video_id: str, line: Path, lead_in: float, recipe: Recipe) -> RenderedTake:
     spec = f"{kling.NAME}:lipsync"
     take_id = _record(engine, recipe, spec, take.seed, shot_row_id, models.TAKE_RUNNING)
     meter = Meter.for_take(engine, series, spec, kling.NAME, "lip-sync", "kling", take_id, shot_row_id, shot.id,

@@ -9,20 +9,24 @@ is stood in for by its animatic, so the episode goes on. A take that comes out b
 (`aigms.production.qc.checks`) is filmed again with a new seed, up to `qc.retakes` takes a shot.
 
 "Already made" has one answer: `find_take`, the asset store's lookup by recipe. A recipe is built once per take
-(its reference images hashed once per shot) and its hash passed along to whatever makes the take."""
+(its reference images hashed once per shot) and its hash passed along to whatever makes the take. Two renders that
+need the same recipe at once (two workers, a dashboard film job beside a CLI render) do not both film it: the first
+holds it (`claimed`) while the other waits, then finds the take made."""
 
 import hashlib
 import json
 import math
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from aigms.db import models, status
 from aigms.db.session import session_scope
@@ -31,6 +35,7 @@ from aigms.production.bible import shot_references
 from aigms.production.generate import footage
 from aigms.production.generate.conform import conform
 from aigms.production.generate.costs import Meter, RetakeCapReached
+from aigms.production.render_lock import held
 from aigms.production.generate.generators import (CallContext, Capabilities, GenerationFailed, Generator,
                                                   KeyframeRequest, SegmentRequest, generator_for, load_backend)
 from aigms.production.store import assets, media
@@ -180,11 +185,39 @@ def find_take(engine: Engine, store: Path, recipe_sha256: str) -> RenderedTake |
                             calls=len(take.recipe.get("calls") or [None]))
 
 
+@contextmanager
+def claimed(engine: Engine, recipe_sha256: str) -> Iterator[None]:
+    """Hold the recipe while finding or making its take: a render beside this one that needs the same recipe waits
+    here, then finds the take this one made (`find_take`) rather than filming it again into the same work folder and
+    paying twice. A claim whose render was killed is taken over like an episode's (`render_lock`)."""
+    with held(engine, f"take-{recipe_sha256}", "-", wait=True):
+        yield
+
+
+def found_or_made(engine: Engine, store: Path, recipe_sha256: str, make: Callable[[], RenderedTake]) -> RenderedTake:
+    """The take of the recipe, found, or made by `make` under the recipe's claim (looked for again once held: the
+    render that held it before may have made it)."""
+    found = find_take(engine, store, recipe_sha256)
+    if found is not None:
+        return found
+    with claimed(engine, recipe_sha256):
+        return find_take(engine, store, recipe_sha256) or make()
+
+
 def _record(engine: Engine, recipe: Recipe, spec: str, seed: int, shot_row_id: int | None, state: str,
             reason: str | None = None, asset_id: int | None = None, seconds: float | None = None,
             made: dict[str, Any] | None = None) -> int:
     """The take's row, its recipe with what making it added (`made`: the model calls, the native clip, the
-    software); a take starting to be filmed puts its shot in progress (`wip`) in the same transaction."""
+    software); a take starting to be filmed puts its shot in progress (`wip`) in the same transaction. Two renders
+    writing the first row of a recipe at once: the database keeps one, and the other writes to it."""
+    try:
+        return _write(engine, recipe, spec, seed, shot_row_id, state, reason, asset_id, seconds, made)
+    except IntegrityError:
+        return _write(engine, recipe, spec, seed, shot_row_id, state, reason, asset_id, seconds, made)
+
+
+def _write(engine: Engine, recipe: Recipe, spec: str, seed: int, shot_row_id: int | None, state: str,
+           reason: str | None, asset_id: int | None, seconds: float | None, made: dict[str, Any] | None) -> int:
     with session_scope(engine) as session:
         take = session.scalar(select(models.Take).where(models.Take.recipe_sha256 == recipe.sha256))
         if take is None:
@@ -455,8 +488,8 @@ def keyframe_for(engine: Engine, store: Path, series: Series, shot: Shot, shot_r
     if not generator.keyframes:
         return None
     recipe = keyframe_recipe(shot, series, seed, generator, references)
-    return (find_take(engine, store, recipe.sha256)
-            or steps.keyframe(engine, store, series, shot, shot_row_id, recipe, seed, generator))
+    return found_or_made(engine, store, recipe.sha256,
+                         lambda: steps.keyframe(engine, store, series, shot, shot_row_id, recipe, seed, generator))
 
 
 def _find_or_film(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, seed: int,
@@ -464,8 +497,8 @@ def _find_or_film(engine: Engine, store: Path, series: Series, shot: Shot, shot_
     """One take: its keyframe and its clip each found by recipe, or made by the step."""
     keyframe = keyframe_for(engine, store, series, shot, shot_row_id, seed, generator, references, steps)
     recipe = take_recipe(shot, series, seed, generator, keyframe.clip_sha256 if keyframe else None, references)
-    return (find_take(engine, store, recipe.sha256)
-            or steps.film(engine, store, series, shot, shot_row_id, recipe, seed, generator, keyframe))
+    return found_or_made(engine, store, recipe.sha256, lambda: steps.film(engine, store, series, shot, shot_row_id,
+                                                                           recipe, seed, generator, keyframe))
 
 
 def render_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None,

@@ -34,6 +34,7 @@ class Run:
     shotlist: ShotList  # as it will be filmed: the retake notes joined to the prompts of rejected shots
     filming: list[Shot]  # the shots this run films, in story order: every one, or the ones asked for
     rows: dict[str, int]  # shot id → row id
+    episode: str  # the episode's code
     made_before: frozenset[int]  # takes of the episode that came out before the run started
 
 
@@ -58,7 +59,8 @@ def open_run(engine: Engine, planned: PlannedEpisode, flow_run_id: str | None = 
         session.flush()
         made_before = frozenset(session.scalars(select(models.Take.id).where(
             models.Take.shot_id.in_(planned.rows.values()), models.Take.status == models.TAKE_OK)))
-        return Run(row.id, planned.episode_row_id, shotlist, filming, planned.rows, made_before)
+        episode = session.get(models.Episode, planned.episode_row_id).code
+        return Run(row.id, planned.episode_row_id, shotlist, filming, planned.rows, episode, made_before)
 
 
 def close_interrupted(session: Session, episode_row_id: int) -> None:
@@ -87,20 +89,27 @@ def recording(engine: Engine, run: Run) -> Iterator[None]:
 
 
 def cut_takes(engine: Engine, store: Path, run: Run,
-              filmed: dict[str, ShotResult]) -> tuple[dict[str, RenderedTake], list[str]]:
+              filmed: dict[str, ShotResult]) -> tuple[dict[str, RenderedTake], str | None]:
     """The take of every shot the cut is made of (`selection.takes_for_cut`: a circled take, this run's choice, or
     the one selected before), each reused when it was finished before this run started (a take a retry of this run
-    found by its recipe was filmed now); and the shots that have none yet."""
+    found by its recipe was filmed now); and why there is no cut yet, None when there can be one. The episode is cut
+    only once every shot has a take: a render of some shots of an episode never filmed whole delivers nothing."""
     chosen, missing = takes_for_cut(engine, store, run.shotlist, run.rows,
                                     {shot_id: result.selected for shot_id, result in filmed.items()})
+    no_cut = f"no cut of {run.episode} yet: shots {', '.join(missing)} have no take to cut in" if missing else None
     return {shot_id: replace(take, reused=take.take_id in run.made_before)
-            for shot_id, take in chosen.items()}, missing
+            for shot_id, take in chosen.items()}, no_cut
+
+
+def failures(filmed: dict[str, ShotResult], no_cut: str | None) -> list[str]:
+    """What went wrong filming the shots, shot by shot, and why there is no cut yet, last."""
+    return [failure for result in filmed.values() for failure in result.failures] + ([no_cut] if no_cut else [])
 
 
 def complete_run(engine: Engine, store: Path, run: Run, selected: dict[str, RenderedTake], cut: Cut | None,
                  message: str | None = None) -> int:
     """Close the run and put its work up for review: the takes of the shots it filmed, and the cut if it made one
-    (`message` says why not). Returns how many shots it filmed anew."""
+    (`message` says why not, `cut_takes`). Returns how many shots it filmed anew."""
     filmed = [shot.id for shot in run.filming]
     rendered = sum(not selected[shot_id].reused for shot_id in filmed if shot_id in selected)
     with session_scope(engine) as session:
