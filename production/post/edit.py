@@ -36,6 +36,7 @@ from aigms.schemas.timeline import DialogueClip, Media, MusicClip, PictureClip, 
 
 LEAD_IN = 0.25
 LABEL_MARGIN = 0.03
+SHORT_RUN_SECONDS = 10
 LOUDNESS_RANGE = 11.0  # LU: a wider mix is normalised dynamically, as loudnorm does
 ISO_639_2 = {"zh": "chi", "en": "eng", "yue": "chi", "ja": "jpn", "ko": "kor", "fr": "fre", "de": "ger", "es": "spa"}
 
@@ -212,10 +213,11 @@ def plan_picture(timeline: Timeline, keyframes: list[tuple[int, ...]], burn_in: 
 
 # 2. The sources: every clip in the house encode
 
-def _kept_encode(stream, frames: int, timeline: Timeline, inputs: dict[str, str], folder: Path) -> Path:
+def _kept_encode(stream, frames: int, timeline: Timeline, inputs: dict[str, str], folder: Path,
+                 threads: int = 2) -> Path:
     """Encode `stream` the house way into `folder`, unless the same encode is there already: it is kept under the
     hash of its ffmpeg command (with each input file named by its content hash) and of the ffmpeg that ran it."""
-    options = {"vframes": frames, "r": timeline.fps, **media.house_encode(timeline.gop)}
+    options = {"vframes": frames, "r": timeline.fps, **media.house_encode(timeline.gop), "threads": threads}
     command = " ".join(stream.output("piece.mp4", **options).get_args())
     for path, sha256 in inputs.items():
         command = command.replace(path, sha256)
@@ -285,8 +287,11 @@ def _clip_stream(timeline: Timeline, sources: list[Source], index: int, segment:
     first = max(segment.start, clip.start_frame) - clip.start_frame
     frames = min(segment.end, clip.start_frame + clip.frames) - clip.start_frame - first
     seek = {"ss": _seconds(-(-first * 1_000_000 // timeline.fps))} if first else {}
+    # the input read for the frames the run takes and half a frame more: past them ffmpeg would go on decoding the
+    # rest of the take only for `trim` to drop it (135 frames of the next shot under each dissolve)
     stream = (
-        ffmpeg.input(str(sources[index].path), **seek).video
+        ffmpeg.input(str(sources[index].path), **seek, t=_seconds((2 * frames + 1) * 1_000_000 // (2 * timeline.fps)))
+        .video
         .filter("trim", end_frame=frames)
         .filter("setpts", "PTS-STARTPTS")
         .filter("settb", f"1/{timeline.fps}")
@@ -339,10 +344,15 @@ def render_run(timeline: Timeline, sources: list[Source], segment: PictureRun, c
     joined, length, _ = streams[0]
     for stream, frames, half_in in streams[1:]:
         if half_in:
-            # xfade (ffmpeg 5.1) leaves a one-frame hole in the timestamps where the transition ends; numbering the
-            # frames again (time base 1/fps) closes it, else the encoder fills it with a duplicate
-            joined = ffmpeg.filter([joined, stream], "xfade", transition="fade", duration=2 * half_in / timeline.fps,
-                                   offset=(length - 2 * half_in) / timeline.fps).filter("setpts", "N")
+            # the dissolve: the next clip laid over the end of this one, its opacity rising from 0 by 1/(2 half_in)
+            # a frame, as xfade's `fade` would blend them; but in 8-bit 4:2:0 throughout, where xfade (ffmpeg 5.1)
+            # blends in floating point and only in 4:4:4, so the frames went through two chroma conversions
+            overlap = length - 2 * half_in
+            under = joined.filter("tpad", stop=frames - 2 * half_in, stop_mode="clone")
+            over = (stream.filter("format", "yuva420p")
+                    .filter("fade", type="in", start_frame=0, nb_frames=2 * half_in, alpha=1)
+                    .filter("setpts", f"PTS+{overlap}"))
+            joined = ffmpeg.filter([under, over], "overlay", format="yuv420", eof_action="pass")
             length += frames - 2 * half_in
         else:
             joined = ffmpeg.concat(joined, stream, v=1, a=0).filter("settb", f"1/{timeline.fps}")
@@ -362,7 +372,10 @@ def render_run(timeline: Timeline, sources: list[Source], segment: PictureRun, c
         # by name: ffmpeg-python escapes a named option once per filtergraph level, a positional one once too
         # often, and a store folder named with `'` or `:` was not found
         joined = joined.filter("subtitles", filename=str(subtitles), charenc="UTF-8")
-    return _kept_encode(joined, segment.frames, timeline, inputs, cache_dir / "runs")
+    # a short run gets one encoder thread: runs are rendered two at a time, and x264's second frame thread costs
+    # more CPU than it saves over a few GOPs
+    threads = 1 if segment.frames <= SHORT_RUN_SECONDS * timeline.fps else 2
+    return _kept_encode(joined, segment.frames, timeline, inputs, cache_dir / "runs", threads)
 
 
 # 4. Join
