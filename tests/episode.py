@@ -47,6 +47,21 @@ def small_copy(destination: Path) -> Path:
     return destination
 
 
+def one_scene_copy(destination: Path) -> Path:
+    """`small_copy` with s01e02 cut to its first scene (six shots, three of them lines): for tests of processes and
+    orchestration, where a few shots prove what eleven do."""
+    small_copy(destination)
+    script = destination / "episodes" / "s01e02.fountain"
+    text = script.read_text()
+    script.write_text(text[:text.index("CUT TO:")])
+    return destination
+
+
+def planned_shots(series: Path, episode: str = "s01e02") -> list:
+    """The shots the planner makes of an episode of the series in this folder."""
+    return read_episode(load_series(series), episode).plan.shotlist.shots
+
+
 @dataclass(frozen=True)
 class Studio:
     series: Path

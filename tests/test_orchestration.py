@@ -25,14 +25,15 @@ from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.production.store import assets
 from builders import TINY_SCRIPT, series_folder
-from episode import small_copy
+from episode import one_scene_copy, planned_shots, small_copy
 from processes import interrupt
 from test_pipeline import states, task_runs
 
 
 @pytest.fixture
 def project(tmp_path: Path, prefect: None) -> Iterator[dict]:
-    """A small copy of the example series, its own database, and the session's Prefect server for subprocesses."""
+    """A small copy of the example series (s01e02's first scene), its own database, and the session's Prefect
+    server for subprocesses."""
     from prefect.settings import PREFECT_API_URL
 
     database_url = fresh_database_url(tmp_path / "home")
@@ -41,7 +42,7 @@ def project(tmp_path: Path, prefect: None) -> Iterator[dict]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AIGMS_DATABASE_URL", database_url)
         patch.setenv("AIGMS_WHISPER", "none")
-        yield {"series": small_copy(tmp_path / "series"), "tiny": tmp_path / "tiny", "home": tmp_path / "home",
+        yield {"series": one_scene_copy(tmp_path / "series"), "tiny": tmp_path / "tiny", "home": tmp_path / "home",
                "out": tmp_path / "out", "database": database_url, "env": env}
 
 
@@ -98,14 +99,15 @@ def test_a_render_killed_mid_shot_resumes_without_redoing_finished_work(project:
 
     takes = takes_by_status(project["database"])
     assert set(takes) == {models.TAKE_OK}
-    assert len(takes[models.TAKE_OK]) == 11
+    shots = len(planned_shots(project["series"]))
+    assert len(takes[models.TAKE_OK]) == shots
     kept = {take.id: (take.recipe_sha256, take.asset_id, take.created_at) for take in takes[models.TAKE_OK]}
     assert all(kept[take.id] == (take.recipe_sha256, take.asset_id, take.created_at) for take in finished)
     with session_scope(open_database(project["database"])) as session:
         runs = session.scalars(select(models.RenderRun).order_by(models.RenderRun.id)).all()
         assert [(run.status, run.message) for run in runs] == [
             (models.RUN_FAILED, "interrupted; a later render resumed its work"), (models.RUN_COMPLETED, None)]
-        assert (runs[1].shots_reused, runs[1].shots_rendered) == (len(finished), 11 - len(finished))
+        assert (runs[1].shots_reused, runs[1].shots_rendered) == (len(finished), shots - len(finished))
         rows = session.scalars(select(models.Asset)).all()
     assert shot_statuses(project["database"]) == {models.STATUS_WAITING}
     store = project["home"] / "store"
@@ -119,7 +121,8 @@ def test_a_render_killed_mid_shot_resumes_without_redoing_finished_work(project:
 
 @pytest.fixture(scope="module")
 def on_one_gpu(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> dict:
-    """The episode rendered with Prefect holding the `generate` tag to one run at a time, as on a one-GPU machine."""
+    """The episode's first scene rendered with Prefect holding the `generate` tag to one run at a time, as on a
+    one-GPU machine."""
     from prefect.client.orchestration import get_client
 
     from aigms.flows.episode import render_episode
@@ -130,24 +133,29 @@ def on_one_gpu(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> dict:
         patch.setenv("AIGMS_WHISPER", "none")
         client.create_concurrency_limit(tag="generate", concurrency_limit=1)
         try:
-            state = render_episode(str(small_copy(root / "series")), "s01e02", str(root / "out"),
-                                   str(root / "home"), force=True, return_state=True)
+            series = one_scene_copy(root / "series")
+            state = render_episode(str(series), "s01e02", str(root / "out"), str(root / "home"), force=True,
+                                   return_state=True)
         finally:
             client.delete_concurrency_limit_by_tag("generate")
-    return {"state": state, "runs": task_runs(state.state_details.flow_run_id, 1 + 3 * 11 + 6 + 1 + 1)}
+    shots = planned_shots(series)
+    lines = sum(shot.kind == "dialogue" for shot in shots)
+    return {"state": state, "shots": shots, "lines": lines,
+            "runs": task_runs(state.state_details.flow_run_id, 1 + 3 * len(shots) + lines + 1 + 1)}
 
 
 def test_no_two_takes_are_filmed_at_once_on_one_gpu_and_lines_do_not_queue_behind_them(on_one_gpu: dict) -> None:
     assert on_one_gpu["state"].is_completed()
-    runs = on_one_gpu["runs"]
-    assert states(runs) == {"plan_episode": ["Completed"], "film_shot": ["Completed"] * 11,
-                            "film_take": ["Completed"] * 11, "check_take": ["Completed"] * 11,
-                            "record_line": ["Completed"] * 6, "check_across_shots": ["Completed"],
+    runs, shots, lines = on_one_gpu["runs"], len(on_one_gpu["shots"]), on_one_gpu["lines"]
+    assert (shots, lines) == (6, 3)
+    assert states(runs) == {"plan_episode": ["Completed"], "film_shot": ["Completed"] * shots,
+                            "film_take": ["Completed"] * shots, "check_take": ["Completed"] * shots,
+                            "record_line": ["Completed"] * lines, "check_across_shots": ["Completed"],
                             "cut_episode": ["Completed"]}
     filmed = sorted((run.start_time, run.end_time) for run in runs if run.name.startswith("film_take"))
-    lines = [(run.start_time, run.end_time) for run in runs if run.name.startswith("record_line")]
-    assert len(filmed) == 11 and all(end <= start for (_, end), (start, _) in zip(filmed, filmed[1:]))
-    assert len(lines) == 6 and max(end for _, end in lines) < filmed[-1][0]
+    recorded = [(run.start_time, run.end_time) for run in runs if run.name.startswith("record_line")]
+    assert len(filmed) == shots and all(end <= start for (_, end), (start, _) in zip(filmed, filmed[1:]))
+    assert len(recorded) == lines and max(end for _, end in recorded) < filmed[-1][0]
 
 
 def test_an_episode_run_publishes_its_shots_and_its_file_to_the_prefect_ui(on_one_gpu: dict) -> None:
@@ -159,7 +167,7 @@ def test_an_episode_run_publishes_its_shots_and_its_file_to_the_prefect_ui(on_on
         artifacts = {artifact.key: artifact for artifact in client.read_artifacts(artifact_filter=ArtifactFilter(
             flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))}
     shots = json.loads(artifacts["bronze-echoes-s01e02-shots"].data)
-    assert [row["shot"] for row in shots] == [f"{10 * n:03d}" for n in range(1, 12)]
+    assert [row["shot"] for row in shots] == [shot.id for shot in on_one_gpu["shots"]]
     assert {(row["status"], row["generator"]) for row in shots} == {("filmed", "animatic")}
     assert state.result(_sync=True).video.resolve().as_uri() in artifacts["bronze-echoes-s01e02-episode"].data
 
