@@ -179,8 +179,9 @@ def silhouette(frames: np.ndarray, key: str, series: Series, extractor_spec: str
         for index, region in enumerate(regions):
             scores = [extractor.region_similarity(outline, region(box, shape)) for box, shape in windows]
             if face:
-                boxes = frame_faces.setdefault(index, faces(picked[index]))
-                scores += [extractor.region_similarity(face[0], region(box, None)) for box in boxes]
+                if index not in frame_faces:
+                    frame_faces[index] = faces(picked[index])
+                scores += [extractor.region_similarity(face[0], region(box, None)) for box in frame_faces[index]]
             per_frame.append(max(scores, default=0.0))
         best = max(best, float(np.median(per_frame)))
     return best
