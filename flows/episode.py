@@ -197,8 +197,8 @@ def _cut(engine: Engine, url: str, store: Path, series: Series, run: runs.Run, s
 
 def _delivered(run: runs.Run, folder: Path, rendered: int, cut: Cut | None, warnings: list[str]) -> EpisodeResult:
     filming = len(run.filming)
-    get_run_logger().info("episode %s: %d shots filmed, %d rendered, %d reused → %s", run.episode, filming,
-                          rendered, filming - rendered, cut.video if cut else "no cut")
+    get_run_logger().info("episode %s: %d shots filmed, %d rendered, %d reused → %s", run.shotlist.episode,
+                          filming, rendered, filming - rendered, cut.video if cut else "no cut")
     return EpisodeResult(folder, cut and cut.video, cut and cut.subtitles, cut and cut.manifest, filming, rendered,
                          filming - rendered, warnings + (cut.warnings if cut else []))
 

@@ -34,7 +34,6 @@ class Run:
     shotlist: ShotList  # as it will be filmed: the retake notes joined to the prompts of rejected shots
     filming: list[Shot]  # the shots this run films, in story order: every one, or the ones asked for
     rows: dict[str, int]  # shot id → row id
-    episode: str  # the episode's code
     made_before: frozenset[int]  # takes of the episode that came out before the run started
 
 
@@ -59,8 +58,7 @@ def open_run(engine: Engine, planned: PlannedEpisode, flow_run_id: str | None = 
         session.flush()
         made_before = frozenset(session.scalars(select(models.Take.id).where(
             models.Take.shot_id.in_(planned.rows.values()), models.Take.status == models.TAKE_OK)))
-        episode = session.get(models.Episode, planned.episode_row_id).code
-        return Run(row.id, planned.episode_row_id, shotlist, filming, planned.rows, episode, made_before)
+        return Run(row.id, planned.episode_row_id, shotlist, filming, planned.rows, made_before)
 
 
 def close_interrupted(session: Session, episode_row_id: int) -> None:
@@ -96,7 +94,8 @@ def cut_takes(engine: Engine, store: Path, run: Run,
     only once every shot has a take: a render of some shots of an episode never filmed whole delivers nothing."""
     chosen, missing = takes_for_cut(engine, store, run.shotlist, run.rows,
                                     {shot_id: result.selected for shot_id, result in filmed.items()})
-    no_cut = f"no cut of {run.episode} yet: shots {', '.join(missing)} have no take to cut in" if missing else None
+    no_cut = (f"no cut of {run.shotlist.episode} yet: shots {', '.join(missing)} have no take to cut in"
+              if missing else None)
     return {shot_id: replace(take, reused=take.take_id in run.made_before)
             for shot_id, take in chosen.items()}, no_cut
 
