@@ -23,7 +23,8 @@ from aigms.production.storyboard.ingest import load_shotlist
 from aigms.production.store.media import probe
 from aigms.schemas.errors import InputError
 from aigms.schemas.manifest import Manifest
-from episode import Studio
+from databases import fresh_database_url
+from episode import Studio, one_scene_copy
 
 
 def take_count(database_url: str) -> int:
@@ -186,3 +187,23 @@ def test_inserting_a_line_films_only_the_new_shot_and_numbers_it_between(again: 
     assert (result.rendered, result.reused) == (1, 11)
     manifest = json.loads(result.manifest.read_text())
     assert [shot["id"] for shot in manifest["shots"]][4:7] == ["050", "055", "060"]
+
+
+def test_a_render_of_some_shots_of_an_episode_never_filmed_whole_delivers_nothing_and_says_why(
+        tmp_path: Path, prefect: None) -> None:
+    from aigms.flows.episode import render_episode
+
+    database_url = fresh_database_url(tmp_path / "home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIGMS_DATABASE_URL", database_url)
+        patch.setenv("AIGMS_WHISPER", "none")
+        result = render_episode(str(one_scene_copy(tmp_path / "series")), "s01e02", str(tmp_path / "out"),
+                                str(tmp_path / "home"), force=True, shots=["010"])
+    why = "no cut of s01e02 yet: shots 020, 030, 040, 050, 060 have no take to cut in"
+    assert (result.video, result.subtitles, result.manifest, result.rendered) == (None, None, None, 1)
+    assert result.warnings[-1] == why
+    assert not (tmp_path / "out" / "bronze-echoes" / "s01e02").exists()
+    with session_scope(open_database(database_url)) as session:
+        run = session.scalars(select(models.RenderRun)).one()
+        assert (run.status, run.message, run.shots_rendered) == (models.RUN_COMPLETED, why, 1)
+        assert session.scalar(select(func.count()).select_from(models.Take)) == 1
