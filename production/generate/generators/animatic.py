@@ -4,7 +4,8 @@ at the delivery size and frame rate. It needs no GPU and no weights, so a direct
 before any model time is spent.
 
 Steps: 1. compose one still a little larger than the frame from the checked references, 2. let ffmpeg push in on
-it and encode. Every clip is encoded with the same settings so the edit can join them without re-encoding."""
+it and encode. The still is decoded and turned to YUV 4:2:0 once, then repeated in memory: decoding the PNG and
+converting every frame again (`-loop 1`) was half a shot's CPU. Every clip is encoded with the same settings so the edit can join them without re-encoding."""
 
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot
 
 NAME = "animatic"
-VERSION = "2"
+VERSION = "3"
 
 
 def capabilities(model: str, options: dict[str, Any]) -> Capabilities:
@@ -58,7 +59,10 @@ def _render(shot: Shot, series: Series, out: Path, seed: int, frames: int, width
     drift_x, drift_y = rng.uniform(-0.5, 0.5), rng.uniform(-0.5, 0.5)
     try:
         stream = (
-            ffmpeg.input(str(still_path), loop=1, framerate=fps)
+            ffmpeg.input(str(still_path), framerate=fps)
+            .filter("format", "yuv420p")
+            .filter("loop", loop=frames - 1, size=1)
+            .filter("setpts", f"N/{fps}/TB")
             .filter("scale", w=f"max({width},ceil(iw*{scale}/2)*2)", h=f"max({height},ceil(ih*{scale}/2)*2)", eval="frame",
                     flags="bicubic")
             .filter("crop", width, height, x=f"(iw-{width})*(0.5+{drift_x:.3f}*{progress})",
