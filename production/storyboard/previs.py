@@ -75,9 +75,12 @@ def _plate(path: Path | None, width: int, height: int, zoom: float) -> Image.Ima
         return Image.blend(gradient, Image.new("RGBA", (width, height), (40, 50, 70, 255)), 0.6)
     image = Image.open(path).convert("RGBA")
     ratio = max(width / image.width, height / image.height) * zoom
-    resized = image.resize((round(image.width * ratio), round(image.height * ratio)), Image.Resampling.LANCZOS)
-    left, top = (resized.width - width) // 2, (resized.height - height) // 2
-    return resized.crop((left, top, left + width, top + height))
+    # Only the middle of the reference that the frame shows is resampled: a close-up's zoom would otherwise resize
+    # a picture three times the frame's area and crop most of it away.
+    seen_width, seen_height = width / ratio, height / ratio
+    left, top = (image.width - seen_width) / 2, (image.height - seen_height) / 2
+    return image.resize((width, height), Image.Resampling.LANCZOS,
+                        box=(left, top, left + seen_width, top + seen_height))
 
 
 def _place_figures(canvas: Image.Image, shot: Shot, figures: list[tuple[str, Path]], rng: random.Random) -> None:
