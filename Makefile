@@ -47,16 +47,13 @@ zou-venv: $(ZOU_VENV)/.installed-$(ZOU_VERSION)
 demo: setup
 	$(BIN)/aigms demo --out $(DEMO_OUT)
 
-# Two test processes (pytest-xdist), a test file to each at a time; beside them, a third process runs the DB-facing
-# tests (marked `database`) again on a throwaway PostgreSQL server, its report held back until the first pass ends:
-# alone, the first pass leaves a core idle about a sixth of the time. The Kitsu tests start a Zou server from
-# $(ZOU_VENV); naming it makes its absence a failure rather than a skip.
+# Two test processes (pytest-xdist), a test file to each at a time; the DB-facing tests (marked `database`) run a
+# second time on a throwaway PostgreSQL server. The Kitsu tests start a Zou server from $(ZOU_VENV); naming it makes
+# its absence a failure rather than a skip.
 test: setup zou-venv
-	@export AIGMS_ZOU_VENV=$(abspath $(ZOU_VENV)); log=$$(mktemp); \
-	.ci/with-postgres $(BIN)/pytest -n 1 -m database -p no:cacheprovider --durations=15 >$$log 2>&1 & postgres=$$!; \
-	$(BIN)/pytest -n 2 --durations=15; sqlite=$$?; \
-	wait $$postgres; again=$$?; echo "The tests marked database, again on PostgreSQL:"; cat $$log; rm -f $$log; \
-	[ $$sqlite = 0 ] && [ $$again = 0 ]
+	AIGMS_ZOU_VENV=$(abspath $(ZOU_VENV)) $(BIN)/pytest -n 2 --durations=15
+	AIGMS_ZOU_VENV=$(abspath $(ZOU_VENV)) .ci/with-postgres $(BIN)/pytest -n 2 -m database -p no:cacheprovider \
+		--durations=15
 
 bench: setup
 	$(BIN)/python benchmarks/overhead.py

@@ -42,7 +42,9 @@ from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ing
 from aigms.production.store.media import ffmpeg_exe, probe
 from aigms.schemas.manifest import Manifest
 
-pytestmark = pytest.mark.database
+# What reads or writes the database runs again on PostgreSQL (`make test`); headers, request limits, password
+# hashing, file modes and processes do not depend on which database is behind them.
+DATABASE = pytest.mark.database
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "bronze-echoes"
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>fetch("/api/me")</script></svg>'
@@ -185,6 +187,7 @@ def test_no_page_holds_inline_script_or_style(studio: Studio) -> None:
             assert client.get(source).status_code == 200
 
 
+@DATABASE
 def test_an_svg_reference_is_a_download_that_can_run_nothing(studio: Studio) -> None:
     client = studio.client()
     sign_in(client, "kai")
@@ -196,6 +199,7 @@ def test_an_svg_reference_is_a_download_that_can_run_nothing(studio: Studio) -> 
     assert served.headers["x-content-type-options"] == "nosniff"
 
 
+@DATABASE
 def test_assets_are_served_as_the_store_recorded_them(studio: Studio) -> None:
     """The PNG named .jpg goes out as the PNG its row says it is; nothing is guessed from a name or the bytes."""
     client = studio.client()
@@ -223,6 +227,7 @@ def test_api_docs_are_for_people_signed_in_and_load_nothing_from_elsewhere(studi
     assert "/api/takes/{take_id}/review" in client.get("/api/openapi.json").json()["paths"]
 
 
+@DATABASE
 def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(studio: Studio) -> None:
     browser = studio.client()
     sign_in(browser, "mei")
@@ -234,6 +239,7 @@ def test_signing_out_ends_the_session_for_every_copy_of_its_cookie(studio: Studi
         assert session.scalars(select(models.UserSession)).all() == []
 
 
+@DATABASE
 def test_a_new_password_or_a_disabled_account_ends_every_session(studio: Studio) -> None:
     laptop, phone = studio.client(), studio.client()
     sign_in(laptop, "mei")
@@ -256,6 +262,7 @@ def wrong_login(client: TestClient, name: str) -> httpx.Response:
                                        "password": "not-the-password"})
 
 
+@DATABASE
 def test_wrong_passwords_for_a_name_are_throttled_with_when_to_retry(studio: Studio) -> None:
     client = studio.client()
     assert [wrong_login(client, "mei").status_code for _ in range(5)] == [401] * 5
@@ -267,6 +274,7 @@ def test_wrong_passwords_for_a_name_are_throttled_with_when_to_retry(studio: Stu
     sign_in(client, "kai")
 
 
+@DATABASE
 def test_wrong_passwords_from_an_address_are_throttled_whatever_the_names(studio: Studio) -> None:
     app = create_app(studio.settings())
     guesser = TestClient(app, client=("203.0.113.7", 40000))
@@ -314,6 +322,7 @@ def test_parallel_wrong_passwords_hash_one_per_core_at_a_time(studio: Studio) ->
     assert grown < (cores + 1) * 64 * 2**20, f"{grown / 2**20:.0f} MiB"
 
 
+@DATABASE
 def test_a_bearer_header_does_not_skip_the_csrf_check(studio: Studio) -> None:
     client = studio.client()
     sign_in(client, "mei")
@@ -339,6 +348,7 @@ def routes_with_ids() -> list[tuple[str, str]]:
             for method in sorted(route.methods) if method != "HEAD"]
 
 
+@DATABASE
 def test_ids_that_name_nothing_are_404_on_every_route(studio: Studio) -> None:
     client = studio.client()
     sign_in(client, "mei")
@@ -357,6 +367,7 @@ def test_ids_that_name_nothing_are_404_on_every_route(studio: Studio) -> None:
     assert reviews(studio) == []
 
 
+@DATABASE
 def test_a_poster_or_subtitles_of_the_wrong_kind_of_asset_is_404(studio: Studio) -> None:
     client = studio.client()
     sign_in(client, "kai")
@@ -385,6 +396,7 @@ def test_a_multipart_body_is_refused_not_a_server_error(studio: Studio) -> None:
     assert reviews(studio) == []
 
 
+@DATABASE
 def test_form_text_with_a_nul_is_refused_not_stored(studio: Studio) -> None:
     client = studio.client()
     token = sign_in(client, "mei")
@@ -432,6 +444,7 @@ def alter(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+@DATABASE
 def test_a_file_altered_in_the_store_is_set_aside_and_replaced_when_put_again(tmp_path: Path,
                                                                               database_url: str) -> None:
     clip = make_clip(tmp_path / "clip.mp4")
@@ -458,6 +471,7 @@ def bytes_read(during: callable) -> int:
     return rchar() - before
 
 
+@DATABASE
 def test_an_unchanged_file_is_hashed_once_and_a_touched_one_again(tmp_path: Path, database_url: str) -> None:
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(8 << 20))
@@ -476,6 +490,7 @@ def test_an_unchanged_file_is_hashed_once_and_a_touched_one_again(tmp_path: Path
     assert bytes_read(check) < 1 << 20
 
 
+@DATABASE
 def test_store_verify_hashes_everything_and_sets_corrupt_files_aside(tmp_path: Path, database_url: str) -> None:
     store = tmp_path / "home" / "store"
     (tmp_path / "b.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nhello\n")
@@ -543,6 +558,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> dict:
     return {"series": series, "home": home, "root": root, "database": database_url, "result": result, "left": left}
 
 
+@DATABASE
 def test_render_scratch_stays_in_the_store_and_the_next_render_clears_what_a_killed_one_left(tiny: dict) -> None:
     assert not tiny["left"].exists()
     assert tiny["result"].rendered == tiny["result"].shots
@@ -552,6 +568,7 @@ def test_render_scratch_stays_in_the_store_and_the_next_render_clears_what_a_kil
     assert list((tiny["home"] / "store" / "tmp").iterdir()) == []
 
 
+@DATABASE
 def test_a_take_altered_in_the_store_is_filmed_again_not_cut_into_the_master(tiny: dict) -> None:
     first = Manifest.model_validate_json(tiny["result"].manifest.read_text())
     store = tiny["home"] / "store"
@@ -568,6 +585,7 @@ def test_a_take_altered_in_the_store_is_filmed_again_not_cut_into_the_master(tin
     assert probe(again.video).duration == pytest.approx(probe(tiny["result"].video).duration, abs=0.05)
 
 
+@DATABASE
 def test_a_second_render_of_the_episode_is_refused_naming_who_holds_it(tiny: dict) -> None:
     from aigms.production.render_lock import RenderLocked, episode_lock
 
@@ -581,6 +599,7 @@ def test_a_second_render_of_the_episode_is_refused_naming_who_holds_it(tiny: dic
     assert not (tiny["root"] / "out-refused").exists()
 
 
+@DATABASE
 def test_a_waiting_render_starts_when_the_holder_lets_go(tiny: dict) -> None:
     from aigms.production.render_lock import episode_lock
 
@@ -614,6 +633,7 @@ def lock_row(database_url: str, host: str, pid: int, beat_age: float) -> None:
                                         pid=pid, acquired_at=then, heartbeat_at=then, heartbeat_seconds=10.0))
 
 
+@DATABASE
 def test_a_lost_machines_lock_expires_after_missed_heartbeats(tmp_path: Path, database_url: str) -> None:
     from aigms.production.render_lock import RenderLocked, episode_lock
 
@@ -638,6 +658,7 @@ def test_a_lost_machines_lock_expires_after_missed_heartbeats(tmp_path: Path, da
         assert session.scalars(select(models.RenderLock)).all() == []
 
 
+@DATABASE
 def test_a_killed_renders_lock_on_this_host_is_taken_at_once(tmp_path: Path, database_url: str) -> None:
     from aigms.production.render_lock import episode_lock
 
