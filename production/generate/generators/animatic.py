@@ -5,7 +5,8 @@ before any model time is spent.
 
 Steps: 1. compose one still a little larger than the frame from the checked references, 2. let ffmpeg push in on
 it and encode. The still is decoded and turned to YUV 4:2:0 once, then repeated in memory: decoding the PNG and
-converting every frame again (`-loop 1`) was half a shot's CPU. Every clip is encoded with the same settings so the edit can join them without re-encoding."""
+converting every frame again (`-loop 1`) was half a shot's CPU. Every clip is encoded with the same settings so the
+edit can join them without re-encoding."""
 
 from pathlib import Path
 from typing import Any
