@@ -8,6 +8,7 @@ SYSTEM_PACKAGES := ffmpeg espeak-ng fonts-wqy-microhei chromium postgresql redis
 PIP := $(BIN)/pip install --quiet --constraint constraints.txt
 # uv installs the rest: it resolves and downloads in parallel (about 20 s where pip took 150). It does not look in
 # pip's find-links folder, which is where the CPU build of torch lies, so pip installs torch and uv itself first.
+# --native-tls: the system's certificate store, the one pip is given, rather than uv's built-in roots.
 UV_VERSION := 0.13.9
 UV := $(BIN)/uv pip install --quiet --native-tls --constraint constraints.txt
 # Kitsu's API server (Zou) for the sync tests, in a venv of its own: it pins its own Flask and SQLAlchemy.
