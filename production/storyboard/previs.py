@@ -76,7 +76,8 @@ def _plate(path: Path | None, width: int, height: int, zoom: float) -> Image.Ima
     image = Image.open(path).convert("RGBA")
     ratio = max(width / image.width, height / image.height) * zoom
     # Only the middle of the reference that the frame shows is resampled: a close-up's zoom would otherwise resize
-    # a picture three times the frame's area and crop most of it away.
+    # a picture three times the frame's area and crop most of it away. `min` keeps that box inside the reference
+    # where float rounding puts it a hair past an edge (Pillow refuses such a box).
     seen_width, seen_height = min(image.width, width / ratio), min(image.height, height / ratio)
     left, top = (image.width - seen_width) / 2, (image.height - seen_height) / 2
     return image.resize((width, height), Image.Resampling.LANCZOS,
