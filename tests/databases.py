@@ -1,14 +1,20 @@
 """Which database a DB-facing test runs on: a SQLite file in the test's folder, or, when `AIGMS_TEST_DATABASE_URL`
-names a PostgreSQL server (`make test` starts one with `.ci/with-postgres`), a fresh database of its own there."""
+names a PostgreSQL server (`make test` starts one with `.ci/with-postgres`), a fresh database of its own there.
+A test's database starts as a copy of one migrated per test process: running the migrations costs ~0.1 s on SQLite
+and ~0.2 s on PostgreSQL, and a run makes ~150 of them. `test_db` migrates empty databases itself."""
 
 import os
 import sqlite3
+import tempfile
 import uuid
 from contextlib import closing
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
+
+from aigms.db.session import upgrade
 
 SERVER_VARIABLE = "AIGMS_TEST_DATABASE_URL"
 
@@ -18,7 +24,26 @@ def server_url() -> str | None:
 
 
 def fresh_database_url(folder: Path) -> str:
-    """An empty database no other test touches: tests stay independent on a shared server as they are on files."""
+    """A database no other test touches, at the newest schema and with no rows, as `open_database` leaves a new
+    one: tests stay independent on a shared server as they are on files."""
+    return copy_database(_migrated(), folder)
+
+
+@cache
+def _migrated() -> str:
+    """This process's migrated database, with no connection left open to it (PostgreSQL copies a template only
+    then)."""
+    url = empty_database_url(Path(tempfile.mkdtemp(prefix="aigms-schema-")))
+    engine = create_engine(url)
+    try:
+        upgrade(engine, url)
+    finally:
+        engine.dispose()
+    return url
+
+
+def empty_database_url(folder: Path) -> str:
+    """A database with no tables at all, for the tests of migrating one."""
     server = server_url()
     if server is None:
         return f"sqlite:///{Path(folder).resolve() / 'aigms.db'}"

@@ -13,12 +13,19 @@ from sqlalchemy.exc import IntegrityError
 
 from aigms.db import models
 from aigms.db.session import alembic_config, open_database, session_scope
+from databases import empty_database_url
 
 pytestmark = pytest.mark.database
 
 
 def newest_revision() -> str:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """An empty database: opening it runs every migration."""
+    return empty_database_url(tmp_path)
 
 
 @pytest.fixture

@@ -184,7 +184,8 @@ def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(pr
                                        str(project["home"])])
     assert approve.exit_code == 0, approve.output
     server = subprocess.Popen([sys.executable, "-m", "aigms", "serve", str(series), "--out",
-                               str(project["out"]), "--home", str(project["home"])], env=project["env"],
+                               str(project["out"]), "--home", str(project["home"])],
+                              env={**project["env"], "PREFECT_RUNNER_POLL_FREQUENCY": "1"},
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               start_new_session=True)
     try:
@@ -198,7 +199,7 @@ def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(pr
                     time.sleep(0.1)
         assert [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules] == [("0 2 * * *",
                                                                                            "Asia/Shanghai")]
-        run = run_deployment("render-series/tiny-nightly", timeout=600, _sync=True)
+        run = run_deployment("render-series/tiny-nightly", timeout=600, poll_interval=0.5, _sync=True)
         assert run.state.is_completed(), run.state
     finally:
         interrupt("aigms serve", server)

@@ -269,12 +269,12 @@ def test_faces_are_found_the_same_from_many_threads_at_once() -> None:
     from aigms.production.qc.features import faces
 
     rng = np.random.default_rng(1)
-    frames = [rng.integers(0, 255, (144 + 16 * i, 256 + 32 * i, 3), dtype=np.uint8) for i in range(4)]
+    frames = [rng.integers(0, 255, (72 + 8 * i, 128 + 16 * i, 3), dtype=np.uint8) for i in range(4)]
     expected = [faces(frame) for frame in frames]
     found: list[tuple[int, object]] = []
 
     def detect() -> None:
-        for _ in range(25):
+        for _ in range(10):
             for index, frame in enumerate(frames):
                 try:
                     found.append((index, faces(frame)))
@@ -286,7 +286,7 @@ def test_faces_are_found_the_same_from_many_threads_at_once() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(found) == 4 * 25 * 4
+    assert len(found) == 4 * 10 * 4
     assert [(index, result) for index, result in found if result != expected[index]] == []
 
 
