@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := ffmpeg espeak-ng fonts-wqy-microhei chromium postgresql redis-server
 PIP := $(BIN)/pip install --quiet --constraint constraints.txt
-# uv installs the rest: it resolves and downloads in parallel (about 20 s where pip took 150). It does not look in
-# pip's find-links folder, which is where the CPU build of torch lies, so pip installs torch and uv itself first.
-# --native-tls: the system's certificate store, the one pip is given, rather than uv's built-in roots.
+# uv installs the rest: it resolves and downloads in parallel (about 20 s where pip took 150). It does not read pip's
+# settings, so it is told where pip finds local wheels (the CPU build of torch lies there) and to trust the system's
+# certificate store, the one pip is given.
 UV_VERSION := 0.13.9
 UV := $(BIN)/uv pip install --quiet --native-tls --constraint constraints.txt
+WHEELS := $(or $(PIP_FIND_LINKS),$(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null))
 # Kitsu's API server (Zou) for the sync tests, in a venv of its own: it pins its own Flask and SQLAlchemy.
 ZOU_VENV := .venv-zou
 ZOU_VERSION := 1.0.97
@@ -18,11 +19,13 @@ DEMO_OUT ?= demo-out
 
 .PHONY: demo test system setup zou-venv bench clean
 
-# torch goes in first: with it installed, nothing later can pull a CUDA build. openai-whisper goes in without its
-# dependencies, which would pull triton (GPU only); its other requirements are the extra of that name.
+# torch goes in first: with it installed, nothing later can pull a CUDA build. uv installs it from the local wheels
+# alone (~6 s; pip takes ~20), pip from wherever it is set to look when there are none. openai-whisper goes in
+# without its dependencies, which would pull triton (GPU only); its other requirements are the extra of that name.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) torch==2.13.0 uv==$(UV_VERSION)
+	$(PIP) uv==$(UV_VERSION)
+	$(if $(WHEELS),$(UV) --python $(BIN)/python --no-deps --no-index $(WHEELS:%=--find-links %),$(PIP)) torch==2.13.0
 	$(UV) --python $(BIN)/python \
 		--editable ".[dask,diffusers,faces,postgres,whisper-base,openai-whisper,kitsu,jianying,test]"
 	$(UV) --python $(BIN)/python --no-deps openai-whisper==20250625
