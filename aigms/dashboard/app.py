@@ -25,7 +25,7 @@ from aigms.dashboard.workers import Workers
 from aigms.db.queries import NotFound
 from aigms.db.session import open_database
 from aigms.production.review.film_jobs import FilmJobBusy
-from aigms.production.review.people import SESSION_DAYS
+from aigms.production.review.people import SESSION_DAYS, missing_user_hash
 from aigms.production.review.reviews import ReviewError
 from aigms.schemas.errors import InputError
 
@@ -77,6 +77,7 @@ def build(settings: Settings) -> FastAPI:
     app.state.store = settings.store
     app.state.prefect_ui_url = settings.prefect_ui_url.rstrip("/") if settings.prefect_ui_url else None
     app.state.throttle = LoginThrottle()
+    missing_user_hash()  # now, so that the first sign-in under an unknown name takes no longer than the next
     app.state.workers = Workers(app.state.engine, settings.database_url, settings.store, settings.out.resolve(),
                                 settings.prefect_api_url)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret, session_cookie=SESSION_COOKIE,

@@ -11,7 +11,6 @@ from pathlib import Path
 import jiwer
 import numpy as np
 import pysubs2
-from pypinyin import lazy_pinyin
 
 from aigms.production.post.edit import placed_line
 from aigms.production.store.files import atomic_write_text
@@ -42,6 +41,8 @@ def _tokens(text: str, language: str) -> list[str]:
     """Chinese as toneless pinyin syllables (traditional or simplified alike) plus any latin words; other
     languages through Whisper's English normaliser (numbers as digits, contractions expanded)."""
     if is_chinese(language):
+        from pypinyin import lazy_pinyin  # its dictionaries take ~0.4 s to load: only Chinese lines need them
+
         syllables = [s for s in lazy_pinyin(text, errors=lambda chars: [" "] * len(chars)) if s.strip()]
         return [token for syllable in syllables for token in LATIN_WORD.findall(syllable.lower())]
     from whisper.normalizers import EnglishTextNormalizer

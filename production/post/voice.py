@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy.engine import Engine
 
 from aigms.db.session import session_scope
@@ -103,6 +102,8 @@ def speakable(text: str, language: str) -> str:
     """What espeak-ng should read: Chinese as tone-numbered pinyin with punctuation kept as pauses."""
     if not language.startswith("zh"):
         return " ".join(text.split())
+    from pypinyin import Style, lazy_pinyin  # its dictionaries take ~0.4 s to load: only Chinese lines need them
+
     phrases = [phrase for phrase in PAUSES.split(text) if phrase.strip()]
     return ", ".join(
         " ".join(lazy_pinyin(phrase, style=Style.TONE3, neutral_tone_with_five=True, errors="ignore"))

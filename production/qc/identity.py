@@ -15,7 +15,6 @@ from pathlib import Path
 import ffmpeg
 import numpy as np
 from PIL import Image
-from scipy.optimize import linear_sum_assignment
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -191,13 +190,21 @@ def track(per_frame: list[list[Face]], extractor: FaceExtractor) -> list[Track]:
                     links[i, j] = iou + same
         taken: set[int] = set()
         if links.size:
-            for i, j in zip(*linear_sum_assignment(links, maximize=True)):
+            for i, j in zip(*_best_pairs(links)):
                 if links[i, j] > 0:
                     tracks[j].positions.append(position)
                     tracks[j].faces.append(faces[i])
                     taken.add(i)
         tracks += [Track([position], [face]) for i, face in enumerate(faces) if i not in taken]
     return tracks
+
+
+def _best_pairs(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns paired for the largest sum (the Hungarian assignment). scipy.optimize is imported here:
+    it takes ~0.35 s, and every process that imports the flows would pay it, looking for faces or not."""
+    from scipy.optimize import linear_sum_assignment
+
+    return linear_sum_assignment(scores, maximize=True)
 
 
 def bank_likeness(faces: list[Face], embeddings: list[np.ndarray], extractor: FaceExtractor) -> list[float]:
@@ -212,7 +219,7 @@ def assign(bank: dict[str, list[np.ndarray]], tracks: list[Track], extractor: Fa
     if not keys or not tracks:
         return {}
     scores = np.array([[float(np.mean(bank_likeness(t.faces, bank[key], extractor))) for t in tracks] for key in keys])
-    rows, columns = linear_sum_assignment(scores, maximize=True)
+    rows, columns = _best_pairs(scores)
     return {keys[row]: int(column) for row, column in zip(rows, columns)}
 
 

@@ -7,6 +7,7 @@ import os
 import secrets
 import threading
 from datetime import timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -40,7 +41,11 @@ def _verify(password_hash: str, password: str) -> bool:
             return False
 
 
-_missing_user_hash = _hash("no such user")
+@cache
+def missing_user_hash() -> str:
+    """What an unknown name's password is checked against. Made on first use, not on import: every render process
+    imports this module and ~0.1 s of argon2 would be spent in each; the dashboard makes it as it starts."""
+    return _hash("no such user")
 
 
 def may_approve(role: str) -> bool:
@@ -73,7 +78,7 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
     response time does not tell which names exist."""
     name = name.strip()
     user = session.scalar(select(User).where(User.name == name, User.active.is_(True))) if _printable(name) else None
-    if not _verify(user.password_hash if user else _missing_user_hash, password) or user is None:
+    if not _verify(user.password_hash if user else missing_user_hash(), password) or user is None:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hash(password)
