@@ -3,7 +3,9 @@ names a PostgreSQL server (`make test` starts one with `.ci/with-postgres`), a f
 A test's database starts as a copy of one migrated per test process: running the migrations costs ~0.1 s on SQLite
 and ~0.2 s on PostgreSQL, and a run makes ~150 of them. `test_db` migrates empty databases itself."""
 
+import atexit
 import os
+import shutil
 import sqlite3
 import tempfile
 import uuid
@@ -33,7 +35,9 @@ def fresh_database_url(folder: Path) -> str:
 def _migrated() -> str:
     """This process's migrated database, with no connection left open to it (PostgreSQL copies a template only
     then)."""
-    url = empty_database_url(Path(tempfile.mkdtemp(prefix="aigms-schema-")))
+    folder = Path(tempfile.mkdtemp(prefix="aigms-schema-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    url = empty_database_url(folder)
     engine = create_engine(url)
     try:
         upgrade(engine, url)
