@@ -316,6 +316,14 @@ def test_checks_across_shots_score_each_cut_in_a_scene_and_each_set_against_its_
     assert qc_rows(engine, takes["020"].take_id)["continuity"].reason == "last frame of 010 against the first of 020"
 
 
+def test_a_checked_take_leaves_the_frames_the_checks_across_shots_compare(series: Series, tmp_path: Path,
+                                                                        database_url: str) -> None:
+    store = tmp_path / "store"
+    take = render_shot(open_database(database_url), store, series, ACROSS_SHOTS[0], None).selected
+    kept = qc.samples_file(store / "derived" / "qc", take.clip_sha256)
+    assert np.array_equal(np.load(kept), qc.checks.sample_frames(take.clip))
+
+
 @pytest.mark.database
 def test_checks_across_shots_after_a_retake_score_only_the_pairs_with_the_new_take(
         series: Series, tmp_path: Path, database_url: str) -> None:

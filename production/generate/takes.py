@@ -510,11 +510,15 @@ def render_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
                          Steps())
 
 
-def _check(engine: Engine, series: Series, shot: Shot, take: RenderedTake, steps: Steps) -> qc.Verdict:
-    """A take found again keeps its scores and is judged on them at once; a new one is checked by the step."""
+def _check(engine: Engine, store: Path, series: Series, shot: Shot, take: RenderedTake,
+           steps: Steps) -> qc.Verdict:
+    """A take found again keeps its scores and is judged on them at once; a new one is checked by the step. The
+    frames the checks across shots compare are kept as the take is decoded, in the store's QC folder."""
+    samples = qc.samples_file(assets.derived_dir(store, "qc"), take.clip_sha256)
     if take.reused:
-        return qc.check_take(engine, series, shot, take.take_id, take.clip, take.calls, reused=True)
-    return steps.check(engine, series, shot, take.take_id, take.clip, take.calls)
+        return qc.check_take(engine, series, shot, take.take_id, take.clip, take.calls, reused=True,
+                             samples=samples)
+    return steps.check(engine, series, shot, take.take_id, take.clip, take.calls, samples=samples)
 
 
 def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, takes: int = 1,
@@ -557,7 +561,7 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
                 continue
             if series.qc.enabled:
                 progress.report(progress.QC, shot=shot.id, take=take + 1)
-                verdicts[made[-1].take_id] = _check(engine, series, shot, made[-1], steps)
+                verdicts[made[-1].take_id] = _check(engine, store, series, shot, made[-1], steps)
             break
     if not made:
         stand_in = Generator("animatic", load_backend("animatic"), GeneratorSettings(seed=generator.settings.seed))
@@ -565,7 +569,7 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
                                   take_seed(stand_in.settings.seed, shot.id, 0), stand_in, references, steps))
         failures.append(f"shot {shot.id}: every take failed; its animatic stands in")
         if series.qc.enabled:
-            verdicts[made[-1].take_id] = _check(engine, series, shot, made[-1], steps)
+            verdicts[made[-1].take_id] = _check(engine, store, series, shot, made[-1], steps)
     selected = made[0]
     if verdicts:
         best = max(verdicts.values(), key=lambda verdict: (verdict.passed, verdict.score))

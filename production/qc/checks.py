@@ -350,9 +350,13 @@ def look_for_faces(clip: Path, shot: Shot, series: Series,
 
 
 def shot_checks(clip: Path, shot: Shot, series: Series, calls: int = 1,
-                seen: faces_in.FacesInTake | None = None) -> list[Check]:
-    """Every per-shot check of one clip; `seen` is its faces (`look_for_faces`), looked for here when not given."""
+                seen: faces_in.FacesInTake | None = None, samples: Path | None = None) -> list[Check]:
+    """Every per-shot check of one clip; `seen` is its faces (`look_for_faces`), looked for here when not given.
+    The frames the checks across shots compare are kept in `samples` (`samples_file`): they are decoded here
+    anyway, and decoding a 1080p take again for three frames costs as much as the checks themselves."""
     frames, fps = decode(clip)
+    if samples is not None and not samples.is_file():
+        _keep(samples, np.stack(sample(frames)))
     spec = series.qc.extractor
     seen = seen if seen is not None else look_for_faces(clip, shot, series)
     found = [identity(frames, shot, series, spec, seen), location(frames, shot, series, spec),
@@ -377,13 +381,13 @@ def record(engine: Engine, take_id: int, checks: list[Check]) -> None:
 
 
 def check_take(engine: Engine, series: Series, shot: Shot, take_id: int, clip: Path, calls: int,
-               reused: bool = False) -> Verdict:
+               reused: bool = False, samples: Path | None = None) -> Verdict:
     """Check a take and record the results. A take found again (same recipe, same pixels) keeps the scores it was
     given by the same extractor; only its verdicts are renewed, as the thresholds may have changed."""
     checks, judged = _known(engine, series, take_id) if reused else ([], False)
     if not checks:
         seen = look_for_faces(clip, shot, series, engine)
-        checks = shot_checks(clip, shot, series, calls, seen)
+        checks = shot_checks(clip, shot, series, calls, seen, samples)
         if seen is not None:
             faces_in.record(engine, take_id, seen)
     if not judged:
@@ -433,15 +437,24 @@ def sample_frames(clip: Path, count: int = 3, height: int = ANALYSIS_HEIGHT) -> 
     return np.stack([frames[wanted.index(number)] for number in picks])
 
 
+def samples_file(cache_dir: Path, sha256: str) -> Path:
+    """Where a take's sampled frames are kept, by the take's hash: a render after an edit decodes only the new
+    takes, and a take checked on its own (`check_take`) leaves them for the checks across shots."""
+    return cache_dir / "samples" / f"{sha256}-{ANALYSIS_HEIGHT}.npy"
+
+
+def _keep(path: Path, frames: np.ndarray) -> None:
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        np.save(handle, frames, allow_pickle=False)
+
+
 def _samples(clip: Path, sha256: str, cache_dir: Path | None) -> np.ndarray:
-    """A take's sampled frames, kept by the take's hash: a render after an edit decodes only the new takes."""
-    kept = cache_dir / "samples" / f"{sha256}-{ANALYSIS_HEIGHT}.npy" if cache_dir else None
+    kept = samples_file(cache_dir, sha256) if cache_dir else None
     if kept is not None and kept.is_file():
         return np.load(kept, allow_pickle=False)
     frames = sample_frames(clip)
     if kept is not None:
-        with atomic_path(kept) as temporary, open(temporary, "wb") as handle:
-            np.save(handle, frames, allow_pickle=False)
+        _keep(kept, frames)
     return frames
 
 
