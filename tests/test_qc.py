@@ -15,6 +15,7 @@ from aigms.cli import app
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from aigms.production import qc
+from aigms.production.qc.features import Classical, colour_histogram
 from aigms.production.generate import footage
 from aigms.production.generate.takes import render_shot, render_take, take_seed
 from aigms.schemas.series import GeneratorSettings, Series
@@ -72,6 +73,21 @@ def test_another_character_in_frame_fails_identity(series: Series, tmp_path: Pat
     found = checks_of(clip, lab_shot(["lin"]), series)
     assert not found["identity"].passed, found["identity"]
     assert "LIN" in found["identity"].reason
+
+
+def test_windows_scored_together_score_as_each_window_cut_out_and_counted_alone() -> None:
+    rng = np.random.default_rng(7)
+    frame = (rng.integers(0, 256, (144, 256, 3)) // 40 * 40).astype(np.uint8)  # a few colours, as a set has
+    extractor = Classical()
+    reference = extractor.features(frame[20:80, 100:130])
+    outline = (rng.random((40, 20)) > 0.3).astype(np.uint8)
+    windows = [((x, y, 20, 40), outline) for x in range(0, 237, 9) for y in range(0, 105, 13)]
+    windows += [((x, y, 50, 30), None) for x in range(0, 207, 23) for y in (0, 57, 114)]
+    windows += [((230, 120, 40, 40), None), ((0, 0, 256, 144), None)]  # past the edges; the whole frame
+    alone = [float(np.minimum(reference.histogram, colour_histogram(frame[y:y + h, x:x + w], mask)).sum())
+             for (x, y, w, h), mask in windows]
+    assert np.allclose(extractor.region_similarities(reference, frame, windows), alone, atol=1e-6)
+    assert len(set(np.round(alone, 3))) > 20  # windows that differ
 
 
 def test_a_hard_cut_at_a_segment_join_fails_the_seam_check(series: Series, tmp_path: Path) -> None:

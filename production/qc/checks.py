@@ -28,7 +28,7 @@ from aigms.production.qc.faces import face_extractor_for
 from aigms.production.store import assets, media
 from aigms.production.store.assets import canonical_sha256
 from aigms.production.store.files import atomic_path, atomic_write_text
-from aigms.production.qc.features import ANALYSIS_HEIGHT, Box, extractor_for, faces, shrink
+from aigms.production.qc.features import ANALYSIS_HEIGHT, Window, extractor_for, faces, shrink
 from aigms.schemas.series import Series
 from aigms.schemas.shotlist import Shot, ShotList
 
@@ -167,8 +167,7 @@ def silhouette(frames: np.ndarray, key: str, series: Series, extractor_spec: str
     faces are compared too. The likest place counts."""
     extractor = extractor_for(extractor_spec)
     picked = sample(frames)
-    regions = [extractor.regions(frame) for frame in picked]
-    frame_faces: dict[int, list[Box]] = {}
+    frame_faces: dict[int, list[Window]] = {}
     best = 0.0
     for path in series.characters[key].references:
         picture, mask = reference(series.root / path)
@@ -176,12 +175,12 @@ def silhouette(frames: np.ndarray, key: str, series: Series, extractor_spec: str
         windows = _silhouettes(picture, mask, picked[0].shape[:2])
         face = [extractor.features(picture[y:y + h, x:x + w]) for x, y, w, h in faces(picture)[:1]]
         per_frame = []
-        for index, region in enumerate(regions):
-            scores = [extractor.region_similarity(outline, region(box, shape)) for box, shape in windows]
+        for index, frame in enumerate(picked):
+            scores = list(extractor.region_similarities(outline, frame, windows))
             if face:
                 if index not in frame_faces:
-                    frame_faces[index] = faces(picked[index])
-                scores += [extractor.region_similarity(face[0], region(box, None)) for box in frame_faces[index]]
+                    frame_faces[index] = [(box, None) for box in faces(frame)]
+                scores += list(extractor.region_similarities(face[0], frame, frame_faces[index]))
             per_frame.append(max(scores, default=0.0))
         best = max(best, float(np.median(per_frame)))
     return best
@@ -197,8 +196,7 @@ def unknown_faces(seen: faces_in.FacesInTake, series: Series) -> Check:
                  seen.extractor)
 
 
-def _silhouettes(picture: np.ndarray, mask: np.ndarray | None,
-                 frame: tuple[int, int]) -> list[tuple[Box, np.ndarray | None]]:
+def _silhouettes(picture: np.ndarray, mask: np.ndarray | None, frame: tuple[int, int]) -> list[Window]:
     """Windows of a frame of this (height, width) under the reference's outline, at every size in WINDOW_HEIGHTS,
     a quarter step apart, each with the outline at its size."""
     height, width = frame

@@ -6,7 +6,7 @@ An extractor turns an RGB picture (uint8, height × width × 3) into features, a
 [0, 1]. Every score the checks store names the extractor that made it."""
 
 import threading
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,8 +19,10 @@ from aigms.schemas.errors import InputError
 
 ANALYSIS_HEIGHT = 144  # pictures are compared at this height: enough for colour and layout, cheap on 2 cores
 LAB_BINS = (6, 12, 12)  # lightness, green–red, blue–yellow: greys stay in one bin, unlike hue
+BIN_COUNT = LAB_BINS[0] * LAB_BINS[1] * LAB_BINS[2]
 
 Box = tuple[int, int, int, int]  # x, y, width, height
+Window = tuple[Box, "np.ndarray | None"]  # a part of a picture: its box, and an outline the box's size or None
 
 
 class Extractor(Protocol):
@@ -30,14 +32,9 @@ class Extractor(Protocol):
 
     def similarity(self, a: Any, b: Any) -> float: ...
 
-    def regions(self, picture: np.ndarray) -> Callable[[Box, np.ndarray | None], Any]:
-        """The features of parts of one picture (a box, and an outline the box's size or None), for
-        `region_similarity`; the work common to every part is done once."""
-        ...
-
-    def region_similarity(self, a: Any, b: Any) -> float:
-        """Likeness of a reference (its `features`) and a part of a frame cut to its outline (`regions`), where
-        layout means nothing."""
+    def region_similarities(self, reference: Any, picture: np.ndarray, windows: Sequence[Window]) -> np.ndarray:
+        """Likeness of a reference (its `features`) to each part of a picture cut to its outline, where layout means
+        nothing: a search scores thousands of windows of one frame, so they are asked for together."""
         ...
 
 
@@ -57,6 +54,15 @@ def lab_histogram(lab: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray
     """`colour_histogram` of a picture already in CIELAB."""
     histogram = cv2.calcHist([lab], [0, 1, 2], mask, list(LAB_BINS), [0, 256, 0, 256, 0, 256]).ravel()
     return histogram / max(float(histogram.sum()), 1.0)
+
+
+def colour_bins(picture: np.ndarray) -> np.ndarray:
+    """Each pixel's bin of `colour_histogram`, numbered as its flattened histogram is: `calcHist`'s even bins of
+    0–255, ⌊value × bins / 256⌋ per channel."""
+    lab = cv2.cvtColor(picture, cv2.COLOR_RGB2LAB).astype(np.intp)
+    lightness, green_red, blue_yellow = LAB_BINS
+    return ((lab[..., 0] * lightness >> 8) * green_red + (lab[..., 1] * green_red >> 8)) * blue_yellow + (
+        lab[..., 2] * blue_yellow >> 8)
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
@@ -96,20 +102,32 @@ class Classical:
         colour = float(np.minimum(a.histogram, b.histogram).sum())
         return float(np.clip(0.5 * colour + 0.5 * max(ssim(a.grey, b.grey), 0.0), 0.0, 1.0))
 
-    def regions(self, picture: np.ndarray) -> Callable[[Box, np.ndarray | None], np.ndarray]:
-        """A part's colours are the picture's: it is turned to CIELAB once, not once a part (the silhouette search
-        reads hundreds of overlapping parts of each frame)."""
-        lab = cv2.cvtColor(picture, cv2.COLOR_RGB2LAB)
-
-        def histogram(box: Box, mask: np.ndarray | None = None) -> np.ndarray:
-            x, y, w, h = box
-            return lab_histogram(lab[y:y + h, x:x + w], mask)
-
-        return histogram
-
-    def region_similarity(self, a: ClassicalFeatures, b: np.ndarray) -> float:
-        """Colour alone: histogram intersection."""
-        return float(np.minimum(a.histogram, b).sum())
+    def region_similarities(self, reference: ClassicalFeatures, picture: np.ndarray,
+                            windows: Sequence[Window]) -> np.ndarray:
+        """Colour alone: histogram intersection. The picture's pixels are given their CIELAB bin once; the windows
+        of one size and outline are then counted together, a gather and one `bincount`, where a histogram a
+        window took ~17 µs of Python and OpenCV each (a silhouette search reads ~10,000 windows a take)."""
+        used = np.flatnonzero(reference.histogram)  # a colour the reference lacks adds nothing to the intersection
+        compact = np.full(BIN_COUNT, len(used), dtype=np.intp)
+        compact[used] = np.arange(len(used))
+        bins = compact[colour_bins(picture)]
+        kept = reference.histogram[used]
+        size = len(used) + 1
+        height, width = bins.shape
+        scores = np.zeros(len(windows))
+        groups: dict[tuple[int, int, int], list[int]] = {}
+        for index, ((x, y, w, h), outline) in enumerate(windows):
+            groups.setdefault((min(w, width - x), min(h, height - y), id(outline)), []).append(index)
+        for (w, h, _), members in groups.items():
+            outline = windows[members[0]][1]
+            rows, columns = np.nonzero(outline) if outline is not None else np.divmod(np.arange(w * h), w)
+            offsets = rows * width + columns
+            starts = np.array([windows[i][0][1] * width + windows[i][0][0] for i in members], dtype=np.intp)
+            picked = bins.ravel()[starts[:, None] + offsets[None, :]] + (np.arange(len(members)) * size)[:, None]
+            counts = np.bincount(picked.ravel(), minlength=len(members) * size).reshape(len(members), size)
+            histograms = counts[:, :-1].astype(np.float32) / max(float(len(offsets)), 1.0)
+            scores[members] = np.minimum(kept, histograms).sum(axis=1)
+        return scores
 
 
 class Neural:
@@ -149,15 +167,10 @@ class Neural:
     def similarity(self, a: np.ndarray, b: np.ndarray) -> float:
         return float(np.clip((1.0 + float(a @ b)) / 2.0, 0.0, 1.0))
 
-    def regions(self, picture: np.ndarray) -> Callable[[Box, np.ndarray | None], np.ndarray]:
-        def embedding(box: Box, mask: np.ndarray | None = None) -> np.ndarray:
-            x, y, w, h = box
-            return self.features(picture[y:y + h, x:x + w], mask)
-
-        return embedding
-
-    def region_similarity(self, a: np.ndarray, b: np.ndarray) -> float:
-        return self.similarity(a, b)
+    def region_similarities(self, reference: np.ndarray, picture: np.ndarray,
+                            windows: Sequence[Window]) -> np.ndarray:
+        return np.array([self.similarity(reference, self.features(picture[y:y + h, x:x + w], outline))
+                         for (x, y, w, h), outline in windows])
 
 
 @cache
