@@ -3,7 +3,9 @@ test server per test process (starting one costs ~10 s; under pytest-xdist each 
 DB-facing test runs on (SQLite, or the PostgreSQL server named by `AIGMS_TEST_DATABASE_URL`), and the session's one
 rendered episode (`tests/episode.py`)."""
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +17,19 @@ from databases import fresh_database_url
 if TYPE_CHECKING:
     from episode import Studio
 
-_PREFECT_HOME = tempfile.mkdtemp(prefix="aigms-prefect-")
+
+def _prefect_home() -> str:
+    """A home for Prefect's settings and results, made by the first process of a run (pytest-xdist's workers
+    inherit it) and removed when that process exits."""
+    if "PREFECT_HOME" in os.environ:
+        return os.environ["PREFECT_HOME"]
+    home = tempfile.mkdtemp(prefix="aigms-prefect-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    return home
+
+
 for key, value in {
-    "PREFECT_HOME": _PREFECT_HOME,
+    "PREFECT_HOME": _prefect_home(),
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
