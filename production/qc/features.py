@@ -20,6 +20,7 @@ from aigms.schemas.errors import InputError
 ANALYSIS_HEIGHT = 144  # pictures are compared at this height: enough for colour and layout, cheap on 2 cores
 LAB_BINS = (6, 12, 12)  # lightness, green–red, blue–yellow: greys stay in one bin, unlike hue
 BIN_COUNT = LAB_BINS[0] * LAB_BINS[1] * LAB_BINS[2]
+BATCH = 64  # pictures a neural extractor embeds in one forward pass
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 Window = tuple[Box, "np.ndarray | None"]  # a part of a picture: its box, and an outline the box's size or None
@@ -150,10 +151,32 @@ class Neural:
         self._std = np.array([0.26862954, 0.26130258, 0.27577711] if kind == "clip" else [0.229, 0.224, 0.225])
 
     def features(self, picture: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        return self._embed(self._pixels(picture, mask)[None])[0]
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.clip((1.0 + float(a @ b)) / 2.0, 0.0, 1.0))
+
+    def region_similarities(self, reference: np.ndarray, picture: np.ndarray,
+                            windows: Sequence[Window]) -> np.ndarray:
+        """The windows go through the model in batches: one forward pass a window cost more in Python and torch's
+        dispatch than in the model itself (~10,000 windows a take for the silhouette search)."""
+        if not windows:
+            return np.zeros(0)
+        embeddings = np.concatenate([
+            self._embed(np.stack([self._pixels(picture[y:y + h, x:x + w], outline)
+                                  for (x, y, w, h), outline in windows[start:start + BATCH]]))
+            for start in range(0, len(windows), BATCH)])
+        return np.clip((1.0 + embeddings @ reference) / 2.0, 0.0, 1.0)
+
+    def _pixels(self, picture: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """The model's input for one picture: outside the outline grey, resized, normalised, channels first."""
         if mask is not None:
             picture = np.where(mask[..., None] > 0, picture, 127).astype(np.uint8)
         resized = cv2.resize(picture, (self._size, self._size), interpolation=cv2.INTER_AREA) / 255.0
-        pixels = ((resized - self._mean) / self._std).transpose(2, 0, 1)[None].astype(np.float32)
+        return ((resized - self._mean) / self._std).transpose(2, 0, 1).astype(np.float32)
+
+    def _embed(self, pixels: np.ndarray) -> np.ndarray:
+        """Unit-length embeddings of a batch of inputs."""
         with self._torch.no_grad():
             tensor = self._torch.from_numpy(pixels)
             if self._kind == "clip":
@@ -161,16 +184,8 @@ class Neural:
                 embedding = output if isinstance(output, self._torch.Tensor) else output.pooler_output
             else:
                 embedding = self._model(pixel_values=tensor).pooler_output
-        vector = embedding[0].numpy()
-        return vector / max(float(np.linalg.norm(vector)), 1e-8)
-
-    def similarity(self, a: np.ndarray, b: np.ndarray) -> float:
-        return float(np.clip((1.0 + float(a @ b)) / 2.0, 0.0, 1.0))
-
-    def region_similarities(self, reference: np.ndarray, picture: np.ndarray,
-                            windows: Sequence[Window]) -> np.ndarray:
-        return np.array([self.similarity(reference, self.features(picture[y:y + h, x:x + w], outline))
-                         for (x, y, w, h), outline in windows])
+        vectors = embedding.numpy()
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-8)
 
 
 @cache
