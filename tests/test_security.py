@@ -558,7 +558,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> dict:
     return {"series": series, "home": home, "root": root, "database": database_url, "result": result, "left": left}
 
 
-@DATABASE
 def test_render_scratch_stays_in_the_store_and_the_next_render_clears_what_a_killed_one_left(tiny: dict) -> None:
     assert not tiny["left"].exists()
     assert tiny["result"].rendered == tiny["result"].shots
@@ -568,7 +567,6 @@ def test_render_scratch_stays_in_the_store_and_the_next_render_clears_what_a_kil
     assert list((tiny["home"] / "store" / "tmp").iterdir()) == []
 
 
-@DATABASE
 def test_a_take_altered_in_the_store_is_filmed_again_not_cut_into_the_master(tiny: dict) -> None:
     first = Manifest.model_validate_json(tiny["result"].manifest.read_text())
     store = tiny["home"] / "store"
@@ -585,25 +583,33 @@ def test_a_take_altered_in_the_store_is_filmed_again_not_cut_into_the_master(tin
     assert probe(again.video).duration == pytest.approx(probe(tiny["result"].video).duration, abs=0.05)
 
 
+@pytest.fixture
+def unrendered(tmp_path: Path, database_url: str, prefect: None) -> dict:
+    """The tiny episode's series and project, nothing rendered yet: what the locks are taken on."""
+    return {"series": tiny_series(tmp_path / "series"), "home": tmp_path / "home", "root": tmp_path,
+            "database": database_url}
+
+
 @DATABASE
-def test_a_second_render_of_the_episode_is_refused_naming_who_holds_it(tiny: dict) -> None:
+def test_a_second_render_of_the_episode_is_refused_naming_who_holds_it(unrendered: dict) -> None:
     from aigms.production.render_lock import RenderLocked, episode_lock
 
-    engine = open_database(tiny["database"])
-    with episode_lock(engine, tiny["home"] / "store", "bronze-echoes", "s09e01"):
+    engine = open_database(unrendered["database"])
+    with episode_lock(engine, unrendered["home"] / "store", "bronze-echoes", "s09e01"):
         with pytest.raises(RenderLocked, match=rf"{socket.gethostname()} pid {os.getpid()} .*--wait"):
-            render(tiny["series"], tiny["home"], tiny["root"] / "out-refused", tiny["database"])
+            render(unrendered["series"], unrendered["home"], unrendered["root"] / "out-refused",
+                   unrendered["database"])
         with session_scope(engine) as session:
             runs = session.scalars(select(models.RenderRun).where(models.RenderRun.status == models.RUN_RUNNING))
             assert runs.all() == []
-    assert not (tiny["root"] / "out-refused").exists()
+    assert not (unrendered["root"] / "out-refused").exists()
 
 
 @DATABASE
-def test_a_waiting_render_starts_when_the_holder_lets_go(tiny: dict) -> None:
+def test_a_waiting_render_starts_when_the_holder_lets_go(unrendered: dict) -> None:
     from aigms.production.render_lock import episode_lock
 
-    engine, store = open_database(tiny["database"]), tiny["home"] / "store"
+    engine, store = open_database(unrendered["database"]), unrendered["home"] / "store"
     holding, released, order = threading.Event(), threading.Event(), []
 
     def other_render() -> None:
