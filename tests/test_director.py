@@ -23,6 +23,7 @@ from aigms.production.review.reviews import Reviewer
 from aigms.production.storyboard.approval import approve_shotlist
 from aigms.production.storyboard.ingest import IngestReport, ingest_episode, ingest_series, read_episode
 from aigms.schemas.shotlist import EDITABLE, Shot, ShotList
+from databases import copy_database, fresh_database_url
 from episode import PASSWORDS, ROLES, small_copy
 
 pytestmark = pytest.mark.database
@@ -42,10 +43,13 @@ def deployment(prefect: None) -> str:
     return PREFECT_API_URL.value()
 
 
-@pytest.fixture
-def studio(tmp_path: Path, database_url: str) -> dict:
-    """s01e02 planned and recorded, its shot list approved, three takes of shot 030 (48 frames each)."""
-    series = load_series(small_copy(tmp_path / "series"))
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """s01e02 planned and recorded, its shot list approved, four people, three takes of shot 030 (48 frames each):
+    made once, and copied for each test (`studio`); four argon2 hashes and a recording cost ~0.5 s a test."""
+    root = tmp_path_factory.mktemp("director")
+    series = load_series(small_copy(root / "series"))
+    database_url = fresh_database_url(root)
     engine = open_database(database_url)
     with session_scope(engine) as session:
         report = IngestReport()
@@ -70,7 +74,14 @@ def studio(tmp_path: Path, database_url: str) -> dict:
         shot.selected_take_id = take_ids[0]
         ids = {"episode": episode.id, "shot": shot.id, "takes": take_ids,
                "other_shot": next(row.id for row in episode.shots if row.code == "050")}
-    return {"engine": engine, "url": database_url, "tmp": tmp_path, **ids}
+    engine.dispose()  # a PostgreSQL database is copied as a template, which nobody may be connected to
+    return {"url": database_url, **ids}
+
+
+@pytest.fixture
+def studio(recorded: dict, tmp_path: Path) -> dict:
+    database_url = copy_database(recorded["url"], tmp_path)
+    return {**recorded, "engine": open_database(database_url), "url": database_url, "tmp": tmp_path}
 
 
 def client_for(studio: dict, prefect_api_url: str | None, name: str) -> TestClient:
