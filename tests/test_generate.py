@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 import yaml
 from PIL import Image
 from click.testing import Result
@@ -29,7 +28,6 @@ from aigms.schemas.series import Delivery, GeneratorSettings, Series
 from aigms.schemas.shotlist import Segment, Shot
 from builders import tiny_series
 from databases import fresh_database_url
-import tiny_pipelines
 
 SCRIPT = """Title: Tiny
 
@@ -44,6 +42,10 @@ TINY_CALL = {"fps": 8, "width": 64, "height": 64, "steps": 2, "call": {"max_sequ
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Imported here, not at the top: torch and transformers cost a pytest-xdist worker that never runs these tests
+    ~4 s of collecting."""
+    import tiny_pipelines
+
     root = tmp_path_factory.mktemp("models")
     return {
         "wan": tiny_pipelines.wan(root / "wan"), "ltx": tiny_pipelines.ltx(root / "ltx"),
@@ -208,6 +210,7 @@ def test_ltx_continues_a_chain_from_a_video_condition(ltx_render: dict) -> None:
 
 
 def test_ltx_keeps_latent_frame_zero_equal_to_the_encoded_image(tiny_models: dict[str, Path]) -> None:
+    import torch
     from diffusers.pipelines.ltx.pipeline_ltx_image2video import retrieve_latents
 
     pipeline = backend.variant(backend.load(str(tiny_models["ltx"]), {}), "i2v")

@@ -26,7 +26,7 @@ from aigms.db.session import open_database, session_scope
 from aigms.production.store import assets
 from builders import TINY_SCRIPT, series_folder
 from episode import one_scene_copy, planned_shots, small_copy
-from processes import interrupt
+from processes import ctrl_c_reaches, interrupt
 from test_pipeline import states, task_runs
 
 
@@ -187,7 +187,7 @@ def test_aigms_serve_runs_the_schedules_of_series_yaml_as_prefect_deployments(pr
                                str(project["out"]), "--home", str(project["home"])],
                               env={**project["env"], "PREFECT_RUNNER_POLL_FREQUENCY": "1"},
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              start_new_session=True)
+                              start_new_session=True, preexec_fn=ctrl_c_reaches)
     try:
         with get_client(sync_client=True) as client:
             for _ in range(1200):

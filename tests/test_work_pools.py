@@ -17,7 +17,7 @@ from aigms.cli import app
 from aigms.db import models
 from aigms.db.session import open_database, session_scope
 from builders import TINY_SCRIPT, series_folder
-from processes import interrupt
+from processes import ctrl_c_reaches, interrupt
 
 POOL = "gpu-farm"
 
@@ -50,7 +50,8 @@ def test_two_workers_of_a_work_pool_render_two_episodes_side_by_side(tmp_path: P
 
     workers = [subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--limit", "1",
                                  "--name", f"gpu-{n}"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, start_new_session=True) for n in (1, 2)]
+                                stderr=subprocess.PIPE, start_new_session=True, preexec_fn=ctrl_c_reaches)
+               for n in (1, 2)]
     try:
         with get_client(sync_client=True) as client:
             for _ in range(600):  # both machines up before the work is handed out, or the first may take both runs
