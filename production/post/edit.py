@@ -403,6 +403,7 @@ def render_picture(timeline: Timeline, out: Path, burn_in: Path | None = None,
         sources = cut_sources(timeline, keep)
         segments = plan_picture(timeline, [source.keyframes for source in sources], burn_in is not None)
         rendered = [segment for segment in segments if segment.render]
+        media.ffmpeg_version()  # asked once here: the two threads below would each run `ffmpeg -version` for it
         # two runs at once: a run's decoding and filters use one core, its encoder two
         with ThreadPoolExecutor(max_workers=2) as pool:
             runs = dict(zip(rendered, pool.map(lambda segment: render_run(timeline, sources, segment, keep, burn_in),
