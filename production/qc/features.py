@@ -23,7 +23,7 @@ BIN_COUNT = LAB_BINS[0] * LAB_BINS[1] * LAB_BINS[2]
 BATCH = 64  # pictures a neural extractor embeds in one forward pass
 
 Box = tuple[int, int, int, int]  # x, y, width, height
-Window = tuple[Box, "np.ndarray | None"]  # a part of a picture: its box, and an outline the box's size or None
+Window = tuple[Box, np.ndarray | None]  # a part of a picture: its box, and an outline the box's size or None
 
 
 class Extractor(Protocol):
