@@ -5,8 +5,10 @@ Run: `.venv/bin/python benchmarks/edit.py`. The clips are test patterns in the h
 each used about seven times through hard links: the join does not care what the pixels are); every eighth shot
 enters with a dissolve and the label covers the first five seconds, as in a delivered episode. No two dissolves join
 the same two clips, so each run is encoded (the edit keeps a run by the hash of its inputs and would otherwise find
-it), and the edit starts with an empty cache, so it probes every take as a first render does. Besides wall time the benchmark prints the CPU time
-of ffmpeg and ffprobe, which a machine shared with other work disturbs less."""
+it), and the edit starts with an empty cache, so it probes every take as a first render does. The smart render runs
+twice: as the edit does it (the runs in their own, lighter encode, `media.run_encode`) and with its runs in the
+house encode, so the figure shows what the runs' encode adds to the copying. Besides wall time the benchmark prints
+the CPU time of ffmpeg and ffprobe, which a machine shared with other work disturbs less."""
 
 import resource
 import tempfile
@@ -78,24 +80,38 @@ def main() -> None:
         timeline = episode(clips)
         edit.house_signature(WIDTH, HEIGHT, FPS, timeline.gop)
 
-        smart, smart_cpu, segments = timed(lambda: edit.render_picture(timeline, folder / "joined.mp4",
+        smart, smart_cpu, segments = timed(lambda: edit.render_picture(timeline, folder / "smart.mp4",
                                                                        cache_dir=folder / "cache"))
         rendered = sum(segment.frames for segment in segments if segment.render)
         runs = sum(segment.render for segment in segments)
         assert len(list((folder / "cache" / "runs").iterdir())) == runs, "a run was found instead of encoded"
 
-        whole = edit.PictureRun(0, timeline.frames, tuple(range(SHOTS)), True)
-        full, full_cpu, _ = timed(lambda: edit.render_run(timeline, edit.cut_sources(timeline, folder / "cache"),
-                                                          whole, folder / "full"))
-        frames = {media.probe(path).frames for path in (folder / "joined.mp4", *(folder / "full" / "runs").iterdir())}
-        assert frames == {timeline.frames}, f"expected {timeline.frames} frames in both, got {frames}"
+        # the same smart render with its runs in the house encode, to show what the runs' own encode buys and costs
+        run_encode = media.run_encode
+        media.run_encode = lambda gop: {**media.house_encode(gop), "threads": 1}
+        house_runs, house_runs_cpu, _ = timed(lambda: edit.render_picture(timeline, folder / "house-runs.mp4",
+                                                                          cache_dir=folder / "house-runs"))
+        media.run_encode = run_encode
 
+        whole = edit.PictureRun(0, timeline.frames, tuple(range(SHOTS)), True)
+        full, full_cpu, full_file = timed(lambda: edit.render_run(
+            timeline, edit.cut_sources(timeline, folder / "cache"), whole, folder / "full"))
+        masters = {"smart": folder / "smart.mp4", "house runs": folder / "house-runs.mp4", "full": full_file}
+        frames = {media.probe(path).frames for path in masters.values()}
+        assert frames == {timeline.frames}, f"expected {timeline.frames} frames in each, got {frames}"
+        size = {name: path.stat().st_size / 2**20 for name, path in masters.items()}
+
+    encode = media.run_encode()
     print(f"episode: {SHOTS} shots, {SHOTS * SECONDS / 60:.0f} min, {SHOTS // 8 - 1} dissolves, label over the "
           f"first {timeline.label.seconds:g} s, a keyframe every {timeline.gop} frames")
-    print(f"smart render:   {smart:6.1f} s, CPU {smart_cpu:6.1f} s ({rendered} of {timeline.frames} frames "
-          f"re-encoded, {rendered / timeline.frames:.1%}, in {runs} runs; the rest copied)")
-    print(f"full re-encode: {full:6.1f} s, CPU {full_cpu:6.1f} s (all {timeline.frames} frames, same filters and "
-          f"encode)")
+    print(f"smart render:   {smart:6.1f} s, CPU {smart_cpu:6.1f} s, {size['smart']:5.1f} MiB ({rendered} of "
+          f"{timeline.frames} frames re-encoded, {rendered / timeline.frames:.1%}, in {runs} runs, x264 "
+          f"{encode['preset']} at CRF {encode['crf']}; the rest copied)")
+    print(f"  runs in the house encode: {house_runs:6.1f} s, CPU {house_runs_cpu:6.1f} s, {size['house runs']:5.1f} "
+          f"MiB ({full / house_runs:.1f}x faster than a full re-encode; {full_cpu / house_runs_cpu:.1f}x in CPU)")
+    print(f"full re-encode: {full:6.1f} s, CPU {full_cpu:6.1f} s, {size['full']:5.1f} MiB (all {timeline.frames} "
+          f"frames, same filters, the house encode: x264 {media.HOUSE_ENCODE['preset']} at CRF "
+          f"{media.HOUSE_ENCODE['crf']})")
     print(f"ratio: the smart render takes {smart / full:.3f}x the time of a full re-encode ({full / smart:.1f}x "
           f"faster; {full_cpu / smart_cpu:.1f}x in CPU time)")
 

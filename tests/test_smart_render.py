@@ -126,6 +126,30 @@ def test_the_re_encoded_runs_join_the_copied_gops_with_the_same_headers(rendered
     assert {media.layout(run).signature for run in runs} == {house} == {media.layout(rendered["smart"]).signature}
 
 
+@pytest.mark.parametrize("size", ["640x360", "1920x1080", "1080x1920", "3840x2160"])
+def test_a_runs_lighter_encode_writes_the_house_headers(size: str, tmp_path: Path) -> None:
+    """A run is encoded with x264's `superfast` analysis (`media.run_encode`); it joins the copied GOPs only while
+    its parameter sets are the house encode's byte for byte, at every delivery size."""
+    width, height = map(int, size.split("x"))
+    run = tmp_path / "run.mp4"
+    media.run(ffmpeg.input(f"color=black:s={size}:r=30", f="lavfi").output(str(run), vframes=1, r=30,
+                                                                           **media.run_encode(GOP)))
+    assert media.layout(run).signature == edit.house_signature(width, height, 30, GOP)
+
+
+def test_a_re_encoded_gop_loses_less_than_the_house_encode_would(tmp_path: Path) -> None:
+    """The frames of a run are encoded a second time, next to copied frames encoded once: the run's encode must not
+    take them further from the take than the house encode would."""
+    take = make_clip(tmp_path / "take.mp4", 3, 3 * GOP)
+    original = frames_of(take)
+    loss = {}
+    for name, encode in (("house", media.house_encode(GOP)), ("run", media.run_encode(GOP))):
+        again = tmp_path / f"{name}.mp4"
+        media.run(ffmpeg.input(str(take)).output(str(again), r=FPS, **encode))
+        loss[name] = np.mean([psnr(frame, before) for frame, before in zip(frames_of(again), original)])
+    assert loss["run"] > loss["house"] + 0.3, loss
+
+
 def test_a_dissolve_keeps_the_colour_of_the_frames_it_does_not_blend_yet(rendered: dict) -> None:
     """The dissolve's run starts at the keyframe before the blend: that frame is re-encoded but still the outgoing
     take's alone, and must look like it. Blended in 4:4:4 and back (ffmpeg 5.1's xfade), its colour edges smeared

@@ -21,6 +21,7 @@ from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import ffmpeg
 import numpy as np
@@ -214,10 +215,11 @@ def plan_picture(timeline: Timeline, keyframes: list[tuple[int, ...]], burn_in: 
 # 2. The sources: every clip in the house encode
 
 def _kept_encode(stream, frames: int, timeline: Timeline, inputs: dict[str, str], folder: Path,
-                 threads: int = 2) -> Path:
-    """Encode `stream` the house way into `folder`, unless the same encode is there already: it is kept under the
-    hash of its ffmpeg command (with each input file named by its content hash) and of the ffmpeg that ran it."""
-    options = {"vframes": frames, "r": timeline.fps, **media.house_encode(timeline.gop), "threads": threads}
+                 encode: dict[str, Any]) -> Path:
+    """Encode `stream` into `folder` (`encode`: the house encode or a run's), unless the same encode is there
+    already: it is kept under the hash of its ffmpeg command (with each input file named by its content hash) and
+    of the ffmpeg that ran it."""
+    options = {"vframes": frames, "r": timeline.fps, **encode}
     command = " ".join(stream.output("piece.mp4", **options).get_args())
     for path, sha256 in inputs.items():
         command = command.replace(path, sha256)
@@ -262,7 +264,7 @@ def cut_sources(timeline: Timeline, cache_dir: Path) -> list[Source]:
             .filter("setpts", "PTS-STARTPTS")
         )
         conformed = _kept_encode(stream, clip.frames, timeline, {str(path): clip.media.sha256},
-                                 cache_dir / "conformed")
+                                 cache_dir / "conformed", media.house_encode(timeline.gop))
         return Source(conformed, media.layout(conformed).keyframes)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -372,10 +374,11 @@ def render_run(timeline: Timeline, sources: list[Source], segment: PictureRun, c
         # by name: ffmpeg-python escapes a named option once per filtergraph level, a positional one once too
         # often, and a store folder named with `'` or `:` was not found
         joined = joined.filter("subtitles", filename=str(subtitles), charenc="UTF-8")
-    # a short run gets one encoder thread: runs are rendered two at a time, and x264's second frame thread costs
-    # more CPU than it saves over a few GOPs
-    threads = 1 if segment.frames <= SHORT_RUN_SECONDS * timeline.fps else 2
-    return _kept_encode(joined, segment.frames, timeline, inputs, cache_dir / "runs", threads)
+    # a short run (a few GOPs, rendered two at a time) is encoded the lighter way on one thread; a long one, such as
+    # a whole picture with subtitles burnt in, is most of the file's bits and keeps the house encode
+    short = segment.frames <= SHORT_RUN_SECONDS * timeline.fps
+    encode = media.run_encode(timeline.gop) if short else media.house_encode(timeline.gop)
+    return _kept_encode(joined, segment.frames, timeline, inputs, cache_dir / "runs", encode)
 
 
 # 4. Join
@@ -404,7 +407,7 @@ def render_picture(timeline: Timeline, out: Path, burn_in: Path | None = None,
         segments = plan_picture(timeline, [source.keyframes for source in sources], burn_in is not None)
         rendered = [segment for segment in segments if segment.render]
         media.ffmpeg_version()  # asked once here: the two threads below would each run `ffmpeg -version` for it
-        # two runs at once: a run's decoding and filters use one core, its encoder two
+        # two runs at once: a short run decodes, filters and encodes on about one core
         with ThreadPoolExecutor(max_workers=2) as pool:
             runs = dict(zip(rendered, pool.map(lambda segment: render_run(timeline, sources, segment, keep, burn_in),
                                                rendered)))
