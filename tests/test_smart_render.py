@@ -142,12 +142,12 @@ def test_a_re_encoded_gop_loses_less_than_the_house_encode_would(tmp_path: Path)
     take them further from the take than the house encode would."""
     take = make_clip(tmp_path / "take.mp4", 3, 3 * GOP)
     original = frames_of(take)
-    loss = {}
+    fidelity = {}
     for name, encode in (("house", media.house_encode(GOP)), ("run", media.run_encode(GOP))):
         again = tmp_path / f"{name}.mp4"
         media.run(ffmpeg.input(str(take)).output(str(again), r=FPS, **encode))
-        loss[name] = np.mean([psnr(frame, before) for frame, before in zip(frames_of(again), original)])
-    assert loss["run"] > loss["house"] + 0.3, loss
+        fidelity[name] = np.mean([psnr(frame, before) for frame, before in zip(frames_of(again), original)])
+    assert fidelity["run"] > fidelity["house"] + 0.3, fidelity
 
 
 def test_a_dissolve_keeps_the_colour_of_the_frames_it_does_not_blend_yet(rendered: dict) -> None:
