@@ -5,16 +5,16 @@ for the GPU or a remote camera's provider.
 
 A take already made is found by its recipe in the asset store (`generate.find_take`), so a re-render films only the
 shots a change touches; lines, the cross-shot checks and the cut are cached by Prefect under the content hash of
-their inputs (`aigms.flows.caching`). Lines are recorded while shots are filmed: CPU work overlaps generation,
-which the `generate` tag holds to one take per GPU, and a remote camera's `remote-<provider>` tag to the tasks its
-account takes at once (`aigms.flows.concurrency`). Where the render has got to is written on its run as it goes
-(`progress`), for the dashboard."""
+their inputs (`aigms.flows.caching`). Lines are recorded, then mixed into the sound and heard, while shots are
+filmed: CPU work overlaps generation, which the `generate` tag holds to one take per GPU, and a remote camera's
+`remote-<provider>` tag to the tasks its account takes at once (`aigms.flows.concurrency`). Where the render has
+got to is written on its run as it goes (`progress`), for the dashboard."""
 
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from prefect import Task, flow, get_run_logger, task, unmapped
+from prefect import Task, flow, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
@@ -35,7 +35,7 @@ from aigms.production.deliver.interchange import FrameNote
 from aigms.production.generate import Recipe, RenderedTake, ShotResult, Steps, lipsync
 from aigms.production.generate.generators import GenerationFailed, Generator
 from aigms.production.generate.remote import StopRender
-from aigms.production.post import edit, voice
+from aigms.production.post import edit, subtitles, transcribe, voice
 from aigms.production.review import film_jobs, runs, selection
 from aigms.production.store import assets
 from aigms.schemas.series import Budget, Series
@@ -103,6 +103,26 @@ def record_line(database_url: str, store: Path, series: Series, language: str, s
     return voice.record_line(open_database(database_url), store, series, language, shot)
 
 
+@task(cache_policy=NONE)
+def mix_sound(store: Path, series: Series, shotlist: ShotList, lines: dict[str, voice.LineAudio]) -> Path | None:
+    """The episode's sound, mixed while the shots are filmed (it needs the shot list and the lines, not the takes)
+    and kept in the store, where the cut finds it, or waits for it (`edit.kept_sound`). None where a line's cached
+    recording has gone: it is recorded again before the cut, which then mixes the sound itself."""
+    if not all(line.is_there() for line in lines.values()):
+        return None
+    return edit.kept_sound(edit.episode_sound(series, shotlist, lines), assets.derived_dir(store, "edit"))
+
+
+@task(cache_policy=NONE)
+def hear_dialogue(store: Path, series: Series, shotlist: ShotList, lines: dict[str, voice.LineAudio]) -> None:
+    """Every line heard as the edit will play it, while the shots are filmed, for the cut to find by each line's
+    audio hash (`subtitles.heard_words`); as `mix_sound`, left to the cut where a line's recording has gone."""
+    recogniser = transcribe.parse_transcriber(settings.whisper())
+    if recogniser is not None and all(line.is_there() for line in lines.values()):
+        subtitles.heard_words(edit.episode_sound(series, shotlist, lines), shotlist.language, recogniser,
+                              assets.derived_dir(store, "transcripts"))
+
+
 @task(cache_key_fn=across_key, persist_result=True)
 def check_across_shots(database_url: str, store: Path, series: Series, shotlist: ShotList,
                        selected: dict[str, RenderedTake]) -> list[str]:
@@ -159,13 +179,22 @@ def _record_lines(url: str, store: Path, series: Series, run: runs.Run) -> dict[
             for shot in run.shotlist.shots if shot.kind == "dialogue"}
 
 
-def _film_shots(url: str, store: Path, series: Series, run: runs.Run, takes: int) -> dict[str, ShotResult]:
-    """The shots the run films, side by side; each reported filmed as it is gathered, in story order."""
-    filmed = film_shot.map(unmapped(url), unmapped(store), unmapped(series), run.filming,
-                           [run.rows[shot.id] for shot in run.filming], unmapped(takes))
+def _film_shots(engine: Engine, url: str, store: Path, series: Series, run: runs.Run,
+                takes: int) -> dict[str, ShotResult]:
+    """The shots the run films, side by side. A shot whose takes are all in the store is found here, without a
+    task (`generate.found_shot`); the others each get one as soon as they are known. Each shot is reported filmed
+    as it is gathered, in story order."""
+    found: dict[str, ShotResult] = {}
+    filming: dict[str, PrefectFuture[ShotResult]] = {}
+    for shot in run.filming:
+        result = generate.found_shot(engine, store, series, shot, run.rows[shot.id], takes)
+        if result is None:
+            filming[shot.id] = film_shot.submit(url, store, series, shot, run.rows[shot.id], takes)
+        else:
+            found[shot.id] = result
     results = {}
-    for shot, future in zip(run.filming, filmed):
-        results[shot.id] = future.result()
+    for shot in run.filming:
+        results[shot.id] = found[shot.id] if shot.id in found else filming[shot.id].result()
         progress.report(progress.FILMED, shot=shot.id)
     return results
 
@@ -225,7 +254,10 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
     folder, cut = Path(out_dir) / series.id / episode_id, None
     with runs.recording(engine, run), progress.listening(film_jobs.progress_recorder(engine, run.id)):
         lines = _record_lines(url, store, series, run)
-        filmed = _film_shots(url, store, series, run, takes)
+        recorded = {shot_id: line for shot_id, (_, line) in lines.items()}
+        early = [mix_sound.submit(store, series, run.shotlist, recorded),
+                 hear_dialogue.submit(store, series, run.shotlist, recorded)]
+        filmed = _film_shots(engine, url, store, series, run, takes)
         selected, no_cut = runs.cut_takes(engine, store, run, filmed)
         failures = runs.failures(filmed, no_cut)
         if no_cut is None:
@@ -235,6 +267,8 @@ def render_episode(series_dir: str, episode_id: str, out_dir: str, home: str | N
             audio = _voices(url, store, series, run, lines)
             selected |= _sync_lips(url, store, series, run, selected, audio)
             cut = _cut(engine, url, store, series, run, selected, audio, folder)
+        for work in early:
+            work.wait()
         rendered = runs.complete_run(engine, store, run, selected, cut, no_cut)
     if cut is not None:
         publish_episode(engine, series.id, episode_id, run.shotlist, selected, failures, cut.video)

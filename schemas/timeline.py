@@ -62,6 +62,20 @@ class MusicClip(BaseModel):
     duck_ratio: float = Field(ge=1, le=20)
 
 
+class Sound(BaseModel):
+    """What the episode's sound is made of: the lines where the edit plays them over its length, the music bed and
+    the level it is delivered at. The takes play no part, so the sound can be mixed while the shots are filmed."""
+
+    model_config = BOUNDED
+
+    duration: float = Field(ge=0, le=MAX_EPISODE_SECONDS)
+    audio_rate: int = Field(ge=8000, le=192000)
+    dialogue: list[DialogueClip] = Field(default_factory=list)
+    music: MusicClip | None = None
+    loudness: float = Field(ge=-40, le=-5, description="integrated loudness target, LUFS")
+    true_peak: float = Field(ge=-9, le=0)
+
+
 class Timeline(BaseModel):
     model_config = BOUNDED
 
@@ -93,6 +107,11 @@ class Timeline(BaseModel):
     @property
     def duration(self) -> float:
         return self.frames / self.fps
+
+    @property
+    def sound(self) -> Sound:
+        return Sound(duration=self.duration, audio_rate=self.audio_rate, dialogue=self.dialogue, music=self.music,
+                     loudness=self.loudness, true_peak=self.true_peak)
 
     def shot_start(self, shot_id: str) -> float:
         clip = next(clip for clip in self.picture if clip.shot == shot_id)

@@ -58,12 +58,12 @@ def cut(tmp_path_factory: pytest.TempPathFactory) -> dict:
     shots = [shot("010"), shot("020", kind="dialogue", speaker="lin", characters=["lin"], duration=2.0),
              shot("030"), shot("040", "dissolve"), shot("050", "fade_in")]
     takes = takes_for(series, shots, folder)
-    timeline, warnings = edit.build_timeline(
-        series, ShotList(series="tiny", episode="e1", language="en", fps=FPS, shots=shots), takes,
-        {"020": line(folder, "020", "Now we go.")})
+    shotlist = ShotList(series="tiny", episode="e1", language="en", fps=FPS, shots=shots)
+    lines = {"020": line(folder, "020", "Now we go.")}
+    timeline, warnings = edit.build_timeline(series, shotlist, takes, lines)
     picture, sound = folder / "picture.mp4", folder / "sound.m4a"
     segments = edit.render_picture(timeline, picture)
-    edit.render_sound(timeline, sound)
+    edit.render_sound(timeline.sound, sound)
     checks = subtitles.check_lines(timeline, None)
     cues, _ = subtitles.make_cues(timeline, checks)
     srt = folder / "episode.srt"
@@ -71,7 +71,8 @@ def cut(tmp_path_factory: pytest.TempPathFactory) -> dict:
     aigc = labels.aigc_label(timeline, media.picture_sha256(picture))
     master = folder / "episode.mp4"
     edit.master(picture, sound, srt, "en", labels.file_tags(timeline, aigc), master)
-    return {"folder": folder, "series": series, "timeline": timeline, "segments": segments, "takes": takes,
+    return {"folder": folder, "series": series, "shotlist": shotlist, "lines": lines, "timeline": timeline,
+            "segments": segments, "takes": takes,
             "picture": picture, "sound": sound, "master": master, "srt": srt, "aigc": aigc, "warnings": warnings}
 
 
@@ -118,8 +119,16 @@ def test_sound_is_normalised_to_the_loudness_target(cut: dict) -> None:
     assert media.integrated_loudness(cut["sound"]) == pytest.approx(-16, abs=1.0)
     quieter = cut["timeline"].model_copy(update={"loudness": -23.0})
     out = cut["folder"] / "quieter.m4a"
-    edit.render_sound(quieter, out)
+    edit.render_sound(quieter.sound, out)
     assert media.integrated_loudness(out) == pytest.approx(-23, abs=1.0)
+
+
+def test_the_sound_is_known_before_any_take_is_filmed(cut: dict) -> None:
+    """A render mixes the sound and hears the lines from the shot list and the lines alone, while its shots are
+    filmed; the cut finds that sound by its inputs, so they must be the cut's own."""
+    sound = edit.episode_sound(cut["series"], cut["shotlist"], cut["lines"])
+    assert sound == cut["timeline"].sound
+    assert (sound.duration, [line.start for line in sound.dialogue]) == (6.0, [1.25])
 
 
 def test_the_line_is_heard_only_inside_its_shot(cut: dict) -> None:
@@ -143,7 +152,7 @@ def test_music_ducks_under_dialogue(cut: dict, tmp_path: Path) -> None:
     finally:
         series.edit.music = None
     out = tmp_path / "mixed.m4a"
-    edit.render_sound(timeline, out)
+    edit.render_sound(timeline.sound, out)
     sound = pcm(out, rate=48000)
 
     def tone_level(start: float, end: float) -> float:

@@ -141,7 +141,7 @@ def on_one_gpu(tmp_path_factory: pytest.TempPathFactory, prefect: None) -> dict:
     shots = planned_shots(series)
     lines = sum(shot.kind == "dialogue" for shot in shots)
     return {"state": state, "shots": shots, "lines": lines,
-            "runs": task_runs(state.state_details.flow_run_id, 1 + 3 * len(shots) + lines + 1 + 1)}
+            "runs": task_runs(state.state_details.flow_run_id, 1 + 3 * len(shots) + lines + 2 + 1 + 1)}
 
 
 def test_no_two_takes_are_filmed_at_once_on_one_gpu_and_lines_do_not_queue_behind_them(on_one_gpu: dict) -> None:
@@ -150,7 +150,8 @@ def test_no_two_takes_are_filmed_at_once_on_one_gpu_and_lines_do_not_queue_behin
     assert (shots, lines) == (6, 3)
     assert states(runs) == {"plan_episode": ["Completed"], "film_shot": ["Completed"] * shots,
                             "film_take": ["Completed"] * shots, "check_take": ["Completed"] * shots,
-                            "record_line": ["Completed"] * lines, "check_across_shots": ["Completed"],
+                            "record_line": ["Completed"] * lines, "mix_sound": ["Completed"],
+                            "hear_dialogue": ["Completed"], "check_across_shots": ["Completed"],
                             "cut_episode": ["Completed"]}
     filmed = sorted((run.start_time, run.end_time) for run in runs if run.name.startswith("film_take"))
     recorded = [(run.start_time, run.end_time) for run in runs if run.name.startswith("record_line")]

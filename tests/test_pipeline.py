@@ -147,7 +147,7 @@ class Again:
 def again(pristine: Studio, tmp_path_factory: pytest.TempPathFactory, prefect: None) -> Again:
     studio = pristine.copy(tmp_path_factory.mktemp("again"))
     before = take_count(studio.database_url)
-    return Again(studio, before, *render_states(studio, 1 + 11 + 6 + 1 + 1))
+    return Again(studio, before, *render_states(studio, 1 + 6 + 2 + 1 + 1))
 
 
 @pytest.mark.database
@@ -158,11 +158,12 @@ def test_a_second_render_films_no_shot(again: Again) -> None:
 
 
 def test_an_unchanged_render_runs_no_task_that_makes_anything(again: Again) -> None:
-    """Near-instant: the takes are found by their recipes; the lines, the checks and the cut are Prefect's cache."""
+    """Near-instant: the takes are found by their recipes, without a task; the lines, the checks and the cut are
+    Prefect's cache; the sound and what was heard of the lines are found in the store."""
     video = again.result.video.stat()
-    result, ran = render_states(again.studio, 1 + 11 + 6 + 1 + 1)
-    assert ran == {"plan_episode": ["Completed"], "film_shot": ["Completed"] * 11, "record_line": ["Cached"] * 6,
-                   "check_across_shots": ["Cached"], "cut_episode": ["Cached"]}
+    result, ran = render_states(again.studio, 1 + 6 + 2 + 1 + 1)
+    assert ran == {"plan_episode": ["Completed"], "record_line": ["Cached"] * 6, "mix_sound": ["Completed"],
+                   "hear_dialogue": ["Completed"], "check_across_shots": ["Cached"], "cut_episode": ["Cached"]}
     assert (result.video.stat().st_ino, result.video.stat().st_mtime_ns) == (video.st_ino, video.st_mtime_ns)
 
 
@@ -170,12 +171,13 @@ def test_changing_one_line_films_only_its_shot(again: Again) -> None:
     script = again.studio.series / "episodes" / "s01e02.fountain"
     script.write_text(script.read_text().replace("Then it is counting.", "Then it is keeping time."))
     before = take_count(again.studio.database_url)
-    result, ran = render_states(again.studio, 1 + 11 + 2 + 6 + 1 + 1)
+    result, ran = render_states(again.studio, 1 + 3 + 6 + 2 + 1 + 1)
     assert (result.rendered, result.reused) == (1, 10)
     assert take_count(again.studio.database_url) == before + 1
-    assert ran == {"plan_episode": ["Completed"], "film_shot": ["Completed"] * 11, "film_take": ["Completed"],
+    assert ran == {"plan_episode": ["Completed"], "film_shot": ["Completed"], "film_take": ["Completed"],
                    "check_take": ["Completed"], "record_line": ["Cached"] * 5 + ["Completed"],
-                   "check_across_shots": ["Completed"], "cut_episode": ["Completed"]}
+                   "mix_sound": ["Completed"], "hear_dialogue": ["Completed"], "check_across_shots": ["Completed"],
+                   "cut_episode": ["Completed"]}
     assert "Then it is keeping time." in [line.plaintext for line in pysubs2.load(str(result.subtitles))]
 
 

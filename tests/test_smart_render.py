@@ -4,6 +4,7 @@ have the same frames at the same times and look alike wherever the two could dif
 and label edge). The clips change hue every frame, so a frame early or late would not look alike."""
 
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
@@ -191,13 +192,35 @@ def test_unchanged_sound_is_not_mixed_again(rendered: dict, tmp_path: Path) -> N
                           shot_end=2.6)
     timeline = timeline_of(rendered["paths"], dialogue=[placed])
     cache = tmp_path / "cache"
-    edit.render_sound(timeline, tmp_path / "first.m4a", cache)
-    (kept,) = (cache / "sound").iterdir()
+    edit.render_sound(timeline.sound, tmp_path / "first.m4a", cache)
+    (kept,) = (cache / "sound").glob("*.m4a")
     made = kept.stat().st_mtime_ns
-    edit.render_sound(timeline, tmp_path / "again.m4a", cache)
-    assert kept.stat().st_mtime_ns == made and list((cache / "sound").iterdir()) == [kept]
+    edit.render_sound(timeline.sound, tmp_path / "again.m4a", cache)
+    assert kept.stat().st_mtime_ns == made and list((cache / "sound").glob("*.m4a")) == [kept]
     assert (tmp_path / "again.m4a").read_bytes() == (tmp_path / "first.m4a").read_bytes()
     moved = timeline.model_copy(update={"dialogue": [placed.model_copy(update={"start": 2.0})]})
-    edit.render_sound(moved, tmp_path / "moved.m4a", cache)
-    assert len(list((cache / "sound").iterdir())) == 2
+    edit.render_sound(moved.sound, tmp_path / "moved.m4a", cache)
+    assert len(list((cache / "sound").glob("*.m4a"))) == 2
     assert media.integrated_loudness(tmp_path / "moved.m4a") == pytest.approx(-16, abs=1.0)
+
+
+def test_a_sound_wanted_twice_at_once_is_mixed_once(rendered: dict, tmp_path: Path) -> None:
+    """The render mixes the sound while its shots are filmed, and its cut may want it before that is done: the
+    second caller waits and finds the file the first made, rather than mixing it again over it."""
+    line = tmp_path / "line.wav"
+    media.run(ffmpeg.input("sine=frequency=440:duration=2:sample_rate=48000", f="lavfi")
+              .output(str(line), ac=1, acodec="pcm_s16le"))
+    placed = DialogueClip(line="020", shot="020", speaker="lin", text="Hm.", source="scratch",
+                          media=Media(path=str(line), sha256=assets.sha256_file(line)), start=0.5, duration=2.0,
+                          shot_end=2.6)
+    sound = timeline_of(rendered["paths"], dialogue=[placed]).sound
+
+    def mixed() -> tuple[Path, int]:
+        kept = edit.kept_sound(sound, tmp_path / "cache")
+        return kept, kept.stat().st_ino
+
+    with ThreadPoolExecutor(max_workers=2) as both:
+        first, second = both.submit(mixed), both.submit(mixed)
+        results = {first.result(), second.result()}
+    (kept,) = (tmp_path / "cache" / "sound").glob("*.m4a")
+    assert results == {(kept, kept.stat().st_ino)}

@@ -9,7 +9,7 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -105,34 +105,39 @@ def draft_manifest(series: Series, shotlist: ShotList, takes: dict[str, Rendered
     )
 
 
-def deliver(folder: Path, timeline: Timeline, checks: list[LineCheck], failures: list[interchange.QCFailure],
-            draft: Manifest, alternates: dict[str, list[interchange.Alternate]] | None = None,
-            notes: list[interchange.FrameNote] = (), cache_dir: Path | None = None) -> Delivered:
-    """Subtitles, master, interchange files and manifest, in that order (the master carries the subtitles and a
-    label that names the picture's hash; the manifest names every file's hash). `alternates`, each shot's good
-    takes, go into the OTIO for the editor to swap; `notes`, people's notes at a frame, become its markers. The
-    edit keeps its work (takes conformed to the house encode, rendered runs, the sound) in `cache_dir`, so the next
-    delivery re-encodes only what changed; the sound is made while the picture is (each is mostly one ffmpeg, and
-    the sound's encoder uses one core)."""
+def deliver(folder: Path, timeline: Timeline, checks: Sequence[LineCheck] | Future[list[LineCheck]],
+            failures: list[interchange.QCFailure], draft: Manifest,
+            alternates: dict[str, list[interchange.Alternate]] | None = None, notes: list[interchange.FrameNote] = (),
+            cache_dir: Path | None = None) -> Delivered:
+    """Subtitles, master, interchange files and manifest (the master carries the subtitles and a label that names
+    the picture's hash; the manifest names every file's hash). `checks`, what was heard of each line, may still be
+    being heard (a Future): the picture, which needs them only to burn subtitles in, and the sound are made
+    meanwhile. `failures`, the takes' failed checks, and the lines flagged become the editor's markers;
+    `alternates`, each shot's good takes, go into the OTIO for the editor to swap; `notes`, people's notes at a
+    frame, become markers too. The edit keeps its work (takes conformed to the house encode, rendered runs, the
+    sound) in `cache_dir`, so the next delivery re-encodes only what changed."""
     folder.mkdir(parents=True, exist_ok=True)
-    cues, warnings = subtitles.make_cues(timeline, checks)
-    subtitles.write_srt(cues, folder / FILES["subtitles"])
-    subtitles.write_vtt(cues, folder / FILES["webvtt"])
     burn_in = folder / FILES["subtitles"] if timeline.subtitles.burn_in else None
-    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+    with tempfile.TemporaryDirectory(dir=folder) as scratch, ThreadPoolExecutor(max_workers=2) as work:
         picture, sound = Path(scratch) / "picture.mp4", Path(scratch) / "sound.m4a"
-        with ThreadPoolExecutor(max_workers=1) as sound_work:
-            mixed = sound_work.submit(edit.render_sound, timeline, sound, cache_dir)
-            segments = edit.render_picture(timeline, picture, burn_in, cache_dir)
-            mixed.result()
+        mixed = work.submit(edit.render_sound, timeline.sound, sound, cache_dir)
+        cut_early = None if burn_in else work.submit(edit.render_picture, timeline, picture, None, cache_dir)
+        checks = checks.result() if isinstance(checks, Future) else list(checks)
+        cues, warnings = subtitles.make_cues(timeline, checks)
+        subtitles.write_srt(cues, folder / FILES["subtitles"])
+        subtitles.write_vtt(cues, folder / FILES["webvtt"])
+        segments = cut_early.result() if cut_early else edit.render_picture(timeline, picture, burn_in, cache_dir)
+        otio_timeline = interchange.to_otio(timeline, checks, failures + interchange.line_failures(checks),
+                                            alternates, notes=notes)
+        written = work.submit(interchange.write_interchange, otio_timeline, folder / FILES["otio"],
+                              folder / FILES["edl"], folder / FILES["fcp_xml"], folder / FILES["aaf"])
         picture_sha256 = media.picture_sha256(picture)
         aigc = labels.aigc_label(timeline, picture_sha256)
         soft = folder / FILES["subtitles"] if cues else None
+        mixed.result()
         edit.master(picture, sound, soft, timeline.language,
                     labels.file_tags(timeline, aigc), folder / FILES["video"])
-    interchange.write_interchange(interchange.to_otio(timeline, checks, failures, alternates, notes=notes),
-                                  folder / FILES["otio"], folder / FILES["edl"], folder / FILES["fcp_xml"],
-                                  folder / FILES["aaf"])
+        written.result()
     manifest = draft.model_copy(update={
         "duration": round(timeline.duration, 6), "timeline": timeline, "lines": checks,
         "picture_sha256": picture_sha256, "aigc": aigc, "software": software_versions(),
@@ -167,25 +172,24 @@ def cut(engine: Engine, store: Path, series: Series, shotlist: ShotList, takes: 
     """Edit, subtitle and deliver the episode into `folder`: the selected take of every shot, every line's audio,
     the subtitles timed by the recogniser (`transcriber`, default `AIGMS_WHISPER`), people's notes on the takes as
     markers for the editor and each shot's other good takes beside it in the OTIO, every take's calls and cost in
-    the manifest. The delivered files also go into the asset store, each line's check into the database."""
+    the manifest. The lines are heard while the picture and the sound are made. The delivered files also go into the
+    asset store, each line's check into the database."""
     timeline, warnings = edit.build_timeline(series, shotlist, takes, audio)
     recogniser = transcribe.parse_transcriber(transcriber or settings.whisper())
-    kept = assets.derived_dir(store, "edit")
-    with ThreadPoolExecutor(max_workers=1) as sound_work:
-        # the sound does not wait for the lines to be heard; deliver finds it in the store
-        sound = sound_work.submit(edit.kept_sound, timeline, kept)
-        checks = subtitles.hear(timeline, recogniser, assets.derived_dir(store, "transcripts"))
-        sound.result()
-    with session_scope(engine) as session:
-        failures = take_failures(session, takes) + interchange.line_failures(checks)
-        calls = take_calls(session, takes)
-        take_costs = spend.take_costs(session, [take.take_id for take in takes.values()])
-        episode_id = session.scalar(select(models.Episode.id).filter_by(series_id=series.id, code=shotlist.episode))
-        spent = spend.episode_costs(session, series.id).get(episode_id)
-        alternates = alternate_takes(session, store, episode_id)
-    draft = draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()},
-                           calls, take_costs, spent)
-    delivered = deliver(folder, timeline, checks, failures, draft, alternates, list(notes), kept)
+    with ThreadPoolExecutor(max_workers=1) as hearing:
+        checks = hearing.submit(subtitles.hear, timeline, recogniser, assets.derived_dir(store, "transcripts"))
+        with session_scope(engine) as session:
+            failures = take_failures(session, takes)
+            calls = take_calls(session, takes)
+            take_costs = spend.take_costs(session, [take.take_id for take in takes.values()])
+            episode_id = session.scalar(select(models.Episode.id).filter_by(series_id=series.id,
+                                                                             code=shotlist.episode))
+            spent = spend.episode_costs(session, series.id).get(episode_id)
+            alternates = alternate_takes(session, store, episode_id)
+        draft = draft_manifest(series, shotlist, takes, {shot_id: line.sha256 for shot_id, line in audio.items()},
+                               calls, take_costs, spent)
+        delivered = deliver(folder, timeline, checks, failures, draft, alternates, list(notes),
+                            assets.derived_dir(store, "edit"))
     with session_scope(engine) as session:
         if timeline.music is not None:
             assets.put_file(session, store, Path(timeline.music.media.path), "music", move=False)
@@ -193,7 +197,7 @@ def cut(engine: Engine, store: Path, series: Series, shotlist: ShotList, takes: 
                            ("otio", "timeline"), ("edl", "timeline"), ("fcp_xml", "timeline"), ("aaf", "timeline")):
             assets.put_file(session, store, delivered.path(name), kind, move=False)
         assets.put_file(session, store, delivered.manifest_path, "manifest", move=False)
-        record_lines(session, series.id, timeline, checks)
+        record_lines(session, series.id, timeline, delivered.manifest.lines)
     files = {"video": delivered.video, "subtitles": delivered.path("subtitles"), "manifest": delivered.manifest_path}
     return Cut(**files, sha256={name: assets.sha256_file(path) for name, path in files.items()},
                warnings=warnings + delivered.warnings)
@@ -334,5 +338,4 @@ def render_from_manifest(path: Path, store: Path, out: Path) -> Delivered:
     manifest = read_manifest(path)
     timeline = stored_timeline(manifest, store, path)
     folder = out / manifest.series / manifest.episode
-    return deliver(folder, timeline, manifest.lines, interchange.line_failures(manifest.lines), manifest,
-                   cache_dir=assets.derived_dir(store, "edit"))
+    return deliver(folder, timeline, manifest.lines, [], manifest, cache_dir=assets.derived_dir(store, "edit"))

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -194,12 +195,19 @@ def claimed(engine: Engine, recipe_sha256: str) -> Iterator[None]:
         yield
 
 
-def found_or_made(engine: Engine, store: Path, recipe_sha256: str, make: Callable[[], RenderedTake]) -> RenderedTake:
+class NotMade(Exception):
+    """A take `found_shot` would have had to make: it only looks."""
+
+
+def found_or_made(engine: Engine, store: Path, recipe_sha256: str,
+                  make: Callable[[], RenderedTake] | None) -> RenderedTake:
     """The take of the recipe, found, or made by `make` under the recipe's claim (looked for again once held: the
-    render that held it before may have made it)."""
+    render that held it before may have made it); `NotMade`, without a claim, where there is no `make`."""
     found = find_take(engine, store, recipe_sha256)
     if found is not None:
         return found
+    if make is None:
+        raise NotMade(recipe_sha256)
     with claimed(engine, recipe_sha256):
         return find_take(engine, store, recipe_sha256) or make()
 
@@ -478,6 +486,7 @@ class Steps:
     keyframe: Callable[..., RenderedTake] = make_keyframe
     film: Callable[..., RenderedTake] = film_take
     check: Callable[..., qc.Verdict] = qc.check_take
+    make: bool = True  # False: find takes and keyframes only (`found_shot`)
 
 
 def keyframe_for(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, seed: int,
@@ -488,8 +497,8 @@ def keyframe_for(engine: Engine, store: Path, series: Series, shot: Shot, shot_r
     if not generator.keyframes:
         return None
     recipe = keyframe_recipe(shot, series, seed, generator, references)
-    return found_or_made(engine, store, recipe.sha256,
-                         lambda: steps.keyframe(engine, store, series, shot, shot_row_id, recipe, seed, generator))
+    make = partial(steps.keyframe, engine, store, series, shot, shot_row_id, recipe, seed, generator)
+    return found_or_made(engine, store, recipe.sha256, make if steps.make else None)
 
 
 def _find_or_film(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None, seed: int,
@@ -497,8 +506,8 @@ def _find_or_film(engine: Engine, store: Path, series: Series, shot: Shot, shot_
     """One take: its keyframe and its clip each found by recipe, or made by the step."""
     keyframe = keyframe_for(engine, store, series, shot, shot_row_id, seed, generator, references, steps)
     recipe = take_recipe(shot, series, seed, generator, keyframe.clip_sha256 if keyframe else None, references)
-    return found_or_made(engine, store, recipe.sha256, lambda: steps.film(engine, store, series, shot, shot_row_id,
-                                                                           recipe, seed, generator, keyframe))
+    make = partial(steps.film, engine, store, series, shot, shot_row_id, recipe, seed, generator, keyframe)
+    return found_or_made(engine, store, recipe.sha256, make if steps.make else None)
 
 
 def render_take(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None,
@@ -579,3 +588,15 @@ def render_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_ro
                             f"(seed {selected.seed}) is cut in and flagged for a person — {best.failed()}")
     _select(engine, shot_row_id, selected.take_id)
     return ShotResult(selected, made, failures)
+
+
+def found_shot(engine: Engine, store: Path, series: Series, shot: Shot, shot_row_id: int | None,
+               takes: int = 1) -> ShotResult | None:
+    """The shot as `render_shot` leaves it when every take it needs is in the store (found by recipe, judged on
+    the scores it kept), or None, having made nothing, where a take or a keyframe would have to be made. The
+    episode flow looks for each shot this way before it gives the shot a task: finding costs a few queries,
+    where a task run costs Prefect's bookkeeping in this process and on its server."""
+    try:
+        return render_shot(engine, store, series, shot, shot_row_id, takes, steps=Steps(make=False))
+    except NotMade:
+        return None

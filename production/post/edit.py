@@ -25,6 +25,7 @@ from typing import Any
 
 import ffmpeg
 import numpy as np
+from filelock import FileLock
 
 from aigms.production.store import assets, media
 from aigms.production.store.assets import canonical_sha256
@@ -32,8 +33,8 @@ from aigms.production.store.files import atomic_path, atomic_write_text
 from aigms.production.generate.takes import RenderedTake
 from aigms.production.post.voice import LineAudio
 from aigms.schemas.series import Series
-from aigms.schemas.shotlist import ShotList
-from aigms.schemas.timeline import DialogueClip, Media, MusicClip, PictureClip, Timeline
+from aigms.schemas.shotlist import Shot, ShotList
+from aigms.schemas.timeline import DialogueClip, Media, MusicClip, PictureClip, Sound, Timeline
 
 LEAD_IN = 0.25
 LABEL_MARGIN = 0.03
@@ -72,16 +73,39 @@ def build_timeline(series: Series, shotlist: ShotList, takes: dict[str, Rendered
     cut at the shot's end, and reported."""
     fps = shotlist.fps
     lengths = {"dissolve": series.edit.dissolve, "fade_in": series.edit.fade, "fade_out": series.edit.fade}
-    picture, dialogue, warnings = [], [], []
+    picture = []
     frame = 0
     for shot in shotlist.shots:
-        frames = max(1, round(shot.duration * fps))
         take = takes[shot.id]
         picture.append(PictureClip(
             shot=shot.id, take=take.recipe_sha256, media=Media(path=str(take.clip), sha256=take.clip_sha256),
-            start_frame=frame, frames=frames, transition=shot.transition,
+            start_frame=frame, frames=_frames(shot, fps), transition=shot.transition,
             transition_frames=round(lengths.get(shot.transition, 0) * fps),
         ))
+        frame += _frames(shot, fps)
+    dialogue, warnings = place_lines(shotlist, lines)
+    timeline = Timeline(
+        series=series.id, episode=shotlist.episode, language=shotlist.language, width=series.delivery.width,
+        height=series.delivery.height, fps=fps, audio_rate=series.delivery.audio_rate, picture=picture,
+        gop=series.edit.gop, ending_frames=round(series.edit.fade * fps) if shotlist.ending == "fade_out" else 0,
+        dialogue=dialogue, music=_music(series), loudness=series.edit.loudness, true_peak=series.edit.true_peak,
+        label=series.labels.visible, implicit_label=series.labels.implicit,
+        content_producer=series.labels.implicit.content_producer or series.title, subtitles=series.subtitles,
+    )
+    return timeline, warnings
+
+
+def _frames(shot: Shot, fps: int) -> int:
+    return max(1, round(shot.duration * fps))
+
+
+def place_lines(shotlist: ShotList, lines: dict[str, LineAudio]) -> tuple[list[DialogueClip], list[str]]:
+    """Each line `LEAD_IN` into its shot, cut where the shot ends; a line cut short is reported."""
+    fps = shotlist.fps
+    dialogue, warnings = [], []
+    frame = 0
+    for shot in shotlist.shots:
+        frames = _frames(shot, fps)
         audio = lines.get(shot.id)
         if audio is not None:
             shot_start, shot_end = frame / fps, (frame + frames) / fps
@@ -98,20 +122,23 @@ def build_timeline(series: Series, shotlist: ShotList, takes: dict[str, Rendered
                 duration=audio.seconds, shot_end=round(shot_end, 6), overrun=round(overrun, 6),
             ))
         frame += frames
-    music = None
-    if series.edit.music is not None:
-        path = series.root / series.edit.music.path
-        music = MusicClip(media=Media(path=str(path), sha256=assets.sha256_file(path)),
-                          gain_db=series.edit.music.gain_db, duck_ratio=series.edit.music.duck_ratio)
-    timeline = Timeline(
-        series=series.id, episode=shotlist.episode, language=shotlist.language, width=series.delivery.width,
-        height=series.delivery.height, fps=fps, audio_rate=series.delivery.audio_rate, picture=picture,
-        gop=series.edit.gop, ending_frames=round(series.edit.fade * fps) if shotlist.ending == "fade_out" else 0,
-        dialogue=dialogue, music=music, loudness=series.edit.loudness, true_peak=series.edit.true_peak,
-        label=series.labels.visible, implicit_label=series.labels.implicit,
-        content_producer=series.labels.implicit.content_producer or series.title, subtitles=series.subtitles,
-    )
-    return timeline, warnings
+    return dialogue, warnings
+
+
+def _music(series: Series) -> MusicClip | None:
+    if series.edit.music is None:
+        return None
+    path = series.root / series.edit.music.path
+    return MusicClip(media=Media(path=str(path), sha256=assets.sha256_file(path)),
+                     gain_db=series.edit.music.gain_db, duck_ratio=series.edit.music.duck_ratio)
+
+
+def episode_sound(series: Series, shotlist: ShotList, lines: dict[str, LineAudio]) -> Sound:
+    """The sound of the timeline `build_timeline` will make, known before any shot is filmed."""
+    frames = sum(_frames(shot, shotlist.fps) for shot in shotlist.shots)
+    return Sound(duration=frames / shotlist.fps, audio_rate=series.delivery.audio_rate,
+                 dialogue=place_lines(shotlist, lines)[0], music=_music(series), loudness=series.edit.loudness,
+                 true_peak=series.edit.true_peak)
 
 
 # 1. Plan the picture
@@ -453,89 +480,92 @@ def write_wav(samples: np.ndarray, rate: int, out: Path) -> None:
         audio.writeframes(pcm.tobytes())
 
 
-def dialogue_track(timeline: Timeline, out: Path) -> None:
+def dialogue_track(sound: Sound, out: Path) -> None:
     """Silence with every line added in at its sample and cut at its shot's end; overlaps sum and are clipped."""
-    rate = timeline.audio_rate
-    total = round(timeline.duration * rate)
+    rate = sound.audio_rate
+    total = round(sound.duration * rate)
     track = np.zeros(total, dtype=np.float32)
-    for line in timeline.dialogue:
+    for line in sound.dialogue:
         first, samples = placed_line(line, rate, total)
         track[first:first + len(samples)] += samples
     write_wav(track, rate, out)
 
 
-def _mix(timeline: Timeline, dialogue: Path):
+def _mix(sound: Sound, dialogue: Path):
     """Dialogue over the music bed; the bed is compressed by the dialogue's own level (ducking)."""
     voice = ffmpeg.input(str(dialogue)).audio
-    if timeline.music is None:
+    if sound.music is None:
         return voice
     bed = (
-        ffmpeg.input(timeline.music.media.path, stream_loop=-1).audio
-        .filter("atrim", duration=timeline.duration)
-        .filter("aformat", sample_rates=timeline.audio_rate, channel_layouts="mono")
-        .filter("volume", f"{timeline.music.gain_db}dB")
+        ffmpeg.input(sound.music.media.path, stream_loop=-1).audio
+        .filter("atrim", duration=sound.duration)
+        .filter("aformat", sample_rates=sound.audio_rate, channel_layouts="mono")
+        .filter("volume", f"{sound.music.gain_db}dB")
     )
     split = voice.filter_multi_output("asplit")
-    ducked = ffmpeg.filter([bed, split[1]], "sidechaincompress", threshold=0.015, ratio=timeline.music.duck_ratio,
+    ducked = ffmpeg.filter([bed, split[1]], "sidechaincompress", threshold=0.015, ratio=sound.music.duck_ratio,
                            attack=20, release=400)
     return ffmpeg.filter([split[0], ducked], "amix", inputs=2, duration="first", normalize=0)
 
 
-def _normalised(timeline: Timeline, dialogue: Path, measured: dict[str, float], out: str):
+def _normalised(sound: Sound, dialogue: Path, measured: dict[str, float], out: str):
     """The second pass: the gain loudnorm's two-pass linear mode would apply, where it would apply it (the peak
     stays under the ceiling and the range within 11 LU), without its 192 kHz round trip; else loudnorm's dynamic
     mode with the measured values. Then AAC stereo."""
-    target = {"i": timeline.loudness, "tp": timeline.true_peak, "lra": LOUDNESS_RANGE}
-    sound = _mix(timeline, dialogue)
+    target = {"i": sound.loudness, "tp": sound.true_peak, "lra": LOUDNESS_RANGE}
+    mixed = _mix(sound, dialogue)
     if measured["i"] > -70:
-        gain = timeline.loudness - measured["i"]
-        if measured["tp"] + gain <= timeline.true_peak and 0 < measured["lra"] <= LOUDNESS_RANGE:
-            sound = sound.filter("volume", f"{gain:.2f}dB")
+        gain = sound.loudness - measured["i"]
+        if measured["tp"] + gain <= sound.true_peak and 0 < measured["lra"] <= LOUDNESS_RANGE:
+            mixed = mixed.filter("volume", f"{gain:.2f}dB")
         else:
-            sound = sound.filter("loudnorm", **target, measured_i=measured["i"], measured_tp=measured["tp"],
+            mixed = mixed.filter("loudnorm", **target, measured_i=measured["i"], measured_tp=measured["tp"],
                                  measured_lra=measured["lra"], measured_thresh=measured["thresh"], linear="false")
-    sound = sound.filter("aresample", timeline.audio_rate).filter("aformat", channel_layouts="stereo")
-    return sound.output(out, acodec="aac", audio_bitrate="160k", ar=timeline.audio_rate, map_metadata=-1,
+    mixed = mixed.filter("aresample", sound.audio_rate).filter("aformat", channel_layouts="stereo")
+    return mixed.output(out, acodec="aac", audio_bitrate="160k", ar=sound.audio_rate, map_metadata=-1,
                         fflags="+bitexact")
 
 
-def _sound_key(timeline: Timeline, dialogue: Path, measuring) -> str:
+def _sound_key(sound: Sound, dialogue: Path, measuring) -> str:
     """Both passes' ffmpeg commands, each input named by its content hash, and the ffmpeg that runs them."""
     example = {"i": -20.0, "tp": -3.0, "lra": 5.0, "thresh": -30.0}
-    command = " ".join([*measuring.get_args(), *_normalised(timeline, dialogue, example, "-").get_args()])
+    command = " ".join([*measuring.get_args(), *_normalised(sound, dialogue, example, "-").get_args()])
     inputs = {str(dialogue): assets.sha256_file(dialogue)}
-    if timeline.music is not None:
-        inputs[timeline.music.media.path] = timeline.music.media.sha256
+    if sound.music is not None:
+        inputs[sound.music.media.path] = sound.music.media.sha256
     for path, sha256 in inputs.items():
         command = command.replace(path, sha256)
     return canonical_sha256([media.ffmpeg_version(), command])
 
 
-def kept_sound(timeline: Timeline, cache_dir: Path) -> Path:
+def kept_sound(sound: Sound, cache_dir: Path) -> Path:
     """The episode's sound, made unless `cache_dir` holds it already: mixed, measured (EBU R128: loudness, range,
-    true peak), normalised to the target in one linear gain and encoded AAC — two passes over the mix. It is kept
-    under the hash of the mixed dialogue track, the music bed and both passes' commands, so an episode whose sound
-    did not change is not mixed, measured and encoded again."""
+    true peak), normalised to the target and encoded AAC — two passes over the mix. It is kept under the hash of
+    the mixed dialogue track, the music bed and both passes' commands, so an episode whose sound did not change is
+    not mixed, measured and encoded again. Made under a lock of that hash: the render mixes the sound while its
+    shots are filmed, and the cut that wants it before it is done waits for it instead of making it twice."""
     folder = cache_dir / "sound"
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         dialogue = Path(scratch) / "dialogue.wav"
-        dialogue_track(timeline, dialogue)
-        measuring = _mix(timeline, dialogue).filter("ebur128", peak="true").output("-", format="null")
-        kept = folder / f"{_sound_key(timeline, dialogue, measuring)}.m4a"
-        if not kept.is_file():
-            measured = media.loudness_summary(media.run(measuring))
-            with atomic_path(kept) as temporary:
-                media.run(_normalised(timeline, dialogue, measured, str(temporary)))
+        dialogue_track(sound, dialogue)
+        measuring = _mix(sound, dialogue).filter("ebur128", peak="true").output("-", format="null")
+        key = _sound_key(sound, dialogue, measuring)
+        kept = folder / f"{key}.m4a"
+        with FileLock(folder / f"{key}.lock"):
+            if not kept.is_file():
+                measured = media.loudness_summary(media.run(measuring))
+                with atomic_path(kept) as temporary:
+                    media.run(_normalised(sound, dialogue, measured, str(temporary)))
         return kept
 
 
-def render_sound(timeline: Timeline, out: Path, cache_dir: Path | None = None) -> None:
+def render_sound(sound: Sound, out: Path, cache_dir: Path | None = None) -> None:
     """Write the episode's sound (`kept_sound`), kept in `cache_dir` (a scratch folder when None)."""
     with tempfile.TemporaryDirectory(dir=out.parent) as scratch:
-        sound = kept_sound(timeline, cache_dir or Path(scratch))
+        kept = kept_sound(sound, cache_dir or Path(scratch))
         with atomic_path(out) as temporary:
-            shutil.copyfile(sound, temporary)
+            shutil.copyfile(kept, temporary)
 
 
 # 6. Mux

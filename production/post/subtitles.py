@@ -5,7 +5,9 @@ Chinese by pinyin syllables, so a homophone in the other script does not count a
 audio does not say its text is flagged. The cues follow the series' rules for line length and reading speed."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import jiwer
@@ -16,7 +18,7 @@ from aigms.production.post.edit import placed_line
 from aigms.production.store.files import atomic_write_text
 from aigms.production.post.transcribe import Transcriber, Transcript, Word, hear_lines
 from aigms.schemas.manifest import LineCheck
-from aigms.schemas.timeline import DialogueClip, Timeline
+from aigms.schemas.timeline import DialogueClip, Sound, Timeline
 
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 LATIN_WORD = re.compile(r"[a-z0-9']+")
@@ -45,9 +47,15 @@ def _tokens(text: str, language: str) -> list[str]:
 
         syllables = [s for s in lazy_pinyin(text, errors=lambda chars: [" "] * len(chars)) if s.strip()]
         return [token for syllable in syllables for token in LATIN_WORD.findall(syllable.lower())]
+    return _english_normaliser()(text).split()
+
+
+@cache
+def _english_normaliser() -> Callable[[str], str]:
+    """Whisper's, made once: it reads its spelling table, and importing it imports torch."""
     from whisper.normalizers import EnglishTextNormalizer
 
-    return EnglishTextNormalizer()(text).split()
+    return EnglishTextNormalizer()
 
 
 def error_rate(reference: str, hypothesis: str, language: str) -> float:
@@ -192,14 +200,20 @@ def write_vtt(cues: list[Cue], out: Path) -> None:
     atomic_write_text(out, _subtitle_file(cues).to_string("vtt"))
 
 
+def heard_words(sound: Sound, language: str, transcriber: Transcriber, cache_dir: Path | None) -> list[Word]:
+    """Each line heard as the edit plays it (cut at its shot's end; no music, no loudness change), each once, its
+    words placed where the edit puts the line. It needs the lines and the shot list, not the takes, so a render
+    hears the lines while its shots are filmed, and the cut finds them heard."""
+    rate, total = sound.audio_rate, round(sound.duration * sound.audio_rate)
+    placed = [placed_line(line, rate, total) for line in sound.dialogue]
+    heard = hear_lines(transcriber, [samples for _, samples in placed], rate, language, cache_dir)
+    return [Word(round(word.start + first / rate, 3), round(word.end + first / rate, 3), word.text)
+            for (first, _), line_words in zip(placed, heard) for word in line_words]
+
+
 def hear(timeline: Timeline, transcriber: Transcriber | None, cache_dir: Path | None) -> list[LineCheck]:
-    """Hear each line as the edit plays it (cut at its shot's end; no music, no loudness change), each once, and
-    check it against the script where the edit placed it."""
+    """Each line heard (`heard_words`) and checked against the script where the edit placed it."""
     if transcriber is None or not timeline.dialogue:
         return check_lines(timeline, None)
-    rate, total = timeline.audio_rate, round(timeline.duration * timeline.audio_rate)
-    placed = [placed_line(line, rate, total) for line in timeline.dialogue]
-    heard = hear_lines(transcriber, [samples for _, samples in placed], rate, timeline.language, cache_dir)
-    words = [Word(round(word.start + first / rate, 3), round(word.end + first / rate, 3), word.text)
-             for (first, _), line_words in zip(placed, heard) for word in line_words]
+    words = heard_words(timeline.sound, timeline.language, transcriber, cache_dir)
     return check_lines(timeline, Transcript(transcriber.name, timeline.language, words))
