@@ -224,3 +224,16 @@ def test_a_sound_wanted_twice_at_once_is_mixed_once(rendered: dict, tmp_path: Pa
         results = {first.result(), second.result()}
     (kept,) = (tmp_path / "cache" / "sound").glob("*.m4a")
     assert results == {(kept, kept.stat().st_ino)}
+
+
+def test_a_sound_encoder_fed_by_a_failed_mix_fails_rather_than_keeping_a_short_file(tmp_path: Path) -> None:
+    """The sound's second pass is two ffmpegs joined by a pipe: when the first dies, the AAC encoder sees the end of
+    its input and would close a valid, shorter file; the failure must come through instead."""
+    missing = ffmpeg.input(str(tmp_path / "gone.wav")).output("pipe:", format="f32le", acodec="pcm_f32le", ac=1)
+    encoder = ffmpeg.input("pipe:", format="f32le", ar=48000, ac=1).output(str(tmp_path / "out.m4a"), acodec="aac")
+    with pytest.raises(media.MediaError, match="gone.wav"):
+        media.run_piped(missing, encoder)
+    sine = ffmpeg.input("sine=frequency=440:duration=1:sample_rate=48000", f="lavfi").output(
+        "pipe:", format="f32le", acodec="pcm_f32le", ac=1)
+    media.run_piped(sine, encoder)
+    assert media.probe(tmp_path / "out.m4a").duration == pytest.approx(1.0, abs=0.05)

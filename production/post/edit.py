@@ -508,10 +508,12 @@ def _mix(sound: Sound, dialogue: Path):
     return ffmpeg.filter([split[0], ducked], "amix", inputs=2, duration="first", normalize=0)
 
 
-def _normalised(sound: Sound, dialogue: Path, measured: dict[str, float], out: str):
-    """The second pass: the gain loudnorm's two-pass linear mode would apply, where it would apply it (the peak
-    stays under the ceiling and the range within 11 LU), without its 192 kHz round trip; else loudnorm's dynamic
-    mode with the measured values. Then AAC stereo."""
+def _normalised(sound: Sound, dialogue: Path, measured: dict[str, float], out: str) -> tuple[Any, Any]:
+    """The second pass, as two graphs that run side by side joined by a pipe (`media.run_piped`): the gain
+    loudnorm's two-pass linear mode would apply, where it would apply it (the peak stays under the ceiling and the
+    range within 11 LU), without its 192 kHz round trip, else loudnorm's dynamic mode with the measured values, to
+    32-bit float samples at the delivery rate; then, in the second ffmpeg, AAC stereo. One ffmpeg would normalise
+    and encode each block in turn on one core (6.2 s on the benchmark episode; 4.6 s as two)."""
     target = {"i": sound.loudness, "tp": sound.true_peak, "lra": LOUDNESS_RANGE}
     mixed = _mix(sound, dialogue)
     if measured["i"] > -70:
@@ -521,15 +523,20 @@ def _normalised(sound: Sound, dialogue: Path, measured: dict[str, float], out: s
         else:
             mixed = mixed.filter("loudnorm", **target, measured_i=measured["i"], measured_tp=measured["tp"],
                                  measured_lra=measured["lra"], measured_thresh=measured["thresh"], linear="false")
-    mixed = mixed.filter("aresample", sound.audio_rate).filter("aformat", channel_layouts="stereo")
-    return mixed.output(out, acodec="aac", audio_bitrate="160k", ar=sound.audio_rate, map_metadata=-1,
-                        fflags="+bitexact")
+    samples = mixed.filter("aresample", sound.audio_rate).output("pipe:", format="f32le", acodec="pcm_f32le", ac=1,
+                                                                 ar=sound.audio_rate)
+    encoded = (ffmpeg.input("pipe:", format="f32le", ar=sound.audio_rate, ac=1).audio
+               .filter("aformat", channel_layouts="stereo")
+               .output(out, acodec="aac", audio_bitrate="160k", ar=sound.audio_rate, map_metadata=-1,
+                       fflags="+bitexact"))
+    return samples, encoded
 
 
 def _sound_key(sound: Sound, dialogue: Path, measuring) -> str:
     """Both passes' ffmpeg commands, each input named by its content hash, and the ffmpeg that runs them."""
     example = {"i": -20.0, "tp": -3.0, "lra": 5.0, "thresh": -30.0}
-    command = " ".join([*measuring.get_args(), *_normalised(sound, dialogue, example, "-").get_args()])
+    normalising = _normalised(sound, dialogue, example, "sound.m4a")
+    command = " ".join([*measuring.get_args(), *normalising[0].get_args(), *normalising[1].get_args()])
     inputs = {str(dialogue): assets.sha256_file(dialogue)}
     if sound.music is not None:
         inputs[sound.music.media.path] = sound.music.media.sha256
@@ -556,7 +563,7 @@ def kept_sound(sound: Sound, cache_dir: Path) -> Path:
             if not kept.is_file():
                 measured = media.loudness_summary(media.run(measuring))
                 with atomic_path(kept) as temporary:
-                    media.run(_normalised(sound, dialogue, measured, str(temporary)))
+                    media.run_piped(*_normalised(sound, dialogue, measured, str(temporary)))
         return kept
 
 

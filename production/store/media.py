@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import cache, lru_cache
@@ -137,6 +138,25 @@ def run(stream: Any) -> str:
         tail = "\n".join(error.stderr.decode(errors="replace").strip().splitlines()[-8:])
         raise MediaError(f"ffmpeg failed:\n{tail}") from None
     return log.decode(errors="replace")
+
+
+def run_piped(first: Any, second: Any) -> None:
+    """Two ffmpeg-python graphs side by side, the first's output (`pipe:`) read by the second (`pipe:`): a filter
+    chain and an encoder that one ffmpeg runs one after the other on one core run on two. Each log goes to a file,
+    so neither blocks on a full pipe; either failing fails the whole."""
+    with tempfile.TemporaryFile() as first_log, tempfile.TemporaryFile() as second_log:
+        producer = subprocess.Popen(first.overwrite_output().compile(cmd=ffmpeg_exe()), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=first_log)
+        consumer = subprocess.Popen(second.overwrite_output().compile(cmd=ffmpeg_exe()), stdin=producer.stdout,
+                                    stdout=subprocess.DEVNULL, stderr=second_log)
+        producer.stdout.close()
+        failed = [log for process, log in ((producer, first_log), (consumer, second_log)) if process.wait()]
+        tails = []
+        for log in failed:
+            log.seek(0)
+            tails.append("\n".join(log.read().decode(errors="replace").strip().splitlines()[-8:]))
+        if tails:
+            raise MediaError("ffmpeg failed:\n" + "\n".join(tails))
 
 
 def run_args(arguments: list[str]) -> None:
