@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import cache, lru_cache
@@ -142,21 +142,22 @@ def run(stream: Any) -> str:
 
 def run_piped(first: Any, second: Any) -> None:
     """Two ffmpeg-python graphs side by side, the first's output (`pipe:`) read by the second (`pipe:`): a filter
-    chain and an encoder that one ffmpeg runs one after the other on one core run on two. Each log goes to a file,
-    so neither blocks on a full pipe; either failing fails the whole."""
-    with tempfile.TemporaryFile() as first_log, tempfile.TemporaryFile() as second_log:
-        producer = subprocess.Popen(first.overwrite_output().compile(cmd=ffmpeg_exe()), stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=first_log)
-        consumer = subprocess.Popen(second.overwrite_output().compile(cmd=ffmpeg_exe()), stdin=producer.stdout,
-                                    stdout=subprocess.DEVNULL, stderr=second_log)
-        producer.stdout.close()
-        failed = [log for process, log in ((producer, first_log), (consumer, second_log)) if process.wait()]
-        tails = []
-        for log in failed:
-            log.seek(0)
-            tails.append("\n".join(log.read().decode(errors="replace").strip().splitlines()[-8:]))
-        if tails:
-            raise MediaError("ffmpeg failed:\n" + "\n".join(tails))
+    chain and an encoder that one ffmpeg runs one after the other on one core run on two. Both logs are read as
+    they come, so neither ffmpeg blocks on a full pipe, and kept in memory (nothing goes to the system's temp
+    folder); either failing fails the whole."""
+    producer = subprocess.Popen(first.overwrite_output().compile(cmd=ffmpeg_exe()), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    consumer = subprocess.Popen(second.overwrite_output().compile(cmd=ffmpeg_exe()), stdin=producer.stdout,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    producer.stdout.close()
+    with ThreadPoolExecutor(max_workers=2) as readers:
+        logs = [readers.submit(process.stderr.read) for process in (producer, consumer)]
+        failed = [log.result() for process, log in zip((producer, consumer), logs) if process.wait()]
+    for process in (producer, consumer):
+        process.stderr.close()
+    if failed:
+        tails = ["\n".join(log.decode(errors="replace").strip().splitlines()[-8:]) for log in failed]
+        raise MediaError("ffmpeg failed:\n" + "\n".join(tails))
 
 
 def run_args(arguments: list[str]) -> None:
