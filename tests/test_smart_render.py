@@ -183,13 +183,18 @@ def test_a_new_take_re_encodes_only_the_runs_it_is_under(rendered: dict) -> None
     assert len(made) == sum(segment.render and 4 in segment.clips for segment in segments) == 1
 
 
-def test_unchanged_sound_is_not_mixed_again(rendered: dict, tmp_path: Path) -> None:
-    line = tmp_path / "line.wav"
-    media.run(ffmpeg.input("sine=frequency=300:duration=1:sample_rate=48000", f="lavfi")
+def tone_line(folder: Path, frequency: int, seconds: float, start: float) -> DialogueClip:
+    """A line of shot 020 (which ends at 2.6 s): a sine tone of `seconds`, placed at `start`."""
+    line = folder / "line.wav"
+    media.run(ffmpeg.input(f"sine=frequency={frequency}:duration={seconds}:sample_rate=48000", f="lavfi")
               .output(str(line), ac=1, acodec="pcm_s16le"))
-    placed = DialogueClip(line="020", shot="020", speaker="lin", text="Hm.", source="scratch",
-                          media=Media(path=str(line), sha256=assets.sha256_file(line)), start=1.5, duration=1.0,
-                          shot_end=2.6)
+    return DialogueClip(line="020", shot="020", speaker="lin", text="Hm.", source="scratch",
+                        media=Media(path=str(line), sha256=assets.sha256_file(line)), start=start, duration=seconds,
+                        shot_end=2.6)
+
+
+def test_unchanged_sound_is_not_mixed_again(rendered: dict, tmp_path: Path) -> None:
+    placed = tone_line(tmp_path, 300, 1.0, 1.5)
     timeline = timeline_of(rendered["paths"], dialogue=[placed])
     cache = tmp_path / "cache"
     edit.render_sound(timeline.sound, tmp_path / "first.m4a", cache)
@@ -207,13 +212,7 @@ def test_unchanged_sound_is_not_mixed_again(rendered: dict, tmp_path: Path) -> N
 def test_a_sound_wanted_twice_at_once_is_mixed_once(rendered: dict, tmp_path: Path) -> None:
     """The render mixes the sound while its shots are filmed, and its cut may want it before that is done: the
     second caller waits and finds the file the first made, rather than mixing it again over it."""
-    line = tmp_path / "line.wav"
-    media.run(ffmpeg.input("sine=frequency=440:duration=2:sample_rate=48000", f="lavfi")
-              .output(str(line), ac=1, acodec="pcm_s16le"))
-    placed = DialogueClip(line="020", shot="020", speaker="lin", text="Hm.", source="scratch",
-                          media=Media(path=str(line), sha256=assets.sha256_file(line)), start=0.5, duration=2.0,
-                          shot_end=2.6)
-    sound = timeline_of(rendered["paths"], dialogue=[placed]).sound
+    sound = timeline_of(rendered["paths"], dialogue=[tone_line(tmp_path, 440, 2.0, 0.5)]).sound
 
     def mixed() -> tuple[Path, int]:
         kept = edit.kept_sound(sound, tmp_path / "cache")
